@@ -1,0 +1,158 @@
+//! Headline figures of a centre: intake by class and county, closure rate (办结率), on-time closure
+//! rate (按时办结率) under the "137+2030" deadlines, and satisfaction (满意度).
+//!
+//! Deadline rule (also in `docs/input-format.md`): a dispute must close within 3/7/20/30 days by
+//! severity, every other class within 7 days; a case is closed on time when `closed_at - reported_at`
+//! is at most that many days.
+
+use chrono::NaiveDateTime;
+use duckdb::Connection;
+use fengqiao_ingest::model::{CaseClass, Severity};
+use serde::Serialize;
+
+use crate::AnalyticsError;
+
+/// Headline figures for cases reported in `[from, to)`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub cases: u64,
+    /// Per class code, in [`CaseClass::ALL`] order.
+    pub by_class: Vec<(String, u64)>,
+    /// Per county code, with its count, largest first.
+    pub by_county: Vec<(String, u64)>,
+    /// Finished cases (resolved, unresolved or closed).
+    pub finished: u64,
+    /// Finished within the deadline.
+    pub finished_on_time: u64,
+    /// finished / cases.
+    pub closure_rate: f64,
+    /// finished_on_time / finished.
+    pub on_time_rate: f64,
+    /// Share of answered call-backs that were very satisfied, satisfied or basically satisfied.
+    pub satisfaction_rate: Option<f64>,
+}
+
+/// SQL for a case's deadline in days, from its class and severity ("137+2030").
+pub fn deadline_days_sql() -> String {
+    let dispute = CaseClass::Dispute.code();
+    let arms: String = Severity::ALL
+        .iter()
+        .map(|s| format!(" WHEN '{}' THEN {}", s.code(), s.deadline_days()))
+        .collect();
+    format!(
+        "(CASE WHEN class = '{dispute}' THEN (CASE severity{arms} END) ELSE {} END)",
+        fengqiao_ingest::model::SERVICE_DEADLINE_DAYS
+    )
+}
+
+/// Computes the [`Summary`] of cases reported in `[from, to)` (all cases when `None`).
+pub fn summary(conn: &Connection, from: Option<NaiveDateTime>, to: Option<NaiveDateTime>) -> Result<Summary, AnalyticsError> {
+    let err = |what| move |source| AnalyticsError::Query { what, source };
+    let fmt = |t: Option<NaiveDateTime>| t.map(fengqiao_ingest::time::format_datetime);
+    let filter = "(? IS NULL OR reported_at >= CAST(? AS TIMESTAMP)) AND (? IS NULL OR reported_at < CAST(? AS TIMESTAMP))";
+    let (f, t) = (fmt(from), fmt(to));
+    let params = duckdb::params![f, f, t, t];
+    let (cases, finished, on_time, answered, satisfied): (i64, i64, i64, i64, i64) = conn
+        .query_row(
+            &format!(
+                "SELECT count(*),
+                        count(*) FILTER (WHERE status IN ('resolved', 'unresolved', 'closed')),
+                        count(*) FILTER (WHERE status IN ('resolved', 'unresolved', 'closed')
+                            AND closed_at <= reported_at + to_days(CAST({} AS INTEGER))),
+                        count(satisfaction),
+                        count(*) FILTER (WHERE satisfaction IN ('very_satisfied', 'satisfied', 'basic'))
+                 FROM cases WHERE {filter}",
+                deadline_days_sql()
+            ),
+            params,
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .map_err(err("headline figures"))?;
+    let grouped = |column: &str, what: &'static str| -> Result<Vec<(String, u64)>, AnalyticsError> {
+        let mut stmt = conn
+            .prepare(&format!("SELECT {column}, count(*) FROM cases WHERE {filter} GROUP BY 1 ORDER BY 2 DESC, 1"))
+            .map_err(err(what))?;
+        let rows = stmt
+            .query_map(params, |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))
+            .map_err(err(what))?;
+        rows.collect::<Result<_, _>>().map_err(err(what))
+    };
+    let counted = grouped("class", "intake by class")?;
+    let by_class = CaseClass::ALL
+        .iter()
+        .map(|c| {
+            let n = counted.iter().find(|(code, _)| code == c.code()).map_or(0, |(_, n)| *n);
+            (c.code().to_string(), n)
+        })
+        .collect();
+    let ratio = |a: i64, b: i64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
+    Ok(Summary {
+        cases: cases as u64,
+        by_class,
+        by_county: grouped("county_code", "intake by county")?,
+        finished: finished as u64,
+        finished_on_time: on_time as u64,
+        closure_rate: ratio(finished, cases),
+        on_time_rate: ratio(on_time, finished),
+        satisfaction_rate: (answered > 0).then(|| ratio(satisfied, answered)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fengqiao_ingest::Store;
+
+    fn store_with(rows: &[(&str, &str, &str, &str, Option<&str>, Option<&str>)]) -> Store {
+        let store = Store::open_in_memory().unwrap();
+        for (id, class, severity, status, closed, satisfaction) in rows {
+            store
+                .conn()
+                .execute(
+                    "INSERT INTO cases (case_id, reported_at, class, category, severity, channel, status,
+                        county_code, township_code, village_code, lng, lat, geo_source, h3, closed_at,
+                        updated_at, satisfaction, source_file, source_line, ingested_at)
+                     VALUES (?, TIMESTAMP '2026-10-01 09:00:00', ?, 'neighbour', ?, 'walk_in', ?, '431002',
+                        '431002001', '431002001001', 113.0, 25.8, 'village', 0, CAST(? AS TIMESTAMP),
+                        TIMESTAMP '2026-10-01 09:00:00', ?, 'test', 1, TIMESTAMP '2026-10-01 09:00:00')",
+                    duckdb::params![id, class, severity, status, closed, satisfaction],
+                )
+                .unwrap();
+        }
+        store
+    }
+
+    #[test]
+    fn on_time_follows_the_deadline_of_class_and_severity() {
+        let store = store_with(&[
+            // A simple dispute has 3 days: closed after 3 days is on time, after 4 is late.
+            ("a", "dispute", "simple", "closed", Some("2026-10-04 09:00:00"), Some("satisfied")),
+            ("b", "dispute", "simple", "resolved", Some("2026-10-05 09:00:00"), Some("dissatisfied")),
+            // A major dispute has 20 days.
+            ("c", "dispute", "major", "closed", Some("2026-10-15 09:00:00"), None),
+            // A livelihood item has 7 days whatever its severity.
+            ("d", "livelihood", "serious", "closed", Some("2026-10-10 09:00:00"), Some("very_satisfied")),
+            ("e", "livelihood", "simple", "in_progress", None, None),
+        ]);
+        let s = summary(store.conn(), None, None).unwrap();
+        assert_eq!(s.cases, 5);
+        assert_eq!(s.finished, 4);
+        assert_eq!(s.finished_on_time, 2, "a and c on time; b and d late");
+        assert!((s.closure_rate - 0.8).abs() < 1e-12);
+        assert!((s.on_time_rate - 0.5).abs() < 1e-12);
+        assert_eq!(s.satisfaction_rate, Some(2.0 / 3.0));
+        assert_eq!(s.by_class[0], ("dispute".to_string(), 3));
+        assert_eq!(s.by_class[1], ("livelihood".to_string(), 2));
+        assert_eq!(s.by_county, [("431002".to_string(), 5)]);
+    }
+
+    #[test]
+    fn the_period_filter_is_half_open() {
+        let store = store_with(&[("a", "dispute", "simple", "received", None, None)]);
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 10, d).unwrap().and_hms_opt(9, 0, 0);
+        assert_eq!(summary(store.conn(), day(1), day(2)).unwrap().cases, 1);
+        assert_eq!(summary(store.conn(), day(2), None).unwrap().cases, 0);
+        assert_eq!(summary(store.conn(), None, day(1)).unwrap().cases, 0);
+        assert_eq!(summary(store.conn(), None, None).unwrap().satisfaction_rate, None);
+    }
+}
