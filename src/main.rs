@@ -14,7 +14,11 @@ use fengqiao_ingest::store::Progress;
 use fengqiao_ingest::{IngestOptions, IngestReport, Region, Store};
 
 #[derive(Parser)]
-#[command(name = "fengqiao", version, about = "矛盾热力图 — contradiction heat maps from dispute-resolution case records")]
+#[command(
+    name = "fengqiao",
+    version,
+    about = "矛盾热力图 — contradiction heat maps from dispute-resolution case records"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -138,7 +142,8 @@ fn main() -> Result<()> {
 
 fn generate(region: &Region, opts: &GenerateOptions, out: &Path) -> Result<()> {
     let started = std::time::Instant::now();
-    let summary = fengqiao_generator::generate(region, opts, out).with_context(|| format!("generating {}", out.display()))?;
+    let summary =
+        fengqiao_generator::generate(region, opts, out).with_context(|| format!("generating {}", out.display()))?;
     eprintln!(
         "generated {} cases ({} to {}) into {} in {:.1} s; ground truth in {}",
         summary.cases,
@@ -245,10 +250,19 @@ fn demo(dir: &Path, region_dir: Option<&Path>) -> Result<()> {
     ingest(&db, &region, std::slice::from_ref(&data), &IngestOptions::default())?;
     let store = Store::open(&db)?;
     let s = fengqiao_analytics::kpi::summary(store.conn(), None, None)?;
-    println!("\n{} ({}) — {} cases in {}", region.name, region.name_en, s.cases, db.display());
+    println!(
+        "\n{} ({}) — {} cases in {}",
+        region.name,
+        region.name_en,
+        s.cases,
+        db.display()
+    );
     println!("{:<14} {:>9}", "class 类别", "cases");
     for (class, n) in &s.by_class {
-        let zh = class.parse::<fengqiao_ingest::model::CaseClass>().map(|c| c.zh()).unwrap_or("");
+        let zh = class
+            .parse::<fengqiao_ingest::model::CaseClass>()
+            .map(|c| c.zh())
+            .unwrap_or("");
         println!("{:<14} {:>9}  {}", class, n, zh);
     }
     println!("\n{:<8} {:<10} {:>9}", "county", "县区", "cases");
@@ -260,7 +274,8 @@ fn demo(dir: &Path, region_dir: Option<&Path>) -> Result<()> {
         "\n办结率 closure rate {:.1}% · 按时办结率 on time {:.1}% · 满意度 satisfaction {}",
         100.0 * s.closure_rate,
         100.0 * s.on_time_rate,
-        s.satisfaction_rate.map_or("n/a".into(), |r| format!("{:.1}%", 100.0 * r))
+        s.satisfaction_rate
+            .map_or("n/a".into(), |r| format!("{:.1}%", 100.0 * r))
     );
     println!("Open the store with the DuckDB CLI or Python: it holds the tables cases, rejected and ingest_log.");
     Ok(())

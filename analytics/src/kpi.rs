@@ -46,10 +46,15 @@ pub fn deadline_days_sql() -> String {
 }
 
 /// Computes the [`Summary`] of cases reported in `[from, to)` (all cases when `None`).
-pub fn summary(conn: &Connection, from: Option<NaiveDateTime>, to: Option<NaiveDateTime>) -> Result<Summary, AnalyticsError> {
+pub fn summary(
+    conn: &Connection,
+    from: Option<NaiveDateTime>,
+    to: Option<NaiveDateTime>,
+) -> Result<Summary, AnalyticsError> {
     let err = |what| move |source| AnalyticsError::Query { what, source };
     let fmt = |t: Option<NaiveDateTime>| t.map(fengqiao_ingest::time::format_datetime);
-    let filter = "(? IS NULL OR reported_at >= CAST(? AS TIMESTAMP)) AND (? IS NULL OR reported_at < CAST(? AS TIMESTAMP))";
+    let filter =
+        "(? IS NULL OR reported_at >= CAST(? AS TIMESTAMP)) AND (? IS NULL OR reported_at < CAST(? AS TIMESTAMP))";
     let (f, t) = (fmt(from), fmt(to));
     let params = duckdb::params![f, f, t, t];
     let (cases, finished, on_time, answered, satisfied): (i64, i64, i64, i64, i64) = conn
@@ -70,7 +75,9 @@ pub fn summary(conn: &Connection, from: Option<NaiveDateTime>, to: Option<NaiveD
         .map_err(err("headline figures"))?;
     let grouped = |column: &str, what: &'static str| -> Result<Vec<(String, u64)>, AnalyticsError> {
         let mut stmt = conn
-            .prepare(&format!("SELECT {column}, count(*) FROM cases WHERE {filter} GROUP BY 1 ORDER BY 2 DESC, 1"))
+            .prepare(&format!(
+                "SELECT {column}, count(*) FROM cases WHERE {filter} GROUP BY 1 ORDER BY 2 DESC, 1"
+            ))
             .map_err(err(what))?;
         let rows = stmt
             .query_map(params, |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))
@@ -126,12 +133,33 @@ mod tests {
     fn on_time_follows_the_deadline_of_class_and_severity() {
         let store = store_with(&[
             // A simple dispute has 3 days: closed after 3 days is on time, after 4 is late.
-            ("a", "dispute", "simple", "closed", Some("2026-10-04 09:00:00"), Some("satisfied")),
-            ("b", "dispute", "simple", "resolved", Some("2026-10-05 09:00:00"), Some("dissatisfied")),
+            (
+                "a",
+                "dispute",
+                "simple",
+                "closed",
+                Some("2026-10-04 09:00:00"),
+                Some("satisfied"),
+            ),
+            (
+                "b",
+                "dispute",
+                "simple",
+                "resolved",
+                Some("2026-10-05 09:00:00"),
+                Some("dissatisfied"),
+            ),
             // A major dispute has 20 days.
             ("c", "dispute", "major", "closed", Some("2026-10-15 09:00:00"), None),
             // A livelihood item has 7 days whatever its severity.
-            ("d", "livelihood", "serious", "closed", Some("2026-10-10 09:00:00"), Some("very_satisfied")),
+            (
+                "d",
+                "livelihood",
+                "serious",
+                "closed",
+                Some("2026-10-10 09:00:00"),
+                Some("very_satisfied"),
+            ),
             ("e", "livelihood", "simple", "in_progress", None, None),
         ]);
         let s = summary(store.conn(), None, None).unwrap();
@@ -149,7 +177,11 @@ mod tests {
     #[test]
     fn the_period_filter_is_half_open() {
         let store = store_with(&[("a", "dispute", "simple", "received", None, None)]);
-        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 10, d).unwrap().and_hms_opt(9, 0, 0);
+        let day = |d: u32| {
+            chrono::NaiveDate::from_ymd_opt(2026, 10, d)
+                .unwrap()
+                .and_hms_opt(9, 0, 0)
+        };
         assert_eq!(summary(store.conn(), day(1), day(2)).unwrap().cases, 1);
         assert_eq!(summary(store.conn(), day(2), None).unwrap().cases, 0);
         assert_eq!(summary(store.conn(), None, day(1)).unwrap().cases, 0);

@@ -185,9 +185,21 @@ mod tests {
     #[test]
     fn forward_formulas_match_published_reference_pairs() {
         let p = (116.404, 39.915);
-        assert!(close(wgs84_to_gcj02(p.0, p.1), (116.41024449916938, 39.91640428150164), 1e-12));
-        assert!(close(gcj02_to_bd09(p.0, p.1), (116.41036949371029, 39.92133699351021), 1e-12));
-        assert!(close(bd09_to_gcj02(p.0, p.1), (116.39762729119315, 39.90865673957631), 1e-12));
+        assert!(close(
+            wgs84_to_gcj02(p.0, p.1),
+            (116.41024449916938, 39.91640428150164),
+            1e-12
+        ));
+        assert!(close(
+            gcj02_to_bd09(p.0, p.1),
+            (116.41036949371029, 39.92133699351021),
+            1e-12
+        ));
+        assert!(close(
+            bd09_to_gcj02(p.0, p.1),
+            (116.39762729119315, 39.90865673957631),
+            1e-12
+        ));
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! encoding is left to validation, but a truncated line or malformed JSON is not) come back as
 //! [`Unreadable`] so that the caller can reject that line and go on.
 
-use std::fs::File;
 use std::collections::VecDeque;
+use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -113,11 +113,7 @@ impl ColumnMap {
                 None => unknown.push(h.to_string()),
             }
         }
-        Ok(ColumnMap {
-            index,
-            width,
-            unknown,
-        })
+        Ok(ColumnMap { index, width, unknown })
     }
 
     /// The identity map over [`Column::ALL`] (records built in canonical order).
@@ -177,7 +173,12 @@ pub trait RecordSource: Send {
     fn encoding(&self) -> Encoding;
     /// Reads up to `max` records into `out` (cleared first), with unreadable lines into `bad`.
     /// Returns false at the end of the input.
-    fn read_chunk(&mut self, max: usize, out: &mut Vec<RawRecord>, bad: &mut Vec<Unreadable>) -> Result<bool, FileProblem>;
+    fn read_chunk(
+        &mut self,
+        max: usize,
+        out: &mut Vec<RawRecord>,
+        bad: &mut Vec<Unreadable>,
+    ) -> Result<bool, FileProblem>;
     /// Bytes (or rows, for Parquet) consumed so far, for progress.
     fn position(&self) -> u64;
 }
@@ -185,9 +186,8 @@ pub trait RecordSource: Send {
 /// Opens a file with the reader its extension names.
 pub fn open(path: &Path, encoding: Option<Encoding>) -> Result<(Box<dyn RecordSource>, u64), FileProblem> {
     let problem = |message: String| FileProblem { line: 0, message };
-    let format = InputFormat::from_path(path).ok_or_else(|| {
-        problem("unknown file type: expected .csv, .ndjson/.jsonl or .parquet".to_string())
-    })?;
+    let format = InputFormat::from_path(path)
+        .ok_or_else(|| problem("unknown file type: expected .csv, .ndjson/.jsonl or .parquet".to_string()))?;
     match format {
         InputFormat::Csv => {
             let file = File::open(path).map_err(|e| problem(e.to_string()))?;
@@ -261,7 +261,11 @@ impl<R: Read> Read for NewlineCounter<R> {
         let mut queue = self.queue.lock().expect("not poisoned");
         for (i, &b) in buf[..n].iter().enumerate() {
             if b == b'\n' {
-                let cr = if i == 0 { self.last == b'\r' } else { buf[i - 1] == b'\r' };
+                let cr = if i == 0 {
+                    self.last == b'\r'
+                } else {
+                    buf[i - 1] == b'\r'
+                };
                 queue.offsets.push_back((self.offset + i as u64, cr));
             }
         }
@@ -313,7 +317,8 @@ impl CsvSource {
                 line: 1,
                 message: "the header row is not valid text in the file's encoding".into(),
             })?;
-        let columns = ColumnMap::from_headers(names.iter().map(String::as_str)).map_err(|message| FileProblem { line: 1, message })?;
+        let columns = ColumnMap::from_headers(names.iter().map(String::as_str))
+            .map_err(|message| FileProblem { line: 1, message })?;
         Ok(CsvSource {
             reader,
             columns,
@@ -325,7 +330,9 @@ impl CsvSource {
 
 /// Writes a record back as one CSV line (what `rejected.raw` keeps), decoding it lossily.
 pub fn record_to_text(fields: &ByteRecord, encoding: Encoding) -> String {
-    let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
     let decoded: Vec<String> = fields
         .iter()
         .map(|f| match encoding {
@@ -347,7 +354,12 @@ impl RecordSource for CsvSource {
         self.encoding
     }
 
-    fn read_chunk(&mut self, max: usize, out: &mut Vec<RawRecord>, bad: &mut Vec<Unreadable>) -> Result<bool, FileProblem> {
+    fn read_chunk(
+        &mut self,
+        max: usize,
+        out: &mut Vec<RawRecord>,
+        bad: &mut Vec<Unreadable>,
+    ) -> Result<bool, FileProblem> {
         out.clear();
         let mut record = ByteRecord::new();
         while out.len() < max {
@@ -424,7 +436,9 @@ impl NdjsonSource {
         let object = value.as_object().ok_or("a line must hold one JSON object")?;
         let mut fields: Vec<String> = vec![String::new(); Column::ALL.len()];
         for (key, value) in object {
-            let Some(column) = Column::from_header(key) else { continue };
+            let Some(column) = Column::from_header(key) else {
+                continue;
+            };
             fields[column as usize] = match value {
                 serde_json::Value::Null => String::new(),
                 serde_json::Value::String(s) => s.clone(),
@@ -444,7 +458,12 @@ impl RecordSource for NdjsonSource {
         Encoding::Utf8
     }
 
-    fn read_chunk(&mut self, max: usize, out: &mut Vec<RawRecord>, bad: &mut Vec<Unreadable>) -> Result<bool, FileProblem> {
+    fn read_chunk(
+        &mut self,
+        max: usize,
+        out: &mut Vec<RawRecord>,
+        bad: &mut Vec<Unreadable>,
+    ) -> Result<bool, FileProblem> {
         out.clear();
         while out.len() < max {
             self.buf.clear();
@@ -478,7 +497,11 @@ impl RecordSource for NdjsonSource {
                 }),
                 Err(message) => bad.push(Unreadable {
                     line: self.line,
-                    reason: if self.buf.ends_with(b"\n") { "malformed_json" } else { "truncated_line" },
+                    reason: if self.buf.ends_with(b"\n") {
+                        "malformed_json"
+                    } else {
+                        "truncated_line"
+                    },
                     message,
                     raw,
                 }),
@@ -506,7 +529,9 @@ impl ParquetSource {
         let conn = duckdb::Connection::open_in_memory().map_err(|e| problem(e.to_string()))?;
         let file = path.display().to_string().replace('\'', "''");
         let names: Vec<String> = conn
-            .prepare(&format!("SELECT name FROM parquet_schema('{file}') WHERE num_children IS NULL"))
+            .prepare(&format!(
+                "SELECT name FROM parquet_schema('{file}') WHERE num_children IS NULL"
+            ))
             .and_then(|mut s| s.query_map([], |r| r.get::<_, String>(0))?.collect())
             .map_err(|e| problem(format!("not a readable Parquet file: {e}")))?;
         let columns = ColumnMap::from_headers(names.iter().map(String::as_str)).map_err(problem)?;
@@ -540,11 +565,18 @@ impl RecordSource for ParquetSource {
         Encoding::Utf8
     }
 
-    fn read_chunk(&mut self, max: usize, out: &mut Vec<RawRecord>, _bad: &mut Vec<Unreadable>) -> Result<bool, FileProblem> {
+    fn read_chunk(
+        &mut self,
+        max: usize,
+        out: &mut Vec<RawRecord>,
+        _bad: &mut Vec<Unreadable>,
+    ) -> Result<bool, FileProblem> {
         use duckdb::arrow::array::{Array, AsArray};
         out.clear();
         while out.len() < max {
-            let Some(batch) = self.batches.next() else { return Ok(false) };
+            let Some(batch) = self.batches.next() else {
+                return Ok(false);
+            };
             let arrays: Vec<_> = batch.columns().iter().map(|c| c.as_string::<i32>().clone()).collect();
             for i in 0..batch.num_rows() {
                 self.row += 1;
@@ -552,10 +584,7 @@ impl RecordSource for ParquetSource {
                 for a in &arrays {
                     fields.push_field(if a.is_null(i) { b"" } else { a.value(i).as_bytes() });
                 }
-                out.push(RawRecord {
-                    line: self.row,
-                    fields,
-                });
+                out.push(RawRecord { line: self.row, fields });
             }
         }
         Ok(true)

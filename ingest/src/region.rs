@@ -16,7 +16,8 @@ use serde::Deserialize;
 use crate::model::AdminLevel;
 
 /// Resolution of the cells that decide whether a point lies in the region. A res-7 cell is about
-/// 5 km² (edge 1.2 km); the coverage is padded by one ring, so points up to ~1.2–2.5 km outside the
+/// 5 km² (edge 1.2 km): the cells whose centre lies inside the boundary, padded by one ring, so points
+/// up to ~1.2–2.5 km outside the
 /// boundary (GPS error, a boundary drawn coarsely) still count as inside.
 pub const COVERAGE_RESOLUTION: Resolution = Resolution::Seven;
 
@@ -24,18 +25,11 @@ pub const COVERAGE_RESOLUTION: Resolution = Resolution::Seven;
 #[derive(Debug, thiserror::Error)]
 pub enum RegionError {
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{file}: {message}")]
     Format { file: String, message: String },
     #[error("{file} line {line}: {message}")]
-    Row {
-        file: String,
-        line: u64,
-        message: String,
-    },
+    Row { file: String, line: u64, message: String },
 }
 
 /// One administrative unit.
@@ -164,11 +158,10 @@ impl Region {
             });
         }
         let boundaries = parse_boundaries(files.boundary, &format!("{dir}/boundary.geojson"))?;
-        let city_boundary =
-            boundaries.get(&meta.code).cloned().ok_or_else(|| RegionError::Format {
-                file: format!("{dir}/boundary.geojson"),
-                message: format!("no feature with code {} (the region's own code)", meta.code),
-            })?;
+        let city_boundary = boundaries.get(&meta.code).cloned().ok_or_else(|| RegionError::Format {
+            file: format!("{dir}/boundary.geojson"),
+            message: format!("no feature with code {} (the region's own code)", meta.code),
+        })?;
 
         let mut units = vec![AdminUnit {
             level: AdminLevel::City,
@@ -183,8 +176,18 @@ impl Region {
         let mut by_code = HashMap::from([(meta.code.clone(), 0)]);
         let levels = [
             (AdminLevel::County, "counties.csv", files.counties, AdminLevel::City),
-            (AdminLevel::Township, "townships.csv", files.townships, AdminLevel::County),
-            (AdminLevel::Village, "villages.csv", files.villages, AdminLevel::Township),
+            (
+                AdminLevel::Township,
+                "townships.csv",
+                files.townships,
+                AdminLevel::County,
+            ),
+            (
+                AdminLevel::Village,
+                "villages.csv",
+                files.villages,
+                AdminLevel::Township,
+            ),
             (AdminLevel::Grid, "grids.csv", files.grids, AdminLevel::Village),
         ];
         for (level, name, text, parent_level) in levels {
@@ -236,7 +239,11 @@ impl Region {
             let parent = by_code[unit.parent.as_deref().expect("checked above")];
             children[parent as usize].push(i as UnitId);
         }
-        let population: u64 = units.iter().filter(|u| u.level == AdminLevel::County).filter_map(|u| u.population).sum();
+        let population: u64 = units
+            .iter()
+            .filter(|u| u.level == AdminLevel::County)
+            .filter_map(|u| u.population)
+            .sum();
         let centre = geo::Centroid::centroid(&city_boundary).map_or((0.0, 0.0), |p| (p.x(), p.y()));
         units[0].lng = centre.0;
         units[0].lat = centre.1;
@@ -310,7 +317,8 @@ impl Region {
 
     /// Whether a cell (of resolution ≥ 7) lies in the region's padded coverage.
     pub fn contains_cell(&self, cell: CellIndex) -> bool {
-        cell.parent(COVERAGE_RESOLUTION).is_some_and(|p| self.coverage.contains(&p))
+        cell.parent(COVERAGE_RESOLUTION)
+            .is_some_and(|p| self.coverage.contains(&p))
     }
 
     /// The padded res-7 cover of the region.
@@ -321,10 +329,12 @@ impl Region {
 
 fn coverage_cells(boundary: &MultiPolygon<f64>) -> Result<HashSet<CellIndex>, String> {
     let mut tiler = TilerBuilder::new(COVERAGE_RESOLUTION)
-        .containment_mode(ContainmentMode::Covers)
+        .containment_mode(ContainmentMode::ContainsCentroid)
         .build();
     for polygon in &boundary.0 {
-        tiler.add(polygon.clone()).map_err(|e| format!("invalid boundary polygon: {e}"))?;
+        tiler
+            .add(polygon.clone())
+            .map_err(|e| format!("invalid boundary polygon: {e}"))?;
     }
     let mut cells: HashSet<CellIndex> = tiler.into_coverage().collect();
     let padding: Vec<CellIndex> = cells.iter().flat_map(|c| c.grid_disk::<Vec<_>>(1)).collect();
@@ -351,7 +361,11 @@ fn parse_boundaries(text: &str, file: &str) -> Result<HashMap<String, MultiPolyg
         let polygons = match geometry["type"].as_str() {
             Some("Polygon") => vec![geometry["coordinates"].clone()],
             Some("MultiPolygon") => geometry["coordinates"].as_array().cloned().unwrap_or_default(),
-            other => return Err(err(format!("feature {code}: geometry type {other:?} is not a (Multi)Polygon"))),
+            other => {
+                return Err(err(format!(
+                    "feature {code}: geometry type {other:?} is not a (Multi)Polygon"
+                )))
+            }
         };
         let polygons = polygons
             .iter()
@@ -411,7 +425,9 @@ mod tests {
         let lineage = region.lineage(grid_id).unwrap();
         assert_eq!(Some(&region.units[lineage.village as usize].code), grid.parent.as_ref());
         assert_eq!(region.units[lineage.county as usize].level, AdminLevel::County);
-        assert!(region.units[lineage.township as usize].code.starts_with(&region.units[lineage.county as usize].code));
+        assert!(region.units[lineage.township as usize]
+            .code
+            .starts_with(&region.units[lineage.county as usize].code));
         assert!(region.lineage(lineage.county).is_none());
     }
 

@@ -13,7 +13,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::NaiveDateTime;
-use duckdb::arrow::array::{ArrayRef, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder, UInt64Builder};
+use duckdb::arrow::array::{
+    ArrayRef, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder, UInt64Builder,
+};
 use duckdb::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::Connection;
@@ -160,7 +162,13 @@ impl Store {
 
     /// Loads one file in one transaction: good rows into `cases` (new ones inserted, newer records of
     /// stored cases updated), bad ones into `rejected`, and a line into `ingest_log`.
-    pub fn ingest_file(&mut self, path: &Path, region: &Region, opts: &IngestOptions, progress: &dyn Progress) -> Result<IngestReport, IngestError> {
+    pub fn ingest_file(
+        &mut self,
+        path: &Path,
+        region: &Region,
+        opts: &IngestOptions,
+        progress: &dyn Progress,
+    ) -> Result<IngestReport, IngestError> {
         let started = Instant::now();
         let started_at = crate::time::now_china();
         let file_name = path.display().to_string();
@@ -174,7 +182,10 @@ impl Store {
         if !missing.is_empty() {
             return Err(file_problem(read::FileProblem {
                 line: 1,
-                message: format!("missing required column(s): {} (headers may be English or Chinese, see docs/input-format.md)", missing.join(", ")),
+                message: format!(
+                    "missing required column(s): {} (headers may be English or Chinese, see docs/input-format.md)",
+                    missing.join(", ")
+                ),
             }));
         }
         let columns = source.columns().clone();
@@ -184,7 +195,9 @@ impl Store {
         progress.start(path, total);
 
         let db = db_err(path);
-        self.conn.execute_batch(&format!("SET memory_limit = '{}'", opts.memory_limit.replace('\'', ""))).map_err(&db)?;
+        self.conn
+            .execute_batch(&format!("SET memory_limit = '{}'", opts.memory_limit.replace('\'', "")))
+            .map_err(&db)?;
         self.conn.execute_batch("BEGIN TRANSACTION").map_err(&db)?;
         let result = self.load_in_transaction(path, &mut *source, &ctx, encoding, started_at, progress);
         match result {
@@ -216,7 +229,10 @@ impl Store {
         let file_name = path.display().to_string();
         // Into an empty store, rows go straight to `cases`; otherwise through a staging table that is
         // merged at the end (insert new cases, update those with a newer record).
-        let direct = self.conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM cases)", [], |r| r.get::<_, bool>(0)).map_err(&db)?;
+        let direct = self
+            .conn
+            .query_row("SELECT NOT EXISTS (SELECT 1 FROM cases)", [], |r| r.get::<_, bool>(0))
+            .map_err(&db)?;
         if !direct {
             self.conn
                 .execute_batch("CREATE OR REPLACE TEMP TABLE staging AS SELECT * FROM cases LIMIT 0")
@@ -230,7 +246,9 @@ impl Store {
         .map_err(&db)?;
 
         let schema = cases_schema();
-        let pause_after: Option<u64> = std::env::var("FENGQIAO_FAULT_PAUSE_AFTER_BATCHES").ok().and_then(|v| v.parse().ok());
+        let pause_after: Option<u64> = std::env::var("FENGQIAO_FAULT_PAUSE_AFTER_BATCHES")
+            .ok()
+            .and_then(|v| v.parse().ok());
         let mut report = IngestReport {
             file: file_name.clone(),
             ..IngestReport::default()
@@ -310,7 +328,8 @@ impl Store {
                                 }),
                             }
                         }
-                        let batch = (!rows.is_empty()).then(|| cases_batch(&schema, &rows, ctx.region, &file_name, started_at));
+                        let batch =
+                            (!rows.is_empty()).then(|| cases_batch(&schema, &rows, ctx.region, &file_name, started_at));
                         (batch, bad)
                     })
                     .collect();
@@ -342,12 +361,17 @@ impl Store {
         rejected.sort_by_key(|r| r.rejection.line);
         report.rejected = rejected.len() as u64;
         for r in &rejected {
-            *report.rejected_by_reason.entry(r.rejection.reason.to_string()).or_default() += 1;
+            *report
+                .rejected_by_reason
+                .entry(r.rejection.reason.to_string())
+                .or_default() += 1;
         }
         if !rejected.is_empty() {
             let mut appender = self.conn.appender("rejected").map_err(&db)?;
             for chunk in rejected.chunks(TASK_ROWS) {
-                appender.append_record_batch(rejected_batch(chunk, &file_name, started_at)).map_err(&db)?;
+                appender
+                    .append_record_batch(rejected_batch(chunk, &file_name, started_at))
+                    .map_err(&db)?;
             }
             appender.flush().map_err(&db)?;
         }
@@ -486,7 +510,13 @@ fn float_column(rows: &[CaseRow], f: impl Fn(&CaseRow) -> f64) -> ArrayRef {
     Arc::new(b.finish())
 }
 
-fn cases_batch(schema: &Arc<Schema>, rows: &[CaseRow], region: &Region, file: &str, ingested_at: NaiveDateTime) -> RecordBatch {
+fn cases_batch(
+    schema: &Arc<Schema>,
+    rows: &[CaseRow],
+    region: &Region,
+    file: &str,
+    ingested_at: NaiveDateTime,
+) -> RecordBatch {
     let n = rows.len();
     let code = |id: u32| region.units[id as usize].code.as_str();
     let mut h3 = UInt64Builder::with_capacity(n);

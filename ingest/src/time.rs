@@ -62,7 +62,10 @@ mod tests {
 
     #[test]
     fn parses_the_forms_exports_use() {
-        let want = NaiveDate::from_ymd_opt(2026, 10, 31).unwrap().and_hms_opt(14, 23, 0).unwrap();
+        let want = NaiveDate::from_ymd_opt(2026, 10, 31)
+            .unwrap()
+            .and_hms_opt(14, 23, 0)
+            .unwrap();
         for s in [
             "2026-10-31 14:23:00",
             "2026-10-31T14:23:00",

@@ -97,7 +97,9 @@ impl<'a> Context<'a> {
             encoding,
             default_crs: Crs::Gcj02,
             latest: now + Duration::days(1),
-            earliest: NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid date").and_time(chrono::NaiveTime::MIN),
+            earliest: NaiveDate::from_ymd_opt(2000, 1, 1)
+                .expect("valid date")
+                .and_time(chrono::NaiveTime::MIN),
         }
     }
 }
@@ -120,7 +122,9 @@ struct Fields<'r> {
 impl Fields<'_> {
     /// The trimmed value of `column`, `None` if absent or empty.
     fn get(&self, column: Column) -> Result<Option<std::borrow::Cow<'_, str>>, Rejection> {
-        let Some(i) = self.ctx.columns.get(column) else { return Ok(None) };
+        let Some(i) = self.ctx.columns.get(column) else {
+            return Ok(None);
+        };
         let bytes = self.record.fields.get(i).unwrap_or_default();
         let text = self.ctx.encoding.decode(bytes).ok_or_else(|| {
             reject(
@@ -132,13 +136,21 @@ impl Fields<'_> {
         })?;
         Ok(match text {
             std::borrow::Cow::Borrowed(s) => Some(s.trim()).filter(|s| !s.is_empty()).map(std::borrow::Cow::Borrowed),
-            std::borrow::Cow::Owned(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()).map(std::borrow::Cow::Owned),
+            std::borrow::Cow::Owned(s) => Some(s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .map(std::borrow::Cow::Owned),
         })
     }
 
     fn required(&self, column: Column) -> Result<std::borrow::Cow<'_, str>, Rejection> {
-        self.get(column)?
-            .ok_or_else(|| reject(self.record.line, column, "missing_field", format!("{} is required", column.name())))
+        self.get(column)?.ok_or_else(|| {
+            reject(
+                self.record.line,
+                column,
+                "missing_field",
+                format!("{} is required", column.name()),
+            )
+        })
     }
 
     fn parse<T: std::str::FromStr>(&self, column: Column) -> Result<Option<T>, Rejection>
@@ -147,10 +159,14 @@ impl Fields<'_> {
     {
         match self.get(column)? {
             None => Ok(None),
-            Some(s) => s
-                .parse()
-                .map(Some)
-                .map_err(|e| reject(self.record.line, column, "invalid_value", format!("{}: {e}", column.name()))),
+            Some(s) => s.parse().map(Some).map_err(|e| {
+                reject(
+                    self.record.line,
+                    column,
+                    "invalid_value",
+                    format!("{}: {e}", column.name()),
+                )
+            }),
         }
     }
 
@@ -158,8 +174,14 @@ impl Fields<'_> {
     where
         T::Err: std::fmt::Display,
     {
-        self.parse(column)?
-            .ok_or_else(|| reject(self.record.line, column, "missing_field", format!("{} is required", column.name())))
+        self.parse(column)?.ok_or_else(|| {
+            reject(
+                self.record.line,
+                column,
+                "missing_field",
+                format!("{} is required", column.name()),
+            )
+        })
     }
 
     fn time(&self, column: Column) -> Result<Option<NaiveDateTime>, Rejection> {
@@ -187,7 +209,12 @@ pub fn validate(record: &RawRecord, ctx: &Context<'_>) -> Result<CaseRow, Reject
     let f = Fields { record, ctx };
     let case_id = f.required(Column::CaseId)?.into_owned();
     let reported_at = f.time(Column::ReportedAt)?.ok_or_else(|| {
-        reject(line, Column::ReportedAt, "missing_field", "reported_at is required".into())
+        reject(
+            line,
+            Column::ReportedAt,
+            "missing_field",
+            "reported_at is required".into(),
+        )
     })?;
     let class: CaseClass = f.enumeration(Column::Class)?;
     let category: Category = f.enumeration(Column::Category)?;
@@ -198,22 +225,50 @@ pub fn validate(record: &RawRecord, ctx: &Context<'_>) -> Result<CaseRow, Reject
 
     // Times: in range, and in order.
     if reported_at > ctx.latest {
-        return Err(reject(line, Column::ReportedAt, "future_date", format!("reported_at {reported_at} is in the future")));
+        return Err(reject(
+            line,
+            Column::ReportedAt,
+            "future_date",
+            format!("reported_at {reported_at} is in the future"),
+        ));
     }
     if reported_at < ctx.earliest {
-        return Err(reject(line, Column::ReportedAt, "invalid_date", format!("reported_at {reported_at} is before 2000")));
+        return Err(reject(
+            line,
+            Column::ReportedAt,
+            "invalid_date",
+            format!("reported_at {reported_at} is before 2000"),
+        ));
     }
     let replied_at = f.time(Column::RepliedAt)?;
     let closed_at = f.time(Column::ClosedAt)?;
     let updated_at = f.time(Column::UpdatedAt)?;
-    for (column, t) in [(Column::RepliedAt, replied_at), (Column::ClosedAt, closed_at), (Column::UpdatedAt, updated_at)] {
+    for (column, t) in [
+        (Column::RepliedAt, replied_at),
+        (Column::ClosedAt, closed_at),
+        (Column::UpdatedAt, updated_at),
+    ] {
         let Some(t) = t else { continue };
         if t < reported_at {
-            let reason = if column == Column::ClosedAt { "closed_before_reported" } else { "time_order" };
-            return Err(reject(line, column, reason, format!("{} {t} is before reported_at {reported_at}", column.name())));
+            let reason = if column == Column::ClosedAt {
+                "closed_before_reported"
+            } else {
+                "time_order"
+            };
+            return Err(reject(
+                line,
+                column,
+                reason,
+                format!("{} {t} is before reported_at {reported_at}", column.name()),
+            ));
         }
         if t > ctx.latest {
-            return Err(reject(line, column, "future_date", format!("{} {t} is in the future", column.name())));
+            return Err(reject(
+                line,
+                column,
+                "future_date",
+                format!("{} {t} is in the future", column.name()),
+            ));
         }
     }
     if status.is_final() && closed_at.is_none() {
@@ -272,7 +327,12 @@ fn resolve_units(f: &Fields<'_>, line: u64, region: &Region) -> Result<Lineage, 
                 line,
                 column,
                 "unknown_code",
-                format!("{} {code:?} is not a {} of {}", column.name(), level.code(), region.name),
+                format!(
+                    "{} {code:?} is not a {} of {}",
+                    column.name(),
+                    level.code(),
+                    region.name
+                ),
             )),
         }
     };
@@ -282,14 +342,27 @@ fn resolve_units(f: &Fields<'_>, line: u64, region: &Region) -> Result<Lineage, 
         (Some(g), _) => region.lineage(g),
         (None, Some(v)) => region.lineage(v),
         (None, None) => {
-            return Err(reject(line, Column::VillageCode, "missing_field", "village_code or grid_code is required".into()))
+            return Err(reject(
+                line,
+                Column::VillageCode,
+                "missing_field",
+                "village_code or grid_code is required".into(),
+            ))
         }
     }
     .expect("grids and villages always have a lineage");
     let stated = [
         (Column::VillageCode, village, lineage.village),
-        (Column::TownshipCode, unit_of(Column::TownshipCode, AdminLevel::Township)?, lineage.township),
-        (Column::CountyCode, unit_of(Column::CountyCode, AdminLevel::County)?, lineage.county),
+        (
+            Column::TownshipCode,
+            unit_of(Column::TownshipCode, AdminLevel::Township)?,
+            lineage.township,
+        ),
+        (
+            Column::CountyCode,
+            unit_of(Column::CountyCode, AdminLevel::County)?,
+            lineage.county,
+        ),
     ];
     for (column, stated, actual) in stated {
         if let Some(stated) = stated.filter(|&s| s != actual) {
@@ -319,7 +392,12 @@ fn position(f: &Fields<'_>, line: u64, ctx: &Context<'_>, units: &Lineage) -> Re
             None => Ok(None),
             Some(s) => match s.parse::<f64>() {
                 Ok(v) if v.is_finite() => Ok(Some(v)),
-                _ => Err(reject(line, column, "invalid_coordinate", format!("{}: {s:?} is not a number", column.name()))),
+                _ => Err(reject(
+                    line,
+                    column,
+                    "invalid_coordinate",
+                    format!("{}: {s:?} is not a number", column.name()),
+                )),
             },
         }
     };
@@ -334,8 +412,22 @@ fn position(f: &Fields<'_>, line: u64, ctx: &Context<'_>, units: &Lineage) -> Re
             let unit = &ctx.region.units[id as usize];
             return Ok((unit.lng, unit.lat, None, source));
         }
-        (Some(_), None) => return Err(reject(line, Column::Lat, "missing_field", "lng is given but lat is not".into())),
-        (None, Some(_)) => return Err(reject(line, Column::Lng, "missing_field", "lat is given but lng is not".into())),
+        (Some(_), None) => {
+            return Err(reject(
+                line,
+                Column::Lat,
+                "missing_field",
+                "lng is given but lat is not".into(),
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(reject(
+                line,
+                Column::Lng,
+                "missing_field",
+                "lat is given but lng is not".into(),
+            ))
+        }
     };
     let crs = f.parse::<Crs>(Column::Crs)?.unwrap_or(ctx.default_crs);
     let (w_lng, w_lat) = crs.to_wgs84(x, y);
@@ -348,13 +440,19 @@ fn position(f: &Fields<'_>, line: u64, ctx: &Context<'_>, units: &Lineage) -> Re
             line,
             Column::Lat,
             "lat_lng_swapped",
-            format!("lng {x} / lat {y} lie outside {} but swapped they lie inside", ctx.region.name),
+            format!(
+                "lng {x} / lat {y} lie outside {} but swapped they lie inside",
+                ctx.region.name
+            ),
         ));
     }
     Err(reject(
         line,
         Column::Lng,
         "outside_region",
-        format!("({x}, {y}) {crs} is outside {} (converted to WGS84: {w_lng:.6}, {w_lat:.6})", ctx.region.name),
+        format!(
+            "({x}, {y}) {crs} is outside {} (converted to WGS84: {w_lng:.6}, {w_lat:.6})",
+            ctx.region.name
+        ),
     ))
 }

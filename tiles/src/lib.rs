@@ -67,7 +67,9 @@ impl TileId {
         let n = (1u64 << z) as f64;
         let lat = lat.clamp(-85.051_128_78, 85.051_128_78).to_radians();
         let x = ((lng + 180.0) / 360.0 * n).floor().clamp(0.0, n - 1.0);
-        let y = ((1.0 - lat.tan().asinh() / std::f64::consts::PI) / 2.0 * n).floor().clamp(0.0, n - 1.0);
+        let y = ((1.0 - lat.tan().asinh() / std::f64::consts::PI) / 2.0 * n)
+            .floor()
+            .clamp(0.0, n - 1.0);
         TileId::new(z, x as u32, y as u32)
     }
 }
