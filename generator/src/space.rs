@@ -214,8 +214,8 @@ mod tests {
 
     #[test]
     fn places_cover_every_village_and_draw_by_population() {
-        let region = Region::chenzhou();
-        let places = Places::new(&region).unwrap();
+        let region = crate::test_region();
+        let places = Places::new(region).unwrap();
         let villages = region.level(AdminLevel::Village).count();
         assert_eq!(places.by_village.len(), villages);
         let pop = region.units[0].population.unwrap() as f64;

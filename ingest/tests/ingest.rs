@@ -406,3 +406,13 @@ fn a_file_without_a_required_column_is_refused_whole_with_its_name() {
         .to_string();
     assert!(err.contains("cases.xlsx") && err.contains(".csv"), "{err}");
 }
+
+#[test]
+fn the_documented_example_file_loads_whole() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples/cases.csv");
+    let mut store = Store::open_in_memory().unwrap();
+    let report = ingest(&mut store, &path);
+    assert_eq!((report.inserted, report.rejected), (3, 0), "{report:?}");
+    let sources = query::<String>(&store, "SELECT geo_source FROM cases ORDER BY case_id");
+    assert_eq!(sources, ["point", "village", "point"]);
+}

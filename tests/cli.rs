@@ -1,0 +1,151 @@
+//! End-to-end: the `fengqiao` binary generating, ingesting (and surviving `kill -9` mid-file), and the
+//! demo.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn fengqiao() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fengqiao"));
+    cmd.env_remove("FENGQIAO_FAULT_PAUSE_AFTER_BATCHES");
+    cmd
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("runs");
+    assert!(out.status.success(), "{:?} failed: {}", cmd, String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn generate(dir: &Path, name: &str, cases: u64, seed: u64) -> std::path::PathBuf {
+    let out = dir.join(name);
+    run(fengqiao().args(["generate", "--months", "3", "--end", "2026-10-31", "--seed"]).arg(seed.to_string()).args([
+        "--cases",
+        &cases.to_string(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    out
+}
+
+/// A digest of the whole store: every case's content and provenance, and the log.
+fn digest(db: &Path) -> (i64, String, i64) {
+    let conn = duckdb::Connection::open(db).unwrap();
+    conn.query_row(
+        "SELECT (SELECT count(*) FROM cases),
+                (SELECT CAST(coalesce(sum(hash(c)), 0) AS VARCHAR) FROM cases c),
+                (SELECT count(*) FROM ingest_log)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .unwrap()
+}
+
+#[test]
+fn generated_data_ingests_without_rejections_and_reingests_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = std::process::id() as u64; // a fresh seed each run
+    let file = generate(dir.path(), "cases.csv", 20_000, seed);
+    assert!(dir.path().join("cases.csv.truth.json").exists());
+    let db = dir.path().join("store.duckdb");
+    let ingest = |file: &Path| -> serde_json::Value {
+        let out = run(fengqiao().args(["ingest", "--json", "--db"]).arg(&db).arg(file));
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()[0].clone()
+    };
+    let first = ingest(&file);
+    assert_eq!(first["inserted"], 20_000, "seed {seed}: {first}");
+    assert_eq!(first["rejected"], 0, "seed {seed}: {first}");
+    let second = ingest(&file);
+    assert_eq!((second["inserted"].as_u64(), second["unchanged"].as_u64()), (Some(0), Some(20_000)));
+    let conn = duckdb::Connection::open(&db).unwrap();
+    let (converted, filled): (i64, i64) = conn
+        .query_row(
+            "SELECT count(*) FILTER (WHERE geo_source = 'point'), count(*) FILTER (WHERE geo_source <> 'point') FROM cases",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let share = filled as f64 / (converted + filled) as f64;
+    assert!((0.07..0.13).contains(&share), "about 10% of cases carry codes only: {share}");
+}
+
+/// Starts an ingest that pauses (fault injection) after `batches` record batches, waits until it
+/// says so, and kills it with SIGKILL.
+fn kill_mid_file(db: &Path, file: &Path, batches: u32) {
+    let mut child = fengqiao()
+        .args(["ingest", "--db"])
+        .arg(db)
+        .arg(file)
+        .env("FENGQIAO_FAULT_PAUSE_AFTER_BATCHES", batches.to_string())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut paused = false;
+    for line in stderr.lines() {
+        if line.unwrap().contains("paused after") {
+            paused = true;
+            break;
+        }
+    }
+    assert!(paused, "the ingest never reached the pause");
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+}
+
+#[test]
+fn kill_9_mid_file_leaves_the_store_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = generate(dir.path(), "first.csv", 2_000, 7);
+    let second = generate(dir.path(), "second.csv", 60_000, 8);
+    let db = dir.path().join("store.duckdb");
+
+    // Into an empty store (rows go straight to `cases`).
+    kill_mid_file(&db, &first, 1);
+    assert_eq!(digest(&db), (0, "0".to_string(), 0));
+
+    run(fengqiao().args(["ingest", "--db"]).arg(&db).arg(&first));
+    let before = digest(&db);
+    assert_eq!(before.0, 2_000);
+
+    // Into a store with data (rows go through staging): 2 batches of the 60,000 are appended.
+    kill_mid_file(&db, &second, 2);
+    assert_eq!(digest(&db), before, "a killed ingest changed the store");
+
+    // The store is intact and takes the file afterwards.
+    run(fengqiao().args(["ingest", "--db"]).arg(&db).arg(&second));
+    let ids = |file: &Path| -> std::collections::HashSet<String> {
+        let text = std::fs::read_to_string(file).unwrap();
+        text.lines().skip(1).map(|l| l.split(',').next().unwrap().to_string()).collect()
+    };
+    let distinct = ids(&first).union(&ids(&second)).count() as i64;
+    assert_eq!(digest(&db).0, distinct);
+}
+
+#[test]
+fn bad_files_are_reported_by_name_and_the_good_files_still_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = generate(dir.path(), "good.ndjson", 500, 3);
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "case_id,reported_at\nA,2026-10-01\n").unwrap();
+    let out = fengqiao().args(["ingest", "--db"]).arg(dir.path().join("s.duckdb")).arg(&bad).arg(&good).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad.csv line 1: missing required column(s)"), "{stderr}");
+    assert!(stderr.contains("good.ndjson: 500 rows read"), "{stderr}");
+    assert!(stderr.contains("1 of 2 file(s) could not be loaded"), "{stderr}");
+}
+
+#[test]
+fn demo_builds_ingests_and_summarises_the_default_region() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(fengqiao().args(["demo", "--dir"]).arg(dir.path()));
+    assert!(out.contains("郴州市 (Chenzhou)"), "{out}");
+    assert!(out.contains("北湖区") && out.contains("办结率"), "{out}");
+    let (cases, _, logs) = digest(&dir.path().join("fengqiao.duckdb"));
+    assert!((200_000..300_000).contains(&cases), "a year of Chenzhou is ~240,000 cases: {cases}");
+    // Run again: the data set is reused and re-ingesting changes nothing.
+    let again = run(fengqiao().args(["demo", "--dir"]).arg(dir.path()));
+    assert!(again.contains(&format!("{cases} cases")), "{again}");
+    assert_eq!(digest(&dir.path().join("fengqiao.duckdb")).2, logs + 1);
+}
