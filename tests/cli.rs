@@ -13,18 +13,21 @@ fn fengqiao() -> Command {
 
 fn run(cmd: &mut Command) -> String {
     let out = cmd.output().expect("runs");
-    assert!(out.status.success(), "{:?} failed: {}", cmd, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{:?} failed: {}",
+        cmd,
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
 fn generate(dir: &Path, name: &str, cases: u64, seed: u64) -> std::path::PathBuf {
     let out = dir.join(name);
-    run(fengqiao().args(["generate", "--months", "3", "--end", "2026-10-31", "--seed"]).arg(seed.to_string()).args([
-        "--cases",
-        &cases.to_string(),
-        "--out",
-        out.to_str().unwrap(),
-    ]));
+    run(fengqiao()
+        .args(["generate", "--months", "3", "--end", "2026-10-31", "--seed"])
+        .arg(seed.to_string())
+        .args(["--cases", &cases.to_string(), "--out", out.to_str().unwrap()]));
     out
 }
 
@@ -56,7 +59,10 @@ fn generated_data_ingests_without_rejections_and_reingests_unchanged() {
     assert_eq!(first["inserted"], 20_000, "seed {seed}: {first}");
     assert_eq!(first["rejected"], 0, "seed {seed}: {first}");
     let second = ingest(&file);
-    assert_eq!((second["inserted"].as_u64(), second["unchanged"].as_u64()), (Some(0), Some(20_000)));
+    assert_eq!(
+        (second["inserted"].as_u64(), second["unchanged"].as_u64()),
+        (Some(0), Some(20_000))
+    );
     let conn = duckdb::Connection::open(&db).unwrap();
     let (converted, filled): (i64, i64) = conn
         .query_row(
@@ -66,7 +72,10 @@ fn generated_data_ingests_without_rejections_and_reingests_unchanged() {
         )
         .unwrap();
     let share = filled as f64 / (converted + filled) as f64;
-    assert!((0.07..0.13).contains(&share), "about 10% of cases carry codes only: {share}");
+    assert!(
+        (0.07..0.13).contains(&share),
+        "about 10% of cases carry codes only: {share}"
+    );
 }
 
 /// Starts an ingest that pauses (fault injection) after `batches` record batches, waits until it
@@ -116,7 +125,10 @@ fn kill_9_mid_file_leaves_the_store_as_it_was() {
     run(fengqiao().args(["ingest", "--db"]).arg(&db).arg(&second));
     let ids = |file: &Path| -> std::collections::HashSet<String> {
         let text = std::fs::read_to_string(file).unwrap();
-        text.lines().skip(1).map(|l| l.split(',').next().unwrap().to_string()).collect()
+        text.lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap().to_string())
+            .collect()
     };
     let distinct = ids(&first).union(&ids(&second)).count() as i64;
     assert_eq!(digest(&db).0, distinct);
@@ -128,10 +140,19 @@ fn bad_files_are_reported_by_name_and_the_good_files_still_load() {
     let good = generate(dir.path(), "good.ndjson", 500, 3);
     let bad = dir.path().join("bad.csv");
     std::fs::write(&bad, "case_id,reported_at\nA,2026-10-01\n").unwrap();
-    let out = fengqiao().args(["ingest", "--db"]).arg(dir.path().join("s.duckdb")).arg(&bad).arg(&good).output().unwrap();
+    let out = fengqiao()
+        .args(["ingest", "--db"])
+        .arg(dir.path().join("s.duckdb"))
+        .arg(&bad)
+        .arg(&good)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("bad.csv line 1: missing required column(s)"), "{stderr}");
+    assert!(
+        stderr.contains("bad.csv line 1: missing required column(s)"),
+        "{stderr}"
+    );
     assert!(stderr.contains("good.ndjson: 500 rows read"), "{stderr}");
     assert!(stderr.contains("1 of 2 file(s) could not be loaded"), "{stderr}");
 }
@@ -143,7 +164,10 @@ fn demo_builds_ingests_and_summarises_the_default_region() {
     assert!(out.contains("郴州市 (Chenzhou)"), "{out}");
     assert!(out.contains("北湖区") && out.contains("办结率"), "{out}");
     let (cases, _, logs) = digest(&dir.path().join("fengqiao.duckdb"));
-    assert!((200_000..300_000).contains(&cases), "a year of Chenzhou is ~240,000 cases: {cases}");
+    assert!(
+        (200_000..300_000).contains(&cases),
+        "a year of Chenzhou is ~240,000 cases: {cases}"
+    );
     // Run again: the data set is reused and re-ingesting changes nothing.
     let again = run(fengqiao().args(["demo", "--dir"]).arg(dir.path()));
     assert!(again.contains(&format!("{cases} cases")), "{again}");

@@ -110,7 +110,10 @@ mod tests {
     use super::*;
     use fengqiao_ingest::Store;
 
-    fn store_with(rows: &[(&str, &str, &str, &str, Option<&str>, Option<&str>)]) -> Store {
+    /// id, class, severity, status, closed_at, satisfaction.
+    type TestCase<'a> = (&'a str, &'a str, &'a str, &'a str, Option<&'a str>, Option<&'a str>);
+
+    fn store_with(rows: &[TestCase<'_>]) -> Store {
         let store = Store::open_in_memory().unwrap();
         for (id, class, severity, status, closed, satisfaction) in rows {
             store

@@ -154,12 +154,19 @@ pub fn iso_label(date: NaiveDate) -> String {
 
 /// Days from `date` to the next Spring Festival (0 on the day), if the table knows it.
 fn days_to_spring_festival(date: NaiveDate) -> Option<i64> {
-    SPRING_FESTIVALS.iter().find(|&&sf| sf >= date).map(|&sf| (sf - date).num_days())
+    SPRING_FESTIVALS
+        .iter()
+        .find(|&&sf| sf >= date)
+        .map(|&sf| (sf - date).num_days())
 }
 
 /// Days since the last Spring Festival (0 on the day), if the table knows it.
 fn days_since_spring_festival(date: NaiveDate) -> Option<i64> {
-    SPRING_FESTIVALS.iter().rev().find(|&&sf| sf <= date).map(|&sf| (date - sf).num_days())
+    SPRING_FESTIVALS
+        .iter()
+        .rev()
+        .find(|&&sf| sf <= date)
+        .map(|&sf| (date - sf).num_days())
 }
 
 /// Month factors (January first) of the categories with a plain monthly season.
@@ -256,7 +263,10 @@ mod tests {
         assert_eq!(day_kind(ymd(2026, 3, 9)), DayKind::Workday);
         assert_eq!(day_kind(ymd(2027, 10, 5)), DayKind::Holiday, "approximated year");
         assert_eq!(day_kind(ymd(2027, 2, 5)), DayKind::Holiday, "Spring Festival eve 2027");
-        let days: i64 = OFFICIAL_HOLIDAYS.iter().map(|h| (h.last - h.first).num_days() + 1).sum();
+        let days: i64 = OFFICIAL_HOLIDAYS
+            .iter()
+            .map(|h| (h.last - h.first).num_days() + 1)
+            .sum();
         assert_eq!(days, 28 + 33, "2025 has 28 days off in these blocks, 2026 has 33");
     }
 
@@ -266,8 +276,13 @@ mod tests {
         let jul = ymd(2026, 7, 15);
         assert!(seasonal_factor(Category::Labour, jan) > 1.5 * seasonal_factor(Category::Labour, jul));
         assert!(seasonal_factor(Category::Neighbour, jul) > 1.5 * seasonal_factor(Category::Neighbour, jan));
-        assert!(seasonal_factor(Category::ForestLand, ymd(2026, 4, 1)) > 2.0 * seasonal_factor(Category::ForestLand, jul));
-        assert!(seasonal_factor(Category::Tourism, ymd(2026, 10, 2)) > 2.5 * seasonal_factor(Category::Tourism, ymd(2026, 10, 13)));
+        assert!(
+            seasonal_factor(Category::ForestLand, ymd(2026, 4, 1)) > 2.0 * seasonal_factor(Category::ForestLand, jul)
+        );
+        assert!(
+            seasonal_factor(Category::Tourism, ymd(2026, 10, 2))
+                > 2.5 * seasonal_factor(Category::Tourism, ymd(2026, 10, 13))
+        );
         assert_eq!(seasonal_factor(Category::Medical, jan), 1.0);
     }
 }

@@ -159,7 +159,16 @@ fn planted_case(ctx: &DayContext<'_>, rng: &mut ChaCha8Rng, date: NaiveDate, eve
                     break;
                 }
             }
-            let mut case = make_case(ctx, rng, date, CaseClass::Dispute, category, hp.place, Some(point), None);
+            let mut case = make_case(
+                ctx,
+                rng,
+                date,
+                CaseClass::Dispute,
+                category,
+                hp.place,
+                Some(point),
+                None,
+            );
             case.grid_recorded = ctx.places.places[hp.place as usize].grid.is_some();
             case
         }
@@ -175,7 +184,16 @@ fn planted_case(ctx: &DayContext<'_>, rng: &mut ChaCha8Rng, date: NaiveDate, eve
         }
         Source::Chain { chain, pos } => {
             let cp = &plan.chains[chain as usize];
-            let mut case = make_case(ctx, rng, date, CaseClass::Dispute, cp.category, cp.place, None, Some(cp.party));
+            let mut case = make_case(
+                ctx,
+                rng,
+                date,
+                CaseClass::Dispute,
+                cp.category,
+                cp.place,
+                None,
+                Some(cp.party),
+            );
             case.chain = Some((chain, pos));
             case
         }
@@ -198,7 +216,11 @@ fn make_case(
     let t = ctx.tables;
     let severity = Severity::ALL[t.severity.draw(rng)];
     let channel = Channel::ALL[t.channel.draw(rng)];
-    let hours = if targets::office_channel(channel) { &t.office_hours } else { &t.round_the_clock };
+    let hours = if targets::office_channel(channel) {
+        &t.office_hours
+    } else {
+        &t.round_the_clock
+    };
     let hour = hours.draw(rng) as u32;
     let second_of_hour = rng.random_range(0..3600u32);
     let time = NaiveTime::from_num_seconds_from_midnight_opt(hour * 3600 + second_of_hour, 0).expect("valid time");
@@ -272,7 +294,11 @@ pub fn life_cycle<R: Rng>(
     let deadline = f64::from(close_deadline_days(class, severity)) * DAY;
     let duration = if rng.random_bool(targets::WITHIN_DEADLINE_SHARE) {
         // Consultations are mostly answered on the spot; other items take a good part of their time.
-        let (a, b) = if class == CaseClass::Consultation { (0.7, 4.0) } else { (1.4, 2.2) };
+        let (a, b) = if class == CaseClass::Consultation {
+            (0.7, 4.0)
+        } else {
+            (1.4, 2.2)
+        };
         let f: f64 = Beta::new(a, b).expect("valid shape").sample(rng);
         (f * deadline).clamp(900.0, deadline - 60.0)
     } else {
@@ -283,7 +309,9 @@ pub fn life_cycle<R: Rng>(
 
     let u: f64 = rng.random();
     let delay = if u < targets::REPLY_FAST_SHARE {
-        let e: f64 = Exp::new(1.0 / (targets::REPLY_FAST_MEAN_H * HOUR)).expect("valid rate").sample(rng);
+        let e: f64 = Exp::new(1.0 / (targets::REPLY_FAST_MEAN_H * HOUR))
+            .expect("valid rate")
+            .sample(rng);
         e.clamp(300.0, 24.0 * HOUR)
     } else if u < targets::REPLY_FAST_SHARE + targets::REPLY_SLOW_SHARE {
         rng.random_range(4.0 * HOUR..48.0 * HOUR)

@@ -10,7 +10,7 @@
 //! bytes. Method, targets ([`targets`]) and the truth format: `docs/generator.md`. Every personal
 //! field (party names, phones, summaries) is plainly fake.
 
-mod calendar;
+pub mod calendar;
 mod cases;
 mod names;
 mod plan;
@@ -33,7 +33,6 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-pub use calendar::{day_kind, holiday_of, iso_label, monday_of, week_index, DayKind, Holiday, OFFICIAL_HOLIDAYS};
 pub use names::{NAME_PREFIX, PHONE_PREFIX, SUMMARY_PREFIX};
 pub use write::{case_id, OutputFormat, CASE_ID_PREFIX};
 
@@ -221,16 +220,24 @@ pub fn generate_with_progress(
     let tables = build_tables(&period, &plan, total);
     let now = opts.end.and_hms_opt(23, 59, 59).expect("valid time");
 
-    let data_tmp = sibling(out, if format == OutputFormat::Parquet { ".tmp.csv" } else { ".partial" });
+    let data_tmp = sibling(
+        out,
+        if format == OutputFormat::Parquet {
+            ".tmp.csv"
+        } else {
+            ".partial"
+        },
+    );
     let parquet_tmp = sibling(out, ".partial");
     let _cleanup = TempFiles(vec![data_tmp.clone(), parquet_tmp.clone()]);
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| GenerateError::Io { path, source }
     };
-    let mut file = BufWriter::with_capacity(1 << 20, File::create(&data_tmp).map_err(io(&data_tmp))?);
+    // Errors on the temporary files name the output the user asked for.
+    let mut file = BufWriter::with_capacity(1 << 20, File::create(&data_tmp).map_err(io(out))?);
     if format != OutputFormat::Ndjson {
-        file.write_all(&write::csv_header(opts.headers)).map_err(io(&data_tmp))?;
+        file.write_all(&write::csv_header(opts.headers)).map_err(io(out))?;
     }
 
     let ctx = DayContext {
@@ -244,11 +251,16 @@ pub fn generate_with_progress(
     let n_days = period.days.len();
     let per_day = (total as usize / n_days.max(1)).max(1);
     let chunk_days = (200_000 / per_day).clamp(4, 64);
-    let mut chain_ids: Vec<Vec<Option<(NaiveDate, u32)>>> = plan.chains.iter().map(|c| vec![None; c.days.len()]).collect();
+    let mut chain_ids: Vec<Vec<Option<(NaiveDate, u32)>>> =
+        plan.chains.iter().map(|c| vec![None; c.days.len()]).collect();
     let mut written = 0u64;
     for chunk_start in (0..n_days).step_by(chunk_days) {
         let chunk = chunk_start..(chunk_start + chunk_days).min(n_days);
-        let mut days: Vec<Vec<cases::Case>> = chunk.clone().into_par_iter().map(|i| cases::generate_day(&ctx, i)).collect();
+        let mut days: Vec<Vec<cases::Case>> = chunk
+            .clone()
+            .into_par_iter()
+            .map(|i| cases::generate_day(&ctx, i))
+            .collect();
         for (i, day) in chunk.clone().zip(days.iter_mut()) {
             for case in day.iter_mut() {
                 if let Some((chain, pos)) = case.chain {
@@ -267,12 +279,12 @@ pub fn generate_with_progress(
             .map(|(i, day)| write::serialize_day(day, period.days[i], format, opts.headers, region, &places))
             .collect();
         for b in &bytes {
-            file.write_all(b).map_err(io(&data_tmp))?;
+            file.write_all(b).map_err(io(out))?;
         }
         written += days.iter().map(|d| d.len() as u64).sum::<u64>();
         progress(written, total);
     }
-    file.flush().map_err(io(&data_tmp))?;
+    file.flush().map_err(io(out))?;
     drop(file);
 
     match format {
@@ -286,7 +298,9 @@ pub fn generate_with_progress(
         _ => std::fs::rename(&data_tmp, out).map_err(io(out))?,
     }
 
-    let truth = build_truth(region, &places, &period, &plan, &tables, opts, written, scale, &chain_ids);
+    let truth = build_truth(
+        region, &places, &period, &plan, &tables, opts, written, scale, &chain_ids,
+    );
     let truth_file = truth_path(out);
     let json = serde_json::to_vec_pretty(&truth).map_err(|source| GenerateError::Json {
         path: truth_file.clone(),
@@ -322,7 +336,11 @@ fn background_class_shares(total: u64, planted: u64) -> [f64; 5] {
         return shares;
     }
     for (class, share) in targets::CLASS_SHARES {
-        let planted_here = if class == CaseClass::Dispute { planted as f64 } else { 0.0 };
+        let planted_here = if class == CaseClass::Dispute {
+            planted as f64
+        } else {
+            0.0
+        };
         shares[class as usize] = ((share * t - planted_here) / background).max(0.0);
     }
     shares
@@ -335,7 +353,11 @@ fn background_category_weights(class: CaseClass, total: u64, plan: &Plan) -> [f6
     let class_total = total as f64 * targets::CLASS_SHARES[class as usize].1;
     for &(c, share) in targets::category_shares(class) {
         let target = share * class_total;
-        let planted = if class == CaseClass::Dispute { plan.by_category[c as usize] as f64 } else { 0.0 };
+        let planted = if class == CaseClass::Dispute {
+            plan.by_category[c as usize] as f64
+        } else {
+            0.0
+        };
         weights[c as usize] = (target - planted).max(0.1 * target);
     }
     weights
@@ -351,7 +373,11 @@ fn apportion(total: u64, weights: &[f64]) -> Vec<u64> {
     let mut counts: Vec<u64> = exact.iter().map(|x| x.floor() as u64).collect();
     let assigned: u64 = counts.iter().sum();
     let mut order: Vec<usize> = (0..weights.len()).collect();
-    order.sort_by(|&a, &b| (exact[b] - exact[b].floor()).total_cmp(&(exact[a] - exact[a].floor())).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| {
+        (exact[b] - exact[b].floor())
+            .total_cmp(&(exact[a] - exact[a].floor()))
+            .then(a.cmp(&b))
+    });
     for &i in order.iter().cycle().take(total.saturating_sub(assigned) as usize) {
         counts[i] += 1;
     }
@@ -360,14 +386,22 @@ fn apportion(total: u64, weights: &[f64]) -> Vec<u64> {
 
 fn build_tables(period: &Period, plan: &Plan, total: u64) -> Tables {
     let class_shares = background_class_shares(total, plan.total);
-    let base: Vec<[f64; 18]> = CaseClass::ALL.iter().map(|&k| background_category_weights(k, total, plan)).collect();
+    let base: Vec<[f64; 18]> = CaseClass::ALL
+        .iter()
+        .map(|&k| background_category_weights(k, total, plan))
+        .collect();
     let weight_sum: f64 = period.weights.iter().sum();
     // Normalise every category's seasonal factor to a volume-weighted mean of 1 over the period, so
     // that seasons move cases between months without moving the category's share.
     let norm: Vec<f64> = Category::ALL
         .iter()
         .map(|&c| {
-            let s: f64 = period.days.iter().zip(&period.weights).map(|(&d, &w)| w * calendar::seasonal_factor(c, d)).sum();
+            let s: f64 = period
+                .days
+                .iter()
+                .zip(&period.weights)
+                .map(|(&d, &w)| w * calendar::seasonal_factor(c, d))
+                .sum();
             if s > 0.0 {
                 s / weight_sum
             } else {
@@ -379,8 +413,11 @@ fn build_tables(period: &Period, plan: &Plan, total: u64) -> Tables {
         .days
         .iter()
         .map(|&d| {
-            let factors: Vec<f64> =
-                Category::ALL.iter().zip(&norm).map(|(&c, n)| calendar::seasonal_factor(c, d) / n).collect();
+            let factors: Vec<f64> = Category::ALL
+                .iter()
+                .zip(&norm)
+                .map(|(&c, n)| calendar::seasonal_factor(c, d) / n)
+                .collect();
             std::array::from_fn(|k| Cumulative::new(base[k].iter().zip(&factors).map(|(b, f)| b * f)))
         })
         .collect();
@@ -413,7 +450,12 @@ fn truth_targets() -> truth::Targets {
         category: shares_map(&targets::overall_category_shares(), Category::code),
         category_by_class: CaseClass::ALL
             .iter()
-            .map(|&k| (k.code().to_string(), shares_map(targets::category_shares(k), Category::code)))
+            .map(|&k| {
+                (
+                    k.code().to_string(),
+                    shares_map(targets::category_shares(k), Category::code),
+                )
+            })
             .collect(),
         severity: shares_map(&targets::SEVERITY_SHARES, |s| s.code()),
         channel: shares_map(&targets::CHANNEL_SHARES, |c| c.code()),
@@ -575,8 +617,7 @@ fn build_truth(
     }
 }
 
-/// The default region, loaded once per test binary (loading computes its H3 coverage, which takes
-/// seconds in the dev profile).
+/// The default region, loaded once per test binary.
 #[cfg(test)]
 pub(crate) fn test_region() -> &'static Region {
     static REGION: std::sync::OnceLock<Region> = std::sync::OnceLock::new();
@@ -607,8 +648,14 @@ mod tests {
 
     #[test]
     fn truth_path_appends_to_the_whole_name() {
-        assert_eq!(truth_path(Path::new("out/cases.csv")), PathBuf::from("out/cases.csv.truth.json"));
-        assert_eq!(truth_path(Path::new("x.parquet")), PathBuf::from("x.parquet.truth.json"));
+        assert_eq!(
+            truth_path(Path::new("out/cases.csv")),
+            PathBuf::from("out/cases.csv.truth.json")
+        );
+        assert_eq!(
+            truth_path(Path::new("x.parquet")),
+            PathBuf::from("x.parquet.truth.json")
+        );
     }
 
     #[test]

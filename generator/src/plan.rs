@@ -42,7 +42,10 @@ impl Period {
         let days: Vec<NaiveDate> = start.iter_days().take_while(|d| *d <= end).collect();
         let mut rng = rng_for(seed, Stream::DailyNoise, 0);
         let noise = LogNormal::new(0.0, DAILY_NOISE_SIGMA).expect("valid sigma");
-        let weights = days.iter().map(|&d| calendar::volume_factor(d) * noise.sample(&mut rng)).collect();
+        let weights = days
+            .iter()
+            .map(|&d| calendar::volume_factor(d) * noise.sample(&mut rng))
+            .collect();
         let week_origin = calendar::monday_of(start);
         let weeks = calendar::week_index(week_origin, end) as usize + 1;
         let mut week_days = vec![Vec::new(); weeks];
@@ -76,7 +79,10 @@ pub enum Source {
     Recurring(u16),
     Spike,
     /// Case `pos` of chain `chain`.
-    Chain { chain: u32, pos: u8 },
+    Chain {
+        chain: u32,
+        pos: u8,
+    },
 }
 
 /// Planted cases of one source on one day.
@@ -187,7 +193,9 @@ fn cell_of(lng: f64, lat: f64) -> Option<CellIndex> {
 }
 
 fn far_from(c: &Candidate, anchors: &[(f64, f64)], min_m: f64) -> bool {
-    anchors.iter().all(|&(lng, lat)| distance_m(c.lng, c.lat, lng, lat) >= min_m)
+    anchors
+        .iter()
+        .all(|&(lng, lat)| distance_m(c.lng, c.lat, lng, lat) >= min_m)
 }
 
 /// Draws a Poisson count with mean `lambda`, at least 1 when `lambda` ≥ 1.
@@ -229,21 +237,18 @@ fn spread<R: Rng>(count: u32, days: &[u32], period: &Period, rng: &mut R) -> Vec
     for _ in 0..count {
         per_day[draw_weighted(&weights, rng)] += 1;
     }
-    days.iter().zip(per_day).filter(|(_, n)| *n > 0).map(|(&d, n)| (d, n)).collect()
+    days.iter()
+        .zip(per_day)
+        .filter(|(_, n)| *n > 0)
+        .map(|(&d, n)| (d, n))
+        .collect()
 }
 
 impl Plan {
     /// Plans every pattern. `scale` multiplies the planted rates (1 at the nominal volume);
     /// `total_cases` is the size of the data set (planting is switched off when the planted cases
     /// would exceed [`p::MAX_PLANTED_SHARE`] of it).
-    pub fn build(
-        region: &Region,
-        places: &Places,
-        period: &Period,
-        scale: f64,
-        total_cases: u64,
-        seed: u64,
-    ) -> Plan {
+    pub fn build(region: &Region, places: &Places, period: &Period, scale: f64, total_cases: u64, seed: u64) -> Plan {
         let weeks = period.weeks();
         let mut plan = Plan {
             by_day: vec![Vec::new(); period.days.len()],
@@ -365,7 +370,12 @@ impl Plan {
             .iter()
             .enumerate()
             .map(|(i, h)| (Source::Hotspot(i as u16), &h.weekly))
-            .chain(self.recurring.iter().enumerate().map(|(i, r)| (Source::Recurring(i as u16), &r.weekly)));
+            .chain(
+                self.recurring
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| (Source::Recurring(i as u16), &r.weekly)),
+            );
         for (source, weekly) in weekly_events {
             for (w, &n) in weekly.iter().enumerate() {
                 for (day, count) in spread(n, &period.week_days[w], period, &mut rng) {
@@ -376,7 +386,13 @@ impl Plan {
         if let Some(s) = &self.spike {
             for (&day, &count) in s.days.iter().zip(&s.daily) {
                 if count > 0 {
-                    events.push((day, Event { source: Source::Spike, count }));
+                    events.push((
+                        day,
+                        Event {
+                            source: Source::Spike,
+                            count,
+                        },
+                    ));
                 }
             }
         }
@@ -446,9 +462,8 @@ fn choose_hotspots(region: &Region, places: &Places, period: &Period, scale: f64
                 } else {
                     chosen.iter().all(|(o, k)| *k != kind || o.county != c.county)
                 };
-                let cells_free = cell_of(c.lng, c.lat).is_some_and(|cell| {
-                    cell.grid_disk::<Vec<_>>(1).iter().all(|x| !cells_taken.contains(x))
-                });
+                let cells_free = cell_of(c.lng, c.lat)
+                    .is_some_and(|cell| cell.grid_disk::<Vec<_>>(1).iter().all(|x| !cells_taken.contains(x)));
                 spaced && county_ok && cells_free
             };
             let pick = pool
@@ -469,7 +484,12 @@ fn choose_hotspots(region: &Region, places: &Places, period: &Period, scale: f64
         .map(|(i, (c, kind))| {
             let centre_cell = cell_of(c.lng, c.lat).expect("checked above");
             let mut cells = vec![centre_cell];
-            cells.extend(centre_cell.grid_disk::<Vec<_>>(1).into_iter().filter(|&x| x != centre_cell));
+            cells.extend(
+                centre_cell
+                    .grid_disk::<Vec<_>>(1)
+                    .into_iter()
+                    .filter(|&x| x != centre_cell),
+            );
             let cell_centres = cells
                 .iter()
                 .map(|&x| {
@@ -538,7 +558,9 @@ fn choose_hotspots(region: &Region, places: &Places, period: &Period, scale: f64
 /// up so that every 8-week window holds at least 4 present weeks.
 fn recurring_weeks<R: Rng>(weeks: u32, scale: f64, rng: &mut R) -> Vec<u32> {
     let n = weeks as usize;
-    let mut present: Vec<bool> = (0..n).map(|_| rng.random_bool(p::RECURRING_WEEKLY_PROBABILITY)).collect();
+    let mut present: Vec<bool> = (0..n)
+        .map(|_| rng.random_bool(p::RECURRING_WEEKLY_PROBABILITY))
+        .collect();
     let window = p::RECURRING_WINDOW.min(n);
     let need = p::RECURRING_MIN_PRESENT.min(window.div_ceil(2).max(1));
     for s in 0..=(n - window) {
@@ -570,8 +592,12 @@ fn choose_chains(
     quiet_centres: &[(f64, f64)],
 ) -> Vec<ChainPlan> {
     let mut rng = rng_for(seed, Stream::Chains, 0);
-    let excluded: HashSet<UnitId> =
-        plan.hotspots.iter().map(|h| h.village).chain(plan.spike.as_ref().map(|s| s.village)).collect();
+    let excluded: HashSet<UnitId> = plan
+        .hotspots
+        .iter()
+        .map(|h| h.village)
+        .chain(plan.spike.as_ref().map(|s| s.village))
+        .collect();
     let hotspot_centres: Vec<(f64, f64)> = plan.hotspots.iter().map(|h| h.centre).collect();
     let eligible: Vec<UnitId> = region
         .level(AdminLevel::Village)
@@ -582,8 +608,12 @@ fn choose_chains(
             !pts.is_empty()
                 && pts.iter().all(|&i| {
                     let pl = &places.places[i as usize];
-                    quiet_centres.iter().all(|&(x, y)| distance_m(pl.lng, pl.lat, x, y) >= 2_000.0)
-                        && hotspot_centres.iter().all(|&(x, y)| distance_m(pl.lng, pl.lat, x, y) >= 3_000.0)
+                    quiet_centres
+                        .iter()
+                        .all(|&(x, y)| distance_m(pl.lng, pl.lat, x, y) >= 2_000.0)
+                        && hotspot_centres
+                            .iter()
+                            .all(|&(x, y)| distance_m(pl.lng, pl.lat, x, y) >= 3_000.0)
                 })
         })
         .collect();
@@ -608,8 +638,9 @@ fn choose_chains(
             }
         };
         let mut len = p::CHAIN_LENGTH_WEIGHTS[draw_weighted(&length_weights, &mut rng)].0;
-        let gaps: Vec<i64> =
-            (1..len).map(|_| rng.random_range(p::CHAIN_GAP_DAYS.0..=p::CHAIN_GAP_DAYS.1)).collect();
+        let gaps: Vec<i64> = (1..len)
+            .map(|_| rng.random_range(p::CHAIN_GAP_DAYS.0..=p::CHAIN_GAP_DAYS.1))
+            .collect();
         let mut span: i64 = gaps.iter().sum();
         while len > 2 && span >= n_days {
             len -= 1;
@@ -662,8 +693,11 @@ mod tests {
         let (region, _, _, plan) = plan();
         assert!(plan.enabled);
         assert_eq!(plan.hotspots.len(), 12);
-        let counties: HashSet<UnitId> =
-            plan.hotspots.iter().map(|h| region.lineage(h.village).unwrap().county).collect();
+        let counties: HashSet<UnitId> = plan
+            .hotspots
+            .iter()
+            .map(|h| region.lineage(h.village).unwrap().county)
+            .collect();
         assert!(counties.len() >= 11, "{}", counties.len());
         let mut cells = HashSet::new();
         for (i, a) in plan.hotspots.iter().enumerate() {
@@ -711,7 +745,12 @@ mod tests {
         }
         let scheduled: u64 = plan.by_day.iter().flatten().map(|e| u64::from(e.count)).sum();
         assert_eq!(scheduled, plan.total);
-        let hot: u64 = plan.hotspots.iter().flat_map(|h| &h.weekly).map(|&n| u64::from(n)).sum();
+        let hot: u64 = plan
+            .hotspots
+            .iter()
+            .flat_map(|h| &h.weekly)
+            .map(|&n| u64::from(n))
+            .sum();
         assert_eq!(hot, plan.hotspot_total);
         let spike = plan.spike.as_ref().unwrap();
         assert_eq!(spike.week, period.weeks() - 2);

@@ -219,7 +219,11 @@ mod tests {
         let villages = region.level(AdminLevel::Village).count();
         assert_eq!(places.by_village.len(), villages);
         let pop = region.units[0].population.unwrap() as f64;
-        assert!((places.total_population - pop).abs() / pop < 0.01, "{} vs {pop}", places.total_population);
+        assert!(
+            (places.total_population - pop).abs() / pop < 0.01,
+            "{} vs {pop}",
+            places.total_population
+        );
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         let (big, _) = places
             .places
@@ -230,6 +234,9 @@ mod tests {
         let n = 200_000;
         let hits = (0..n).filter(|_| places.draw(&mut rng) as usize == big).count();
         let expected = n as f64 * places.places[big].population / places.total_population;
-        assert!((hits as f64 - expected).abs() < 5.0 * expected.sqrt() + 5.0, "{hits} vs {expected}");
+        assert!(
+            (hits as f64 - expected).abs() < 5.0 * expected.sqrt() + 5.0,
+            "{hits} vs {expected}"
+        );
     }
 }

@@ -207,14 +207,14 @@ pub const DAILY_NOISE_SIGMA: f64 = 0.08;
 
 /// Hour-of-day weights for channels staffed in office hours (walk-in, department, grid patrol).
 pub const OFFICE_HOURS: [f64; 24] = [
-    0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.3, 4.0, 10.0, 11.0, 8.0, 2.0, 3.0, 8.0, 10.0, 9.0, 5.0, 0.5, 0.0, 0.0,
-    0.0, 0.0, 0.0,
+    0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.3, 4.0, 10.0, 11.0, 8.0, 2.0, 3.0, 8.0, 10.0, 9.0, 5.0, 0.5, 0.0, 0.0, 0.0,
+    0.0, 0.0,
 ];
 
 /// Hour-of-day weights for round-the-clock channels (12345, mini-program, online, 110).
 pub const ROUND_THE_CLOCK_HOURS: [f64; 24] = [
-    0.6, 0.3, 0.2, 0.15, 0.15, 0.3, 0.8, 2.0, 5.0, 9.0, 10.0, 8.0, 4.0, 4.5, 8.0, 9.0, 8.5, 6.0, 4.0, 3.5, 3.5,
-    2.8, 1.8, 1.1,
+    0.6, 0.3, 0.2, 0.15, 0.15, 0.3, 0.8, 2.0, 5.0, 9.0, 10.0, 8.0, 4.0, 4.5, 8.0, 9.0, 8.5, 6.0, 4.0, 3.5, 3.5, 2.8,
+    1.8, 1.1,
 ];
 
 /// Whether a channel only takes items in office hours.

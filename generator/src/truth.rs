@@ -115,8 +115,12 @@ pub enum HotspotKind {
 }
 
 impl HotspotKind {
-    pub const ALL: [HotspotKind; 4] =
-        [HotspotKind::Persistent, HotspotKind::New, HotspotKind::Intensifying, HotspotKind::Diminishing];
+    pub const ALL: [HotspotKind; 4] = [
+        HotspotKind::Persistent,
+        HotspotKind::New,
+        HotspotKind::Intensifying,
+        HotspotKind::Diminishing,
+    ];
 
     pub fn code(self) -> &'static str {
         match self {

@@ -51,7 +51,19 @@ impl OutputFormat {
 
 /// The id of case `seq` of `date`.
 pub fn case_id(date: NaiveDate, seq: u32) -> String {
-    format!("{CASE_ID_PREFIX}{:04}{:02}{:02}{seq:07}", date.year(), date.month(), date.day())
+    let mut s = String::with_capacity(17);
+    push_case_id(&mut s, date, seq);
+    s
+}
+
+fn push_case_id(out: &mut String, date: NaiveDate, seq: u32) {
+    let _ = write!(
+        out,
+        "{CASE_ID_PREFIX}{:04}{:02}{:02}{seq:07}",
+        date.year(),
+        date.month(),
+        date.day()
+    );
 }
 
 /// The header of `column` in `language`.
@@ -65,7 +77,8 @@ pub fn header(column: Column, language: HeaderLanguage) -> &'static str {
 /// The header row of a CSV file.
 pub fn csv_header(language: HeaderLanguage) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(Column::ALL.map(|c| header(c, language))).expect("writing to memory");
+    w.write_record(Column::ALL.map(|c| header(c, language)))
+        .expect("writing to memory");
     w.into_inner().expect("writing to memory")
 }
 
@@ -96,9 +109,7 @@ impl Fields {
         for (i, column) in Column::ALL.into_iter().enumerate() {
             let t = &mut self.text;
             match column {
-                Column::CaseId => {
-                    let _ = write!(t, "{CASE_ID_PREFIX}{:04}{:02}{:02}{:07}", date.year(), date.month(), date.day(), case.seq);
-                }
+                Column::CaseId => push_case_id(t, date, case.seq),
                 Column::ReportedAt => t.push_str(&format_datetime(case.reported)),
                 Column::Class => t.push_str(case.class.code()),
                 Column::Category => t.push_str(case.category.code()),
@@ -146,7 +157,7 @@ impl Fields {
                 }
                 Column::RepeatOf => {
                     if let Some((d, seq)) = case.repeat_of {
-                        let _ = write!(t, "{CASE_ID_PREFIX}{:04}{:02}{:02}{seq:07}", d.year(), d.month(), d.day());
+                        push_case_id(t, d, seq);
                     }
                 }
                 Column::PartyName => t.push_str(&name),
@@ -173,7 +184,8 @@ pub fn serialize_day(
             let mut w = csv::Writer::from_writer(Vec::with_capacity(cases.len() * 400));
             for case in cases {
                 fields.fill(case, date, region, places);
-                w.write_record((0..Column::ALL.len()).map(|i| fields.get(i))).expect("writing to memory");
+                w.write_record((0..Column::ALL.len()).map(|i| fields.get(i)))
+                    .expect("writing to memory");
             }
             w.into_inner().expect("writing to memory")
         }
@@ -220,6 +232,9 @@ fn sql_string(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
+/// DuckDB's memory limit for the conversion (it spills to disk beyond it).
+pub const PARQUET_MEMORY_LIMIT: &str = "512MB";
+
 /// Converts the CSV at `csv` (written by this module) to Parquet at `parquet` with an in-memory
 /// DuckDB.
 pub fn csv_to_parquet(csv: &Path, parquet: &Path, language: HeaderLanguage) -> Result<(), duckdb::Error> {
@@ -234,7 +249,10 @@ pub fn csv_to_parquet(csv: &Path, parquet: &Path, language: HeaderLanguage) -> R
         sql_string(&parquet.to_string_lossy()),
     );
     let conn = duckdb::Connection::open_in_memory()?;
-    conn.execute_batch(&sql)
+    // Keep the rows in file order (the output is deterministic) and the memory bounded.
+    conn.execute_batch(&format!(
+        "SET preserve_insertion_order = true; SET memory_limit = '{PARQUET_MEMORY_LIMIT}'; {sql}"
+    ))
 }
 
 #[cfg(test)]
@@ -244,9 +262,18 @@ mod tests {
     #[test]
     fn formats_follow_the_extension() {
         assert_eq!(OutputFormat::from_path(Path::new("a/b.CSV")), Some(OutputFormat::Csv));
-        assert_eq!(OutputFormat::from_path(Path::new("b.jsonl")), Some(OutputFormat::Ndjson));
-        assert_eq!(OutputFormat::from_path(Path::new("b.ndjson")), Some(OutputFormat::Ndjson));
-        assert_eq!(OutputFormat::from_path(Path::new("b.parquet")), Some(OutputFormat::Parquet));
+        assert_eq!(
+            OutputFormat::from_path(Path::new("b.jsonl")),
+            Some(OutputFormat::Ndjson)
+        );
+        assert_eq!(
+            OutputFormat::from_path(Path::new("b.ndjson")),
+            Some(OutputFormat::Ndjson)
+        );
+        assert_eq!(
+            OutputFormat::from_path(Path::new("b.parquet")),
+            Some(OutputFormat::Parquet)
+        );
         assert_eq!(OutputFormat::from_path(Path::new("b.xlsx")), None);
         assert_eq!(OutputFormat::from_path(Path::new("csv")), None);
     }

@@ -8,11 +8,12 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeDelta, Timelike};
+use fengqiao_generator::calendar::{day_kind, iso_label, DayKind};
 use fengqiao_generator::targets::{self, planted};
 use fengqiao_generator::truth::{HotspotKind, Truth};
 use fengqiao_generator::{
-    day_kind, generate, truth_path, DayKind, GenerateError, GenerateOptions, HeaderLanguage, CASE_ID_PREFIX,
-    NAME_PREFIX, PHONE_PREFIX, SUMMARY_PREFIX,
+    generate, truth_path, GenerateError, GenerateOptions, HeaderLanguage, CASE_ID_PREFIX, NAME_PREFIX, PHONE_PREFIX,
+    SUMMARY_PREFIX,
 };
 use fengqiao_ingest::coords::Crs;
 use fengqiao_ingest::model::{close_deadline_days, AdminLevel, CaseClass, Category, Status};
@@ -31,7 +32,12 @@ fn week_of(truth: &Truth, row: &Row) -> usize {
 }
 
 fn near(what: &str, got: f64, want: f64, tol: f64) {
-    assert!((got - want).abs() <= tol, "{what}: {:.2}% vs target {:.2}%", got * 100.0, want * 100.0);
+    assert!(
+        (got - want).abs() <= tol,
+        "{what}: {:.2}% vs target {:.2}%",
+        got * 100.0,
+        want * 100.0
+    );
 }
 
 #[test]
@@ -52,7 +58,9 @@ fn period_volume_and_ids() {
     for r in &data.rows {
         assert!(ids.insert(r.case_id.as_str()), "duplicate id {}", r.case_id);
         assert_eq!(r.case_id.len(), CASE_ID_PREFIX.len() + 8 + 7, "{}", r.case_id);
-        assert!(r.case_id.starts_with(&format!("{CASE_ID_PREFIX}{}", r.reported_at.format("%Y%m%d"))));
+        assert!(r
+            .case_id
+            .starts_with(&format!("{CASE_ID_PREFIX}{}", r.reported_at.format("%Y%m%d"))));
     }
     // Within a day, sequence numbers follow the reporting time.
     for w in data.rows.windows(2) {
@@ -78,7 +86,12 @@ fn category_severity_and_channel_shares_are_near_their_targets() {
     }
     let disputes: Vec<&Row> = rows.iter().filter(|r| r.class == CaseClass::Dispute).collect();
     for &(category, target) in targets::DISPUTE_CATEGORIES {
-        near(category.code(), share(&disputes, |r| r.category == category), target, 0.02);
+        near(
+            category.code(),
+            share(&disputes, |r| r.category == category),
+            target,
+            0.02,
+        );
     }
     for (severity, target) in targets::SEVERITY_SHARES {
         near(severity.code(), share(rows, |r| r.severity == severity), target, PP);
@@ -91,8 +104,18 @@ fn category_severity_and_channel_shares_are_near_their_targets() {
 #[test]
 fn coordinates_are_mostly_gcj02_and_a_tenth_are_missing() {
     let rows = &year().rows;
-    near("no coordinates", share(rows, |r| r.coords.is_none()), targets::NO_COORDINATES_SHARE, PP);
-    near("village only", share(rows, |r| r.grid_code.is_none()), targets::VILLAGE_ONLY_SHARE, 0.02);
+    near(
+        "no coordinates",
+        share(rows, |r| r.coords.is_none()),
+        targets::NO_COORDINATES_SHARE,
+        PP,
+    );
+    near(
+        "village only",
+        share(rows, |r| r.grid_code.is_none()),
+        targets::VILLAGE_ONLY_SHARE,
+        0.02,
+    );
     let located: Vec<&Row> = rows.iter().filter(|r| r.coords.is_some()).collect();
     for (crs, target) in targets::CRS_SHARES {
         near(crs.code(), share(&located, |r| r.coords.unwrap().2 == crs), target, PP);
@@ -106,14 +129,19 @@ fn coordinates_are_mostly_gcj02_and_a_tenth_are_missing() {
     let text = std::fs::read_to_string(&year().path).unwrap();
     let line = text.lines().nth(1).unwrap();
     let lng = line.split(',').nth(Column::Lng as usize).unwrap();
-    assert!(lng.is_empty() || lng.split('.').nth(1).unwrap().len() == targets::COORDINATE_DECIMALS, "{lng}");
+    assert!(
+        lng.is_empty() || lng.split('.').nth(1).unwrap().len() == targets::COORDINATE_DECIMALS,
+        "{lng}"
+    );
 }
 
 #[test]
 fn codes_exist_and_follow_the_lineage_and_points_lie_in_their_place() {
     let region = region();
     for r in &year().rows {
-        let village = region.id(&r.village_code).unwrap_or_else(|| panic!("unknown village {}", r.village_code));
+        let village = region
+            .id(&r.village_code)
+            .unwrap_or_else(|| panic!("unknown village {}", r.village_code));
         assert_eq!(region.units[village as usize].level, AdminLevel::Village);
         let lineage = region.lineage(village).unwrap();
         assert_eq!(region.units[lineage.county as usize].code, r.county_code);
@@ -137,17 +165,24 @@ fn background_points_are_jittered_around_their_grid() {
     let mut within_cap = 0;
     let mut checked = 0;
     for r in data.rows.iter().filter(|r| r.grid_code.is_some()).take(20_000) {
-        let (Some((x, y)), Some(cell)) = (r.wgs84, r.cell8) else { continue };
+        let (Some((x, y)), Some(cell)) = (r.wgs84, r.cell8) else {
+            continue;
+        };
         if hot.contains(&cell.to_string()) {
             continue;
         }
         let grid = region.unit(r.grid_code.as_ref().unwrap()).unwrap();
-        let d = LatLng::new(y, x).unwrap().distance_m(LatLng::new(grid.lat, grid.lng).unwrap());
+        let d = LatLng::new(y, x)
+            .unwrap()
+            .distance_m(LatLng::new(grid.lat, grid.lng).unwrap());
         checked += 1;
         within_cap += usize::from(d <= targets::JITTER_CAP_M + 1.0);
     }
     assert!(checked > 10_000);
-    assert_eq!(within_cap, checked, "every background point lies within the jitter cap of its grid");
+    assert_eq!(
+        within_cap, checked,
+        "every background point lies within the jitter cap of its grid"
+    );
 }
 
 #[test]
@@ -179,7 +214,10 @@ fn life_cycles_meet_the_deadlines_and_never_pass_the_end() {
                 }
             }
             None => {
-                assert!(matches!(r.status, Status::Received | Status::Assigned | Status::InProgress));
+                assert!(matches!(
+                    r.status,
+                    Status::Received | Status::Assigned | Status::InProgress
+                ));
                 assert!(r.satisfaction.is_none());
                 assert_eq!(r.status == Status::Received, r.replied_at.is_none());
             }
@@ -191,15 +229,33 @@ fn life_cycles_meet_the_deadlines_and_never_pass_the_end() {
     assert!(!open.is_empty() && open.iter().all(|r| end - r.reported_at < TimeDelta::days(130)));
 
     let finished: Vec<&Row> = data.rows.iter().filter(|r| r.closed_at.is_some()).collect();
-    near("satisfaction given", share(&finished, |r| r.satisfaction.is_some()), targets::SATISFACTION_RESPONSE_SHARE, 0.02);
+    near(
+        "satisfaction given",
+        share(&finished, |r| r.satisfaction.is_some()),
+        targets::SATISFACTION_RESPONSE_SHARE,
+        0.02,
+    );
     let answered: Vec<&Row> = finished.iter().copied().filter(|r| r.satisfaction.is_some()).collect();
     for (s, target) in targets::SATISFACTION_SHARES {
         near(s.code(), share(&answered, |r| r.satisfaction == Some(s)), target, PP);
     }
-    let disputes: Vec<&Row> = finished.iter().copied().filter(|r| r.class == CaseClass::Dispute).collect();
-    near("unresolved", share(&disputes, |r| r.status == Status::Unresolved), targets::UNRESOLVED_SHARE, 0.01);
+    let disputes: Vec<&Row> = finished
+        .iter()
+        .copied()
+        .filter(|r| r.class == CaseClass::Dispute)
+        .collect();
+    near(
+        "unresolved",
+        share(&disputes, |r| r.status == Status::Unresolved),
+        targets::UNRESOLVED_SHARE,
+        0.01,
+    );
     let replied: Vec<&Row> = data.rows.iter().filter(|r| r.replied_at.is_some()).collect();
-    let within_days = |d: i64| share(&replied, |r| r.replied_at.unwrap() - r.reported_at <= TimeDelta::days(d));
+    let within_days = |d: i64| {
+        share(&replied, |r| {
+            r.replied_at.unwrap() - r.reported_at <= TimeDelta::days(d)
+        })
+    };
     assert!(within_days(1) > 0.75, "{}", within_days(1));
     assert!(within_days(3) > 0.93, "{}", within_days(3));
 }
@@ -212,12 +268,24 @@ fn weekends_holidays_and_hours_shape_the_volume() {
         *per_day.entry(r.date()).or_default() += 1;
     }
     let mean = |kind: DayKind| {
-        let days: Vec<usize> = per_day.iter().filter(|(d, _)| day_kind(**d) == kind).map(|(_, n)| *n).collect();
+        let days: Vec<usize> = per_day
+            .iter()
+            .filter(|(d, _)| day_kind(**d) == kind)
+            .map(|(_, n)| *n)
+            .collect();
         days.iter().sum::<usize>() as f64 / days.len() as f64
     };
     let (work, weekend, holiday) = (mean(DayKind::Workday), mean(DayKind::Weekend), mean(DayKind::Holiday));
-    assert!((0.38..0.55).contains(&(weekend / work)), "weekend/workday {}", weekend / work);
-    assert!((0.28..0.45).contains(&(holiday / work)), "holiday/workday {}", holiday / work);
+    assert!(
+        (0.38..0.55).contains(&(weekend / work)),
+        "weekend/workday {}",
+        weekend / work
+    );
+    assert!(
+        (0.28..0.45).contains(&(holiday / work)),
+        "holiday/workday {}",
+        holiday / work
+    );
     let spring_festival = per_day[&NaiveDate::from_ymd_opt(2026, 2, 17).unwrap()];
     assert!((spring_festival as f64) < 0.6 * work);
     let office = share(&data.rows, |r| (8..18).contains(&r.reported_at.hour()));
@@ -231,12 +299,19 @@ fn weekends_holidays_and_hours_shape_the_volume() {
 fn seasons_move_the_categories() {
     let rows = &year().rows;
     let share_in = |category: Category, year: i32, months: &[u32]| {
-        let month: Vec<&Row> =
-            rows.iter().filter(|r| r.date().year() == year && months.contains(&r.date().month())).collect();
+        let month: Vec<&Row> = rows
+            .iter()
+            .filter(|r| r.date().year() == year && months.contains(&r.date().month()))
+            .collect();
         share(&month, |r| r.category == category)
     };
     let (jan, jul) = (|c| share_in(c, 2026, &[1]), |c| share_in(c, 2026, &[7]));
-    assert!(jan(Category::Labour) > 1.5 * jul(Category::Labour), "labour {} vs {}", jan(Category::Labour), jul(Category::Labour));
+    assert!(
+        jan(Category::Labour) > 1.5 * jul(Category::Labour),
+        "labour {} vs {}",
+        jan(Category::Labour),
+        jul(Category::Labour)
+    );
     assert!(jul(Category::Neighbour) > 1.3 * jan(Category::Neighbour));
     let spring = share_in(Category::ForestLand, 2026, &[3, 4]);
     let autumn = share_in(Category::ForestLand, 2026, &[9, 10]);
@@ -247,10 +322,22 @@ fn seasons_move_the_categories() {
 #[test]
 fn personal_fields_are_plainly_fake() {
     for r in &year().rows {
-        assert!(r.party_name.starts_with(NAME_PREFIX) && r.party_name.contains('某'), "{}", r.party_name);
-        assert!(r.party_phone.starts_with(PHONE_PREFIX) && r.party_phone.len() == 11, "{}", r.party_phone);
+        assert!(
+            r.party_name.starts_with(NAME_PREFIX) && r.party_name.contains('某'),
+            "{}",
+            r.party_name
+        );
+        assert!(
+            r.party_phone.starts_with(PHONE_PREFIX) && r.party_phone.len() == 11,
+            "{}",
+            r.party_phone
+        );
         assert!(r.summary.starts_with(SUMMARY_PREFIX), "{}", r.summary);
-        assert!(r.summary.contains(&r.party_name), "the summary names the party: {}", r.summary);
+        assert!(
+            r.summary.contains(&r.party_name),
+            "the summary names the party: {}",
+            r.summary
+        );
     }
 }
 
@@ -282,7 +369,11 @@ fn hot_spots_are_in_their_cells_in_every_planted_week() {
         let of_kind: Vec<_> = t.hotspots.iter().filter(|h| h.kind == kind).collect();
         assert_eq!(of_kind.len(), planted::HOTSPOTS_PER_KIND);
         let counties: HashSet<&str> = of_kind.iter().map(|h| h.county_code.as_str()).collect();
-        assert_eq!(counties.len(), of_kind.len(), "{kind:?} hot spots lie in different counties");
+        assert_eq!(
+            counties.len(),
+            of_kind.len(),
+            "{kind:?} hot spots lie in different counties"
+        );
     }
     for (i, h) in t.hotspots.iter().enumerate() {
         let village = region.unit(&h.village_code).unwrap();
@@ -291,28 +382,49 @@ fn hot_spots_are_in_their_cells_in_every_planted_week() {
         assert!((1..=3).contains(&h.categories.len()));
         let hs = cells(&h.cells);
         assert_eq!(hs.len(), 7);
-        let centre_cell = LatLng::new(h.centre[1], h.centre[0]).unwrap().to_cell(h3o::Resolution::Eight);
+        let centre_cell = LatLng::new(h.centre[1], h.centre[0])
+            .unwrap()
+            .to_cell(h3o::Resolution::Eight);
         assert_eq!(h.cells[0], centre_cell.to_string());
         assert!(hs.iter().all(|c| all_cells.insert(*c)), "{} shares cells", h.id);
         for other in &t.hotspots[i + 1..] {
             let d = LatLng::new(h.centre[1], h.centre[0])
                 .unwrap()
                 .distance_m(LatLng::new(other.centre[1], other.centre[0]).unwrap());
-            assert!(d >= planted::HOTSPOT_MIN_SPACING_M, "{} and {} are {d} m apart", h.id, other.id);
+            assert!(
+                d >= planted::HOTSPOT_MIN_SPACING_M,
+                "{} and {} are {d} m apart",
+                h.id,
+                other.id
+            );
         }
         assert_eq!(h.weekly_planted.len(), t.weeks as usize);
         let seen = weekly_in_cells(data, &hs);
         for (w, (&planted, &seen)) in h.weekly_planted.iter().zip(&seen).enumerate() {
-            assert!(seen >= planted as usize, "{} week {w}: {seen} cases in its cells, {planted} planted", h.id);
+            assert!(
+                seen >= planted as usize,
+                "{} week {w}: {seen} cases in its cells, {planted} planted",
+                h.id
+            );
         }
-        // The planted cases carry the hot spot's village codes and categories.
-        let planted_rows = data
-            .rows
-            .iter()
-            .filter(|r| r.cell8.is_some_and(|c| hs.contains(&c)) && r.village_code == h.village_code)
-            .filter(|r| h.categories.contains(&r.category) && r.class == CaseClass::Dispute)
-            .count();
-        assert!(planted_rows >= h.weekly_planted.iter().sum::<u32>() as usize);
+        // The planted cases carry the hot spot's codes and categories and lie inside its cells.
+        let mut tagged = vec![0u32; t.weeks as usize];
+        for r in data.rows.iter().filter(|r| r.cell8.is_some_and(|c| hs.contains(&c))) {
+            if r.village_code == h.village_code
+                && r.grid_code == h.grid_code
+                && h.categories.contains(&r.category)
+                && r.class == CaseClass::Dispute
+            {
+                tagged[week_of(t, r)] += 1;
+            }
+        }
+        for (w, (&planted, &tagged)) in h.weekly_planted.iter().zip(&tagged).enumerate() {
+            assert!(
+                tagged >= planted,
+                "{} week {w}: {tagged} tagged cases in its cells, {planted} planted",
+                h.id
+            );
+        }
         let planted = &h.weekly_planted;
         let weeks = planted.len();
         let full: Vec<usize> = (0..weeks).filter(|&w| t.week_list[w].days == 7).collect();
@@ -325,13 +437,17 @@ fn hot_spots_are_in_their_cells_in_every_planted_week() {
             HotspotKind::New => {
                 let s = h.start_week as usize;
                 assert!(s >= weeks - planted::NEW_START_WINDOW as usize && s < weeks);
-                assert!(planted[..s].iter().all(|&n| n == 0), "{} planted before its start", h.id);
+                assert!(
+                    planted[..s].iter().all(|&n| n == 0),
+                    "{} planted before its start",
+                    h.id
+                );
                 assert!(planted[s..].iter().all(|&n| n > 0));
                 let before = seen[..s].iter().sum::<usize>() as f64 / s as f64;
                 let after_weeks: Vec<usize> = full.iter().copied().filter(|&w| w >= s).collect();
                 let after = after_weeks.iter().map(|&w| seen[w] as f64).sum::<f64>() / after_weeks.len() as f64;
                 assert!(after > before + 15.0, "{}: {before} a week before, {after} after", h.id);
-                assert_eq!(h.start_iso, fengqiao_generator::iso_label(h.start_monday));
+                assert_eq!(h.start_iso, iso_label(h.start_monday));
             }
             HotspotKind::Intensifying | HotspotKind::Diminishing => {
                 let elevated = planted.iter().filter(|&&n| n > 0).count() as f64 / weeks as f64;
@@ -359,7 +475,11 @@ fn quiet_cells_are_far_from_every_pattern_and_hold_background_only() {
         let u = region.unit(code).unwrap();
         LatLng::new(u.lat, u.lng).unwrap()
     };
-    let mut anchors: Vec<LatLng> = t.hotspots.iter().map(|h| LatLng::new(h.centre[1], h.centre[0]).unwrap()).collect();
+    let mut anchors: Vec<LatLng> = t
+        .hotspots
+        .iter()
+        .map(|h| LatLng::new(h.centre[1], h.centre[0]).unwrap())
+        .collect();
     anchors.extend(t.recurring.iter().map(|r| point(&r.village_code)));
     anchors.extend(t.spike.iter().map(|s| point(&s.village_code)));
     let quiet = cells(&t.quiet_cells);
@@ -367,11 +487,18 @@ fn quiet_cells_are_far_from_every_pattern_and_hold_background_only() {
     for &q in &quiet {
         let centre = LatLng::from(q);
         for a in &anchors {
-            assert!(centre.distance_m(*a) >= planted::QUIET_MIN_DISTANCE_M - 1_000.0, "{q} is near a pattern");
+            assert!(
+                centre.distance_m(*a) >= planted::QUIET_MIN_DISTANCE_M - 1_000.0,
+                "{q} is near a pattern"
+            );
         }
     }
     // Nothing of a pattern lies in a quiet cell: no chain case, no case of a pattern's village.
-    let chain_ids: HashSet<&str> = t.repeat_chains.iter().flat_map(|c| c.case_ids.iter().map(String::as_str)).collect();
+    let chain_ids: HashSet<&str> = t
+        .repeat_chains
+        .iter()
+        .flat_map(|c| c.case_ids.iter().map(String::as_str))
+        .collect();
     let pattern_villages: HashSet<&str> = t
         .hotspots
         .iter()
@@ -379,11 +506,27 @@ fn quiet_cells_are_far_from_every_pattern_and_hold_background_only() {
         .chain(t.recurring.iter().map(|r| r.village_code.as_str()))
         .chain(t.spike.iter().map(|s| s.village_code.as_str()))
         .collect();
-    let in_quiet: Vec<&Row> = data.rows.iter().filter(|r| r.cell8.is_some_and(|c| quiet.contains(&c))).collect();
-    assert!(in_quiet.len() > 100, "the quiet cells are populated: {}", in_quiet.len());
+    let in_quiet: Vec<&Row> = data
+        .rows
+        .iter()
+        .filter(|r| r.cell8.is_some_and(|c| quiet.contains(&c)))
+        .collect();
+    assert!(
+        in_quiet.len() > 100,
+        "the quiet cells are populated: {}",
+        in_quiet.len()
+    );
     for r in &in_quiet {
-        assert!(!chain_ids.contains(r.case_id.as_str()), "chain case {} in a quiet cell", r.case_id);
-        assert!(!pattern_villages.contains(r.village_code.as_str()), "{} in a quiet cell", r.case_id);
+        assert!(
+            !chain_ids.contains(r.case_id.as_str()),
+            "chain case {} in a quiet cell",
+            r.case_id
+        );
+        assert!(
+            !pattern_villages.contains(r.village_code.as_str()),
+            "{} in a quiet cell",
+            r.case_id
+        );
     }
 }
 
@@ -392,11 +535,19 @@ fn recurring_problems_appear_in_four_of_every_eight_weeks() {
     let data = year();
     let t = &data.truth;
     assert!(t.recurring.len() >= 10);
-    let pairs: HashSet<(&str, &str)> = t.recurring.iter().map(|r| (r.village_code.as_str(), r.category.code())).collect();
+    let pairs: HashSet<(&str, &str)> = t
+        .recurring
+        .iter()
+        .map(|r| (r.village_code.as_str(), r.category.code()))
+        .collect();
     assert_eq!(pairs.len(), t.recurring.len());
     for rec in &t.recurring {
         let mut seen = vec![0u32; t.weeks as usize];
-        for r in data.rows.iter().filter(|r| r.village_code == rec.village_code && r.category == rec.category) {
+        for r in data
+            .rows
+            .iter()
+            .filter(|r| r.village_code == rec.village_code && r.category == rec.category)
+        {
             seen[week_of(t, r)] += 1;
         }
         for (w, (&planted, &seen)) in rec.weekly_planted.iter().zip(&seen).enumerate() {
@@ -405,8 +556,16 @@ fn recurring_problems_appear_in_four_of_every_eight_weeks() {
         let weeks: HashSet<u32> = rec.weeks.iter().copied().collect();
         assert_eq!(weeks.len(), rec.weekly_planted.iter().filter(|&&n| n > 0).count());
         for start in 0..=(t.weeks as usize - 8) {
-            let present = (start..start + 8).filter(|&w| seen[w] > 0 && weeks.contains(&(w as u32))).count();
-            assert!(present >= 4, "{} {} has {present} of weeks {start}..{}", rec.village_code, rec.category, start + 8);
+            let present = (start..start + 8)
+                .filter(|&w| seen[w] > 0 && weeks.contains(&(w as u32)))
+                .count();
+            assert!(
+                present >= 4,
+                "{} {} has {present} of weeks {start}..{}",
+                rec.village_code,
+                rec.category,
+                start + 8
+            );
         }
     }
 }
@@ -424,14 +583,22 @@ fn the_spike_stands_out_in_the_week_before_the_last() {
     assert!(spike.background_weekly_mean < 1.0, "{}", spike.background_weekly_mean);
     let mut weekly = vec![0u32; t.weeks as usize];
     let mut daily: HashMap<NaiveDate, u32> = HashMap::new();
-    for r in data.rows.iter().filter(|r| r.village_code == spike.village_code && r.category == spike.category) {
+    for r in data
+        .rows
+        .iter()
+        .filter(|r| r.village_code == spike.village_code && r.category == spike.category)
+    {
         weekly[week_of(t, r)] += 1;
         *daily.entry(r.date()).or_default() += 1;
     }
     let w = spike.week as usize;
     assert!(weekly[w] >= spike.count);
     let before = *weekly[..w].iter().max().unwrap();
-    assert!(weekly[w] >= 5 * before.max(1), "spike week {} vs earlier max {before}", weekly[w]);
+    assert!(
+        weekly[w] >= 5 * before.max(1),
+        "spike week {} vs earlier max {before}",
+        weekly[w]
+    );
     for (d, &n) in spike.days.iter().zip(&spike.daily) {
         assert!(daily.get(d).copied().unwrap_or(0) >= n);
     }
@@ -486,11 +653,31 @@ fn the_truth_file_lists_the_targets_and_the_weeks() {
     assert_eq!(t.week_list[0].days, 2);
     assert_eq!(t.week_list.iter().map(|w| w.days).sum::<u32>(), 365);
     assert_eq!(t.week_list[22].iso, "2026-W14");
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(truth_path(&year().path)).unwrap()).unwrap();
-    for key in ["seed", "start", "end", "total_cases", "h3_resolution", "week_origin", "weeks", "targets", "hotspots", "quiet_cells", "recurring", "spike", "repeat_chains"] {
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(truth_path(&year().path)).unwrap()).unwrap();
+    for key in [
+        "seed",
+        "start",
+        "end",
+        "total_cases",
+        "h3_resolution",
+        "week_origin",
+        "weeks",
+        "targets",
+        "hotspots",
+        "quiet_cells",
+        "recurring",
+        "spike",
+        "repeat_chains",
+    ] {
         assert!(json.get(key).is_some(), "missing {key}");
     }
-    assert_eq!(json["hotspots"][0]["kind"].as_str().map(|k| ["persistent", "new", "intensifying", "diminishing"].contains(&k)), Some(true));
+    assert_eq!(
+        json["hotspots"][0]["kind"]
+            .as_str()
+            .map(|k| ["persistent", "new", "intensifying", "diminishing"].contains(&k)),
+        Some(true)
+    );
     assert!(json["hotspots"][0]["centre"].as_array().is_some_and(|c| c.len() == 2));
 }
 
@@ -520,7 +707,10 @@ fn the_same_seed_gives_the_same_bytes_on_any_number_of_threads() {
     assert!(a.1 == b.1, "truth files differ");
     let c = generate_bytes(&small(8), dir.path(), "c.csv");
     assert!(a.0 != c.0 && a.1 != c.1, "another seed gives other data");
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(leftovers.len(), 6, "no temporary files are left: {leftovers:?}");
 }
 
@@ -592,7 +782,10 @@ fn ndjson_and_parquet_hold_the_same_records_as_csv() {
     assert_eq!(summary.cases, 20_000);
     let conn = duckdb::Connection::open_in_memory().unwrap();
     let types: Vec<(String, String)> = conn
-        .prepare(&format!("DESCRIBE SELECT * FROM read_parquet('{}')", parquet_path.display()))
+        .prepare(&format!(
+            "DESCRIBE SELECT * FROM read_parquet('{}')",
+            parquet_path.display()
+        ))
         .unwrap()
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
@@ -604,10 +797,15 @@ fn ndjson_and_parquet_hold_the_same_records_as_csv() {
     assert_eq!(types[Column::Lng as usize].1, "DOUBLE");
     let select = Column::ALL.map(|c| format!("CAST({} AS VARCHAR)", c.name())).join(", ");
     let mut stmt = conn
-        .prepare(&format!("SELECT {select} FROM read_parquet('{}')", parquet_path.display()))
+        .prepare(&format!(
+            "SELECT {select} FROM read_parquet('{}')",
+            parquet_path.display()
+        ))
         .unwrap();
     let parquet: Vec<Vec<Option<String>>> = stmt
-        .query_map([], |r| (0..Column::ALL.len()).map(|i| r.get::<_, Option<String>>(i)).collect())
+        .query_map([], |r| {
+            (0..Column::ALL.len()).map(|i| r.get::<_, Option<String>>(i)).collect()
+        })
         .unwrap()
         .map(Result::unwrap)
         .collect();
@@ -624,8 +822,15 @@ fn ndjson_and_parquet_hold_the_same_records_as_csv() {
             }
         }
     }
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(leftovers.len(), 6, "only the outputs and their truth files: {leftovers:?}");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        leftovers.len(),
+        6,
+        "only the outputs and their truth files: {leftovers:?}"
+    );
 }
 
 #[test]

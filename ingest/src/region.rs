@@ -151,7 +151,7 @@ impl Region {
             file: format!("{dir}/region.toml"),
             message: e.to_string(),
         })?;
-        if meta.crs.to_ascii_lowercase() != "wgs84" {
+        if !meta.crs.eq_ignore_ascii_case("wgs84") {
             return Err(RegionError::Format {
                 file: format!("{dir}/region.toml"),
                 message: format!("crs must be wgs84 (convert the region first), not {:?}", meta.crs),

@@ -254,18 +254,20 @@ impl Store {
             ..IngestReport::default()
         };
         let mut rejected: Vec<RejectedRow> = Vec::new();
-        let mut seen_ids: HashSet<u64> = HashSet::new();
         let mut batches_appended = 0u64;
         let mut staged = 0u64;
 
+        // Three stages overlap: the reader thread parses chunk n+2, the validator thread validates
+        // chunk n+1 (in parallel with rayon), and this thread appends chunk n to DuckDB.
         std::thread::scope(|scope| -> Result<(), IngestError> {
-            let (tx, rx) = sync_channel::<Result<(Vec<RawRecord>, Vec<Unreadable>, u64), read::FileProblem>>(2);
+            let (raw_tx, raw_rx) = sync_channel::<Result<RawChunk, read::FileProblem>>(2);
+            let (valid_tx, valid_rx) = sync_channel::<Result<ValidatedChunk, read::FileProblem>>(2);
             scope.spawn(move || loop {
                 let (mut records, mut bad) = (Vec::with_capacity(CHUNK_ROWS), Vec::new());
                 match source.read_chunk(CHUNK_ROWS, &mut records, &mut bad) {
                     Ok(more) => {
-                        let done = records.is_empty() && bad.is_empty() && !more;
-                        if !done && tx.send(Ok((records, bad, source.position()))).is_err() {
+                        let empty = records.is_empty() && bad.is_empty();
+                        if !empty && raw_tx.send(Ok((records, bad, source.position()))).is_err() {
                             return;
                         }
                         if !more {
@@ -273,80 +275,42 @@ impl Store {
                         }
                     }
                     Err(problem) => {
-                        let _ = tx.send(Err(problem));
+                        let _ = raw_tx.send(Err(problem));
                         return;
                     }
                 }
             });
-            for message in rx {
-                let (records, bad, position) = message.map_err(|p| IngestError::File {
+            let schema = &schema;
+            let file_name = &file_name;
+            scope.spawn(move || {
+                let mut seen_ids: HashSet<u64> = HashSet::new();
+                for chunk in raw_rx {
+                    let validated =
+                        chunk.map(|c| validate_chunk(c, ctx, encoding, &mut seen_ids, schema, file_name, started_at));
+                    if valid_tx.send(validated).is_err() {
+                        return;
+                    }
+                }
+            });
+            for chunk in valid_rx {
+                let chunk = chunk.map_err(|p| IngestError::File {
                     file: file_name.clone(),
                     line: p.line,
                     message: p.message,
                 })?;
-                report.rows_read += (records.len() + bad.len()) as u64;
-                rejected.extend(bad.into_iter().map(|u| RejectedRow {
-                    rejection: Rejection {
-                        line: u.line,
-                        field: None,
-                        reason: u.reason,
-                        message: u.message,
-                    },
-                    raw: u.raw,
-                }));
-                // Duplicate ids within the file: the first line with an id keeps it.
-                let case_id_index = ctx.columns.get(Column::CaseId).expect("required column");
-                let duplicate: Vec<bool> = records
-                    .iter()
-                    .map(|r| {
-                        let id = r.fields.get(case_id_index).unwrap_or_default().trim_ascii();
-                        !id.is_empty() && !seen_ids.insert(id_hash(id))
-                    })
-                    .collect();
-                let results: Vec<(Option<RecordBatch>, Vec<RejectedRow>)> = records
-                    .par_chunks(TASK_ROWS)
-                    .zip(duplicate.par_chunks(TASK_ROWS))
-                    .map(|(chunk, dup)| {
-                        let mut rows = Vec::with_capacity(chunk.len());
-                        let mut bad = Vec::new();
-                        for (record, &dup) in chunk.iter().zip(dup) {
-                            let outcome = if dup {
-                                Err(Rejection {
-                                    line: record.line,
-                                    field: Some(Column::CaseId.name()),
-                                    reason: "duplicate_id",
-                                    message: "case_id already appeared earlier in this file".into(),
-                                })
-                            } else {
-                                validate(record, ctx)
-                            };
-                            match outcome {
-                                Ok(row) => rows.push(row),
-                                Err(rejection) => bad.push(RejectedRow {
-                                    rejection,
-                                    raw: record_to_text(&record.fields, encoding),
-                                }),
-                            }
-                        }
-                        let batch =
-                            (!rows.is_empty()).then(|| cases_batch(&schema, &rows, ctx.region, &file_name, started_at));
-                        (batch, bad)
-                    })
-                    .collect();
-                for (batch, bad) in results {
-                    rejected.extend(bad);
-                    if let Some(batch) = batch {
-                        staged += batch.num_rows() as u64;
-                        appender.append_record_batch(batch).map_err(&db)?;
-                        batches_appended += 1;
-                        if pause_after == Some(batches_appended) {
-                            appender.flush().map_err(&db)?;
-                            eprintln!("fault injection: paused after {batches_appended} batches");
-                            std::thread::sleep(std::time::Duration::from_secs(600));
-                        }
+                report.rows_read += chunk.rows_read;
+                rejected.extend(chunk.rejected);
+                for batch in chunk.batches {
+                    staged += batch.num_rows() as u64;
+                    appender.append_record_batch(batch).map_err(&db)?;
+                    batches_appended += 1;
+                    if pause_after == Some(batches_appended) {
+                        appender.flush().map_err(&db)?;
+                        eprintln!("fault injection: paused after {batches_appended} batches");
+                        std::thread::sleep(std::time::Duration::from_secs(600));
                     }
                 }
-                progress.advance(position);
+                progress.advance(chunk.position);
             }
             Ok(())
         })?;
@@ -433,6 +397,91 @@ impl Store {
         report.updated = updated as u64;
         report.unchanged = staged - (inserted + stale + updated) as u64;
         Ok(())
+    }
+}
+
+/// Raw records of a chunk, its unreadable lines, and the reader's position after it.
+type RawChunk = (Vec<RawRecord>, Vec<Unreadable>, u64);
+
+/// A chunk after validation: record batches of its good rows, its rejected rows.
+struct ValidatedChunk {
+    batches: Vec<RecordBatch>,
+    rejected: Vec<RejectedRow>,
+    rows_read: u64,
+    position: u64,
+}
+
+/// Validates one chunk: unreadable lines and within-file duplicate ids (in file order; the first
+/// line with an id keeps it) are rejected, the rest validated in parallel, 4k rows per task.
+fn validate_chunk(
+    (records, bad, position): RawChunk,
+    ctx: &Context<'_>,
+    encoding: Encoding,
+    seen_ids: &mut HashSet<u64>,
+    schema: &Arc<Schema>,
+    file_name: &str,
+    started_at: NaiveDateTime,
+) -> ValidatedChunk {
+    let rows_read = (records.len() + bad.len()) as u64;
+    let mut rejected: Vec<RejectedRow> = bad
+        .into_iter()
+        .map(|u| RejectedRow {
+            rejection: Rejection {
+                line: u.line,
+                field: None,
+                reason: u.reason,
+                message: u.message,
+            },
+            raw: u.raw,
+        })
+        .collect();
+    let case_id_index = ctx.columns.get(Column::CaseId).expect("required column");
+    let duplicate: Vec<bool> = records
+        .iter()
+        .map(|r| {
+            let id = r.fields.get(case_id_index).unwrap_or_default().trim_ascii();
+            !id.is_empty() && !seen_ids.insert(id_hash(id))
+        })
+        .collect();
+    let results: Vec<(Option<RecordBatch>, Vec<RejectedRow>)> = records
+        .par_chunks(TASK_ROWS)
+        .zip(duplicate.par_chunks(TASK_ROWS))
+        .map(|(chunk, dup)| {
+            let mut rows = Vec::with_capacity(chunk.len());
+            let mut bad = Vec::new();
+            for (record, &dup) in chunk.iter().zip(dup) {
+                let outcome = if dup {
+                    Err(Rejection {
+                        line: record.line,
+                        field: Some(Column::CaseId.name()),
+                        reason: "duplicate_id",
+                        message: "case_id already appeared earlier in this file".into(),
+                    })
+                } else {
+                    validate(record, ctx)
+                };
+                match outcome {
+                    Ok(row) => rows.push(row),
+                    Err(rejection) => bad.push(RejectedRow {
+                        rejection,
+                        raw: record_to_text(&record.fields, encoding),
+                    }),
+                }
+            }
+            let batch = (!rows.is_empty()).then(|| cases_batch(schema, &rows, ctx.region, file_name, started_at));
+            (batch, bad)
+        })
+        .collect();
+    let mut batches = Vec::with_capacity(results.len());
+    for (batch, bad) in results {
+        rejected.extend(bad);
+        batches.extend(batch);
+    }
+    ValidatedChunk {
+        batches,
+        rejected,
+        rows_read,
+        position,
     }
 }
 

@@ -34,6 +34,9 @@ pub fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
     if s.is_empty() {
         return None;
     }
+    if let Some(t) = parse_canonical(s.as_bytes()) {
+        return Some(t);
+    }
     for f in NAIVE_FORMATS {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
             return Some(t);
@@ -49,6 +52,22 @@ pub fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
         .iter()
         .find_map(|f| NaiveDate::parse_from_str(s, f).ok())
         .map(|d| d.and_time(NaiveTime::MIN))
+}
+
+/// The common form `YYYY-MM-DD HH:MM:SS` (or with `T`), without chrono's format interpreter: it is
+/// most of what the ingest parses.
+fn parse_canonical(b: &[u8]) -> Option<NaiveDateTime> {
+    if b.len() != 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b' ' | b'T') || b[13] != b':' || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<u32> {
+        b[range]
+            .iter()
+            .try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    let date = NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
+    date.and_hms_opt(num(11..13)?, num(14..16)?, num(17..19)?)
 }
 
 /// The form the generator writes and the store prints: `2026-10-31 14:23:05`.
@@ -82,7 +101,16 @@ mod tests {
             parse_datetime("2026-10-31"),
             NaiveDate::from_ymd_opt(2026, 10, 31).unwrap().and_hms_opt(0, 0, 0)
         );
-        for bad in ["", "31/10/2026", "2026-13-01 00:00:00", "yesterday", "2026-02-30"] {
+        for bad in [
+            "",
+            "31/10/2026",
+            "2026-13-01 00:00:00",
+            "yesterday",
+            "2026-02-30",
+            "2026-02-30 10:00:00",
+            "2026-10-31 24:00:00",
+            "2026-1a-31 10:00:00",
+        ] {
             assert_eq!(parse_datetime(bad), None, "{bad}");
         }
         assert_eq!(format_datetime(want), "2026-10-31 14:23:00");

@@ -89,7 +89,10 @@ fn write(dir: &Path, name: &str, lines: &[Vec<u8>]) -> PathBuf {
 }
 
 fn options() -> IngestOptions {
-    let now = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
+    let now = chrono::NaiveDate::from_ymd_opt(2026, 11, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
     IngestOptions {
         now,
         ..IngestOptions::default()
@@ -98,7 +101,12 @@ fn options() -> IngestOptions {
 
 fn ingest(store: &mut Store, path: &Path) -> fengqiao_ingest::IngestReport {
     store
-        .ingest_file(path, &Region::chenzhou(), &options(), &fengqiao_ingest::store::NoProgress)
+        .ingest_file(
+            path,
+            &Region::chenzhou(),
+            &options(),
+            &fengqiao_ingest::store::NoProgress,
+        )
         .unwrap()
 }
 
@@ -122,8 +130,12 @@ fn content_digest(store: &Store) -> String {
 fn every_rejection_reason_is_reported_and_the_good_rows_of_the_file_load() {
     let dir = tempfile::tempdir().unwrap();
     let mut good_no_coords = row("GOOD-2");
-    (good_no_coords.lng, good_no_coords.lat, good_no_coords.crs, good_no_coords.grid) =
-        (String::new(), String::new(), "", "");
+    (
+        good_no_coords.lng,
+        good_no_coords.lat,
+        good_no_coords.crs,
+        good_no_coords.grid,
+    ) = (String::new(), String::new(), "", "");
     let mut good_chinese = row("GOOD-3");
     (good_chinese.class, good_chinese.category, good_chinese.status) = ("矛盾纠纷调解", "劳动争议", "已办结");
     (good_chinese.lng, good_chinese.lat, good_chinese.crs) =
@@ -151,19 +163,19 @@ fn every_rejection_reason_is_reported_and_the_good_rows_of_the_file_load() {
 
     let lines = vec![
         HEADER.as_bytes().to_vec(),
-        row("GOOD-1").line().into_bytes(),    // line 2
-        good_no_coords.line().into_bytes(),   // 3
-        good_chinese.line().into_bytes(),     // 4
-        wrong_enum.line().into_bytes(),       // 5
-        unknown_village.line().into_bytes(),  // 6
-        swapped.line().into_bytes(),          // 7
-        outside.line().into_bytes(),          // 8
-        closed_early.line().into_bytes(),     // 9
-        row("GOOD-1").line().into_bytes(),    // 10: duplicate id
-        encoding,                             // 11
-        missing.line().into_bytes(),          // 12
-        future.line().into_bytes(),           // 13
-        mismatch.line().into_bytes(),         // 14
+        row("GOOD-1").line().into_bytes(),                                 // line 2
+        good_no_coords.line().into_bytes(),                                // 3
+        good_chinese.line().into_bytes(),                                  // 4
+        wrong_enum.line().into_bytes(),                                    // 5
+        unknown_village.line().into_bytes(),                               // 6
+        swapped.line().into_bytes(),                                       // 7
+        outside.line().into_bytes(),                                       // 8
+        closed_early.line().into_bytes(),                                  // 9
+        row("GOOD-1").line().into_bytes(),                                 // 10: duplicate id
+        encoding,                                                          // 11
+        missing.line().into_bytes(),                                       // 12
+        future.line().into_bytes(),                                        // 13
+        mismatch.line().into_bytes(),                                      // 14
         b"TRUNC-1,2026-10-12 09:30:00,dispute,neighbour,general".to_vec(), // 15
     ];
     let path = write(dir.path(), "fixture.csv", &lines);
@@ -178,7 +190,10 @@ fn every_rejection_reason_is_reported_and_the_good_rows_of_the_file_load() {
     assert_eq!(ids, ["GOOD-1", "GOOD-2", "GOOD-3"]);
 
     let rejected: Vec<(i64, Option<String>, String)> = {
-        let mut stmt = store.conn().prepare("SELECT line, field, reason FROM rejected ORDER BY line").unwrap();
+        let mut stmt = store
+            .conn()
+            .prepare("SELECT line, field, reason FROM rejected ORDER BY line")
+            .unwrap();
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap();
         rows.map(Result::unwrap).collect()
     };
@@ -195,15 +210,24 @@ fn every_rejection_reason_is_reported_and_the_good_rows_of_the_file_load() {
         (14, Some("township_code"), "code_mismatch"),
         (15, None, "truncated_line"),
     ];
-    let got: Vec<(i64, Option<&str>, &str)> =
-        rejected.iter().map(|(l, f, r)| (*l, f.as_deref(), r.as_str())).collect();
+    let got: Vec<(i64, Option<&str>, &str)> = rejected
+        .iter()
+        .map(|(l, f, r)| (*l, f.as_deref(), r.as_str()))
+        .collect();
     assert_eq!(got, expected);
 
     // Each rejected row keeps its file, a message and the raw row.
     let raw = query::<String>(&store, "SELECT raw FROM rejected WHERE line = 5");
-    assert!(raw[0].starts_with("BAD-ENUM,2026-10-12 09:30:00,dispute,fishing"), "{}", raw[0]);
+    assert!(
+        raw[0].starts_with("BAD-ENUM,2026-10-12 09:30:00,dispute,fishing"),
+        "{}",
+        raw[0]
+    );
     let message = query::<String>(&store, "SELECT message FROM rejected WHERE line = 5").remove(0);
-    assert!(message.contains("fishing") && message.contains("neighbour"), "{message}");
+    assert!(
+        message.contains("fishing") && message.contains("neighbour"),
+        "{message}"
+    );
     let files = query::<String>(&store, "SELECT DISTINCT file FROM rejected");
     assert_eq!(files, [path.display().to_string()]);
     assert_eq!(report.rejected_by_reason.values().sum::<u64>(), 11);
@@ -219,10 +243,16 @@ fn positions_are_converted_to_wgs84_filled_from_units_and_indexed() {
     let mut bd09 = row("B");
     let (x, y) = Crs::Bd09.from_wgs84(GRID_WGS84.0, GRID_WGS84.1);
     (bd09.lng, bd09.lat, bd09.crs) = (format!("{x:.7}"), format!("{y:.7}"), "bd09");
-    let lines: Vec<Vec<u8>> = [HEADER.to_string(), row("P").line(), village_only.line(), grid_only.line(), bd09.line()]
-        .into_iter()
-        .map(String::into_bytes)
-        .collect();
+    let lines: Vec<Vec<u8>> = [
+        HEADER.to_string(),
+        row("P").line(),
+        village_only.line(),
+        grid_only.line(),
+        bd09.line(),
+    ]
+    .into_iter()
+    .map(String::into_bytes)
+    .collect();
     let path = write(dir.path(), "positions.csv", &lines);
     let mut store = Store::open_in_memory().unwrap();
     assert_eq!(ingest(&mut store, &path).inserted, 4);
@@ -235,21 +265,40 @@ fn positions_are_converted_to_wgs84_filled_from_units_and_indexed() {
             .query_row(
                 "SELECT lng, lat, geo_source, crs, h3, grid_code, county_code FROM cases WHERE case_id = ?",
                 [id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                    ))
+                },
             )
             .unwrap()
     };
     for (id, crs) in [("P", "gcj02"), ("B", "bd09")] {
         let (lng, lat, source, stored_crs, h3, _, county) = get(id);
         // Converted back to the WGS84 point within the 6-7 decimals the input carried (< 0.2 m).
-        assert!((lng - GRID_WGS84.0).abs() < 2e-6 && (lat - GRID_WGS84.1).abs() < 2e-6, "{id}: {lng},{lat}");
-        assert_eq!((source.as_str(), stored_crs.as_deref(), county.as_str()), ("point", Some(crs), "431002"));
+        assert!(
+            (lng - GRID_WGS84.0).abs() < 2e-6 && (lat - GRID_WGS84.1).abs() < 2e-6,
+            "{id}: {lng},{lat}"
+        );
+        assert_eq!(
+            (source.as_str(), stored_crs.as_deref(), county.as_str()),
+            ("point", Some(crs), "431002")
+        );
         let cell = h3o::CellIndex::try_from(h3).unwrap();
         assert_eq!(cell.resolution(), h3o::Resolution::Ten);
         assert_eq!(cell, h3o::LatLng::new(lat, lng).unwrap().to_cell(h3o::Resolution::Ten));
     }
     let (lng, lat, source, crs, _, grid, _) = get("V");
-    assert_eq!((lng, lat, source.as_str(), crs, grid), (village.lng, village.lat, "village", None, None));
+    assert_eq!(
+        (lng, lat, source.as_str(), crs, grid),
+        (village.lng, village.lat, "village", None, None)
+    );
     let (lng, lat, source, _, _, _, _) = get("G");
     assert_eq!((lng, lat, source.as_str()), (GRID_WGS84.0, GRID_WGS84.1, "grid"));
     let village_of_grid = query::<String>(&store, "SELECT village_code FROM cases WHERE case_id = 'G'");
@@ -269,7 +318,10 @@ fn ingesting_the_same_file_twice_changes_nothing() {
     let digest = content_digest(&store);
     let second = ingest(&mut store, &path);
     assert_eq!((first.inserted, first.unchanged), (3, 0));
-    assert_eq!((second.inserted, second.updated, second.unchanged, second.stale), (0, 0, 3, 0));
+    assert_eq!(
+        (second.inserted, second.updated, second.unchanged, second.stale),
+        (0, 0, 3, 0)
+    );
     assert_eq!(content_digest(&store), digest);
     assert_eq!(store.case_count().unwrap(), 3);
     assert_eq!(query::<i64>(&store, "SELECT count(*) FROM ingest_log"), [2]);
@@ -280,17 +332,30 @@ fn a_newer_record_updates_the_case_and_an_older_one_does_not() {
     let dir = tempfile::tempdir().unwrap();
     let mut open = row("X");
     (open.status, open.closed) = ("in_progress", "");
-    let old = write(dir.path(), "old.csv", &[HEADER.into(), open.line().into_bytes(), row("Y").line().into_bytes()]);
+    let old = write(
+        dir.path(),
+        "old.csv",
+        &[HEADER.into(), open.line().into_bytes(), row("Y").line().into_bytes()],
+    );
     let new = write(dir.path(), "new.csv", &[HEADER.into(), row("X").line().into_bytes()]);
     let mut store = Store::open_in_memory().unwrap();
     ingest(&mut store, &old);
-    assert_eq!(query::<String>(&store, "SELECT status FROM cases WHERE case_id = 'X'"), ["in_progress"]);
+    assert_eq!(
+        query::<String>(&store, "SELECT status FROM cases WHERE case_id = 'X'"),
+        ["in_progress"]
+    );
 
     let report = ingest(&mut store, &new);
     assert_eq!((report.inserted, report.updated, report.unchanged), (0, 1, 0));
-    assert_eq!(query::<String>(&store, "SELECT status FROM cases WHERE case_id = 'X'"), ["closed"]);
     assert_eq!(
-        query::<String>(&store, "SELECT CAST(closed_at AS VARCHAR) FROM cases WHERE case_id = 'X'"),
+        query::<String>(&store, "SELECT status FROM cases WHERE case_id = 'X'"),
+        ["closed"]
+    );
+    assert_eq!(
+        query::<String>(
+            &store,
+            "SELECT CAST(closed_at AS VARCHAR) FROM cases WHERE case_id = 'X'"
+        ),
         ["2026-10-14 16:00:00"]
     );
     assert_eq!(
@@ -301,7 +366,10 @@ fn a_newer_record_updates_the_case_and_an_older_one_does_not() {
     // The older export arrives again: it is stale for X and changes nothing.
     let again = ingest(&mut store, &old);
     assert_eq!((again.stale, again.unchanged, again.updated), (1, 1, 0));
-    assert_eq!(query::<String>(&store, "SELECT status FROM cases WHERE case_id = 'X'"), ["closed"]);
+    assert_eq!(
+        query::<String>(&store, "SELECT status FROM cases WHERE case_id = 'X'"),
+        ["closed"]
+    );
     assert_eq!(store.case_count().unwrap(), 2);
 }
 
@@ -325,7 +393,10 @@ fn gb18030_exports_with_chinese_headers_load_like_utf8() {
     assert_eq!(ingest(&mut utf8_store, &utf8_path).inserted, 2);
     assert_eq!(content_digest(&gb_store), content_digest(&utf8_store));
     assert_eq!(
-        query::<String>(&gb_store, "SELECT class || '/' || category || '/' || summary FROM cases WHERE case_id = 'A'"),
+        query::<String>(
+            &gb_store,
+            "SELECT class || '/' || category || '/' || summary FROM cases WHERE case_id = 'A'"
+        ),
         ["livelihood/property_mgmt/（模拟）邻里噪音纠纷"]
     );
 }
@@ -351,7 +422,11 @@ fn ndjson_and_parquet_load_the_same_cases_as_csv() {
             if v.is_empty() {
                 continue;
             }
-            let key = if i % 2 == 0 { h.to_string() } else { fengqiao_ingest::schema::Column::ALL[i].zh().to_string() };
+            let key = if i % 2 == 0 {
+                h.to_string()
+            } else {
+                fengqiao_ingest::schema::Column::ALL[i].zh().to_string()
+            };
             let value = match *h {
                 "lng" | "lat" => serde_json::json!(v.parse::<f64>().unwrap()),
                 _ => serde_json::json!(v),
@@ -391,17 +466,34 @@ fn ndjson_and_parquet_load_the_same_cases_as_csv() {
 #[test]
 fn a_file_without_a_required_column_is_refused_whole_with_its_name() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(dir.path(), "partial.csv", &[b"case_id,reported_at,class".to_vec(), b"A,2026-10-01,dispute".to_vec()]);
+    let path = write(
+        dir.path(),
+        "partial.csv",
+        &[b"case_id,reported_at,class".to_vec(), b"A,2026-10-01,dispute".to_vec()],
+    );
     let mut store = Store::open_in_memory().unwrap();
     let err = store
-        .ingest_file(&path, &Region::chenzhou(), &options(), &fengqiao_ingest::store::NoProgress)
+        .ingest_file(
+            &path,
+            &Region::chenzhou(),
+            &options(),
+            &fengqiao_ingest::store::NoProgress,
+        )
         .unwrap_err()
         .to_string();
-    assert!(err.contains("partial.csv") && err.contains("line 1") && err.contains("category"), "{err}");
+    assert!(
+        err.contains("partial.csv") && err.contains("line 1") && err.contains("category"),
+        "{err}"
+    );
     assert_eq!(store.case_count().unwrap(), 0);
     let unknown = write(dir.path(), "cases.xlsx", &[b"x".to_vec()]);
     let err = store
-        .ingest_file(&unknown, &Region::chenzhou(), &options(), &fengqiao_ingest::store::NoProgress)
+        .ingest_file(
+            &unknown,
+            &Region::chenzhou(),
+            &options(),
+            &fengqiao_ingest::store::NoProgress,
+        )
         .unwrap_err()
         .to_string();
     assert!(err.contains("cases.xlsx") && err.contains(".csv"), "{err}");

@@ -17,7 +17,7 @@ use fengqiao_ingest::time::parse_datetime;
 use fengqiao_ingest::Region;
 use h3o::{CellIndex, LatLng, Resolution};
 
-/// The default region (loading it computes its H3 coverage: seconds in the dev profile, so once).
+/// The default region, loaded once per test binary.
 pub fn region() -> &'static Region {
     static REGION: OnceLock<Region> = OnceLock::new();
     REGION.get_or_init(Region::chenzhou)
@@ -63,7 +63,10 @@ impl Row {
 pub fn read_raw(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let mut reader = csv::Reader::from_path(path).unwrap();
     let headers = reader.headers().unwrap().iter().map(String::from).collect();
-    let rows = reader.records().map(|r| r.unwrap().iter().map(String::from).collect()).collect();
+    let rows = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
     (headers, rows)
 }
 
