@@ -39,6 +39,7 @@ for n in "${sizes[@]}"; do
   read -r dd_s dd_kib < <(measure "$venv/bin/python" -c "
 import duckdb, sys
 con = duckdb.connect(sys.argv[1])
+con.execute('SET enable_progress_bar = false')
 con.execute(\"CREATE TABLE cases AS SELECT * FROM read_csv(?)\", [sys.argv[2]])
 assert con.execute('SELECT count(*) FROM cases').fetchone()[0] == int(sys.argv[3])
 " "$out/duckdb-$n.duckdb" "$csv" "$n")

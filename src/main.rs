@@ -13,6 +13,9 @@ use fengqiao_ingest::read::Encoding;
 use fengqiao_ingest::store::Progress;
 use fengqiao_ingest::{IngestOptions, IngestReport, Region, Store};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "fengqiao",
@@ -64,7 +67,7 @@ enum Command {
         #[arg(long, default_value = "gcj02")]
         crs: Crs,
         /// DuckDB's memory limit while loading.
-        #[arg(long, default_value = "512MB")]
+        #[arg(long, default_value = "256MB")]
         memory_limit: String,
         /// Print the reports as JSON.
         #[arg(long)]

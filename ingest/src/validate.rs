@@ -117,6 +117,20 @@ fn reject(line: u64, field: Column, reason: &'static str, message: String) -> Re
 struct Fields<'r> {
     record: &'r RawRecord,
     ctx: &'r Context<'r>,
+    /// The whole record as text, when it is valid UTF-8 (or plain ASCII in a GB18030 file): then a
+    /// field is a slice of it, and one check served all fields.
+    text: Option<&'r str>,
+}
+
+impl<'r> Fields<'r> {
+    fn new(record: &'r RawRecord, ctx: &'r Context<'r>) -> Self {
+        let bytes = record.fields.as_slice();
+        let text = match ctx.encoding {
+            Encoding::Utf8 => std::str::from_utf8(bytes).ok(),
+            Encoding::Gb18030 => bytes.is_ascii().then(|| std::str::from_utf8(bytes).ok()).flatten(),
+        };
+        Fields { record, ctx, text }
+    }
 }
 
 impl Fields<'_> {
@@ -125,6 +139,12 @@ impl Fields<'_> {
         let Some(i) = self.ctx.columns.get(column) else {
             return Ok(None);
         };
+        // A field of a valid record is a slice of it (unless a character straddles two fields, which
+        // only invalid fields can make: those are decoded one by one below and rejected).
+        if let Some(field) = self.text.zip(self.record.fields.range(i)).and_then(|(t, r)| t.get(r)) {
+            let field = field.trim();
+            return Ok((!field.is_empty()).then_some(std::borrow::Cow::Borrowed(field)));
+        }
         let bytes = self.record.fields.get(i).unwrap_or_default();
         let text = self.ctx.encoding.decode(bytes).ok_or_else(|| {
             reject(
@@ -206,7 +226,7 @@ impl Fields<'_> {
 /// Validates one record.
 pub fn validate(record: &RawRecord, ctx: &Context<'_>) -> Result<CaseRow, Rejection> {
     let line = record.line;
-    let f = Fields { record, ctx };
+    let f = Fields::new(record, ctx);
     let case_id = f.required(Column::CaseId)?.into_owned();
     let reported_at = f.time(Column::ReportedAt)?.ok_or_else(|| {
         reject(
