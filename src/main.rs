@@ -1,6 +1,8 @@
 //! `fengqiao`: the command line. Generates realistic case data, ingests case files into the DuckDB
 //! store, and runs the demo. Each subcommand is a thin layer over a library crate.
 
+mod heat;
+
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -73,6 +75,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The contradiction heat map: one row per H3 cell of the study area with counts, Gi* and level.
+    Heatmap {
+        #[command(flatten)]
+        args: heat::HeatArgs,
+        /// Drop cells without cases.
+        #[arg(long)]
+        nonzero: bool,
+    },
+    /// Hot-spot clusters with their four-level response, reason, places and categories.
+    Hotspots {
+        #[command(flatten)]
+        args: heat::HeatArgs,
+    },
     /// Build the default region's data set if missing, ingest it, and print a summary.
     Demo {
         /// Where the demo keeps its data file and store.
@@ -138,6 +153,8 @@ fn main() -> Result<()> {
                 bail!("{failed} of {} file(s) could not be loaded", files.len());
             }
         }
+        Command::Heatmap { args, nonzero } => heat::run_heatmap(&args, nonzero)?,
+        Command::Hotspots { args } => heat::run_hotspots(&args)?,
         Command::Demo { dir, region } => demo(&dir, region.as_deref())?,
     }
     Ok(())

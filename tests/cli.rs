@@ -173,3 +173,108 @@ fn demo_builds_ingests_and_summarises_the_default_region() {
     assert!(again.contains(&format!("{cases} cases")), "{again}");
     assert_eq!(digest(&dir.path().join("fengqiao.duckdb")).2, logs + 1);
 }
+
+#[test]
+fn heatmap_and_hotspots_from_the_cli_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = generate(dir.path(), "cases.csv", 30_000, 11);
+    let db = dir.path().join("store.duckdb");
+    run(fengqiao().args(["ingest", "--db"]).arg(&db).arg(&file));
+    let heat = |extra: &[&str]| -> String {
+        run(fengqiao()
+            .args(["heatmap", "--res", "7", "--as-of", "2026-11-01", "--db"])
+            .arg(&db)
+            .args(extra))
+    };
+
+    // CSV: every study-area cell, zero counts included; --nonzero drops them; counts add up.
+    let all = heat(&[]);
+    let rows: Vec<&str> = all.lines().collect();
+    assert!(rows[0].starts_with("h3,count,score,open,overdue,gi_z,gi_p,gi_fdr_significant,confidence,level,level_reason,top_category,county_code,township_code,village_code"));
+    let nonzero = heat(&["--nonzero"]);
+    assert!(nonzero.lines().count() < rows.len());
+    let total: u64 = nonzero
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(total, 30_000);
+
+    // GeoJSON (RFC 7946): closed counter-clockwise hexagons (pentagons have 5 sides) in WGS84.
+    let geojson: serde_json::Value = serde_json::from_str(&heat(&["--format", "geojson", "--nonzero"])).unwrap();
+    assert_eq!(geojson["type"], "FeatureCollection");
+    let features = geojson["features"].as_array().unwrap();
+    assert_eq!(features.len(), nonzero.lines().count() - 1);
+    for f in features {
+        let ring = f["geometry"]["coordinates"][0].as_array().unwrap();
+        assert!(ring.len() == 7 || ring.len() == 6, "{}", ring.len());
+        assert_eq!(ring.first(), ring.last());
+        let p: Vec<(f64, f64)> = ring
+            .iter()
+            .map(|c| (c[0].as_f64().unwrap(), c[1].as_f64().unwrap()))
+            .collect();
+        let area2: f64 = p.windows(2).map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1).sum();
+        assert!(area2 > 0.0, "exterior rings are counter-clockwise");
+        assert!(p
+            .iter()
+            .all(|(x, y)| (112.0..114.5).contains(x) && (24.5..27.2).contains(y)));
+        assert!(f["properties"]["h3"].is_string() && f["properties"]["count"].as_u64().unwrap() > 0);
+    }
+
+    // Parquet and JSON hold the same cells.
+    let parquet = dir.path().join("heat.parquet");
+    heat(&["--out", parquet.to_str().unwrap()]);
+    let n: i64 = duckdb::Connection::open_in_memory()
+        .unwrap()
+        .query_row(
+            &format!("SELECT count(*) FROM read_parquet('{}')", parquet.display()),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n as usize, rows.len() - 1);
+    let json: serde_json::Value = serde_json::from_str(&heat(&["--format", "json"])).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), rows.len() - 1);
+
+    // Filters change the answer; an unknown category is refused with a message.
+    let labour = heat(&[
+        "--nonzero",
+        "--category",
+        "劳动争议",
+        "--from",
+        "2026-09-01",
+        "--to",
+        "2026-09-30",
+    ]);
+    let labour_total: u64 = labour
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert!(labour_total > 0 && labour_total < 30_000 / 3);
+    let out = fengqiao()
+        .args(["heatmap", "--category", "fishing", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("fishing"));
+
+    // Hot-spot clusters: JSON with level, reason, places, cells, counts, categories.
+    let clusters: serde_json::Value = serde_json::from_str(&run(fengqiao()
+        .args(["hotspots", "--res", "7", "--as-of", "2026-11-01", "--db"])
+        .arg(&db)))
+    .unwrap();
+    let first = &clusters.as_array().unwrap()[0];
+    for key in [
+        "level",
+        "reason",
+        "cells",
+        "cases",
+        "townships",
+        "villages",
+        "top_categories",
+    ] {
+        assert!(!first[key].is_null(), "{key} in {first}");
+    }
+    assert!(first["villages"][0]["name"].as_str().is_some_and(|n| !n.is_empty()));
+}

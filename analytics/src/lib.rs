@@ -5,7 +5,14 @@
 //! Today it holds the headline KPIs ([`kpi`]); the heat map, hot-spot statistics, trends and early
 //! warning build on it.
 
+pub mod aggregate;
+pub mod cells;
+pub mod filter;
+pub mod gistar;
+pub mod hotspot;
 pub mod kpi;
+pub mod places;
+pub mod response;
 
 /// Errors of the analytics.
 #[derive(Debug, thiserror::Error)]
@@ -16,4 +23,8 @@ pub enum AnalyticsError {
         #[source]
         source: duckdb::Error,
     },
+    #[error("H3 resolution {0} is not one the analytics use (5 to 10)")]
+    Resolution(u8),
+    #[error("unknown admin unit {0:?}")]
+    UnknownUnit(String),
 }

@@ -318,7 +318,24 @@ impl Plan {
 
         // Quiet cells: far from every hot spot, recurring village and the spike.
         let mut rng = rng_for(seed, Stream::Quiet, 0);
-        let mut pool = candidates(region, places, p::QUIET_MIN_POPULATION);
+        // A quiet cell must also be quiet by nature: a small village (not a dense community) with
+        // few people around it, so that no real concentration of background cases is there either.
+        let villages: Vec<(f64, f64, u64)> = region
+            .level(AdminLevel::Village)
+            .map(|(_, v)| (v.lng, v.lat, v.population.unwrap_or(0)))
+            .collect();
+        let mut pool: Vec<Candidate> = candidates(region, places, p::QUIET_MIN_POPULATION)
+            .into_iter()
+            .filter(|c| region.units[c.id as usize].population.unwrap_or(0) <= p::QUIET_MAX_POPULATION)
+            .filter(|c| {
+                let around: u64 = villages
+                    .iter()
+                    .filter(|&&(lng, lat, _)| distance_m(c.lng, c.lat, lng, lat) <= p::QUIET_NEIGHBOURHOOD_M)
+                    .map(|&(_, _, population)| population)
+                    .sum();
+                around <= p::QUIET_MAX_NEIGHBOURHOOD_POPULATION
+            })
+            .collect();
         pool.shuffle(&mut rng);
         let anchors: Vec<(f64, f64)> = anchors.into_iter().chain(spike_point).collect();
         let hot_cells: HashSet<CellIndex> = plan.hotspots.iter().flat_map(|h| h.cells.iter().copied()).collect();

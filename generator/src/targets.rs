@@ -264,6 +264,12 @@ pub mod planted {
     pub const QUIET_CELLS: usize = 20;
     /// Quiet cells are cells of villages with at least this population.
     pub const QUIET_MIN_POPULATION: u64 = 800;
+    /// … and at most this population (a village 村, not a dense community 社区) …
+    pub const QUIET_MAX_POPULATION: u64 = 2_500;
+    /// … with at most this many people living in villages within `QUIET_NEIGHBOURHOOD_M` of it
+    /// (itself included), so that its background is low as well.
+    pub const QUIET_MAX_NEIGHBOURHOOD_POPULATION: u64 = 6_000;
+    pub const QUIET_NEIGHBOURHOOD_M: f64 = 2_000.0;
     /// Quiet cells are at least this far (metres) from every hot-spot centre, recurring village and
     /// the spike village.
     pub const QUIET_MIN_DISTANCE_M: f64 = 10_000.0;

@@ -1,0 +1,347 @@
+//! `fengqiao heatmap` and `fengqiao hotspots`: arguments, and the writers of their outputs (CSV,
+//! JSON, RFC 7946 GeoJSON with H3 hexagons, Parquet through DuckDB).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use chrono::{Duration, NaiveDateTime};
+use clap::{Args, ValueEnum};
+use fengqiao_analytics::aggregate::SeverityWeights;
+use fengqiao_analytics::filter::Filter;
+use fengqiao_analytics::hotspot::{heatmap, suppress_small_counts, HeatCell, Heatmap, HeatmapOptions};
+use fengqiao_analytics::response::Rules;
+use fengqiao_ingest::model::{CaseClass, Category, Channel, Severity, Status};
+use fengqiao_ingest::{Region, Store};
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Csv,
+    Json,
+    Geojson,
+    Parquet,
+}
+
+/// The arguments shared by `heatmap` and `hotspots`.
+#[derive(Args)]
+pub struct HeatArgs {
+    #[arg(long, default_value = "fengqiao.duckdb")]
+    pub db: PathBuf,
+    #[arg(long)]
+    pub region: Option<PathBuf>,
+    /// H3 resolution, 5 (≈250 km² cells) to 10 (≈0.015 km²).
+    #[arg(long, default_value_t = 8)]
+    pub res: u8,
+    /// First day (or time) of the period.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last day of the period, inclusive (or an exclusive end time).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Categories (English codes or Chinese names), comma-separated or repeated.
+    #[arg(long, value_delimiter = ',')]
+    pub category: Vec<Category>,
+    #[arg(long, value_delimiter = ',')]
+    pub class: Vec<CaseClass>,
+    #[arg(long, value_delimiter = ',')]
+    pub channel: Vec<Channel>,
+    #[arg(long, value_delimiter = ',')]
+    pub status: Vec<Status>,
+    #[arg(long, value_delimiter = ',')]
+    pub severity: Vec<Severity>,
+    /// Only cases of this admin unit (county, township, village or grid code).
+    #[arg(long)]
+    pub unit: Option<String>,
+    /// Gi* neighbourhood: cells within this many grid steps.
+    #[arg(long = "k-ring", default_value_t = 1)]
+    pub k_ring: u32,
+    /// Gaussian kernel weights instead of binary ones.
+    #[arg(long)]
+    pub kernel: bool,
+    /// Response rules (TOML; default: the shipped analytics/config/response-rules.toml).
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    /// "Now" for open and overdue counts (default: the current time).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Hide the figures of cells with fewer than this many cases (for displays; 3 is usual).
+    #[arg(long)]
+    pub suppress: Option<u64>,
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Output file (default: standard output; Parquet needs a file).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+fn time_arg(name: &str, value: &str, end_of_day: bool) -> Result<NaiveDateTime> {
+    let t = fengqiao_ingest::time::parse_datetime(value)
+        .with_context(|| format!("--{name} {value:?} is not a date like 2026-10-31 or a date-time"))?;
+    let bare_date = !value.contains(':');
+    Ok(if end_of_day && bare_date {
+        t + Duration::days(1)
+    } else {
+        t
+    })
+}
+
+impl HeatArgs {
+    fn compute(&self) -> Result<Heatmap> {
+        let region = Region::load_or_default(self.region.as_deref())?;
+        if !self.db.exists() {
+            bail!(
+                "{}: no such store (run `fengqiao ingest` or `fengqiao demo` first)",
+                self.db.display()
+            );
+        }
+        let store = Store::open(&self.db)?;
+        let filter = Filter {
+            from: self.from.as_deref().map(|v| time_arg("from", v, false)).transpose()?,
+            to: self.to.as_deref().map(|v| time_arg("to", v, true)).transpose()?,
+            categories: self.category.clone(),
+            classes: self.class.clone(),
+            channels: self.channel.clone(),
+            statuses: self.status.clone(),
+            severities: self.severity.clone(),
+            unit: self.unit.clone(),
+        };
+        let rules = match &self.rules {
+            Some(path) => Rules::load(path)?,
+            None => Rules::default(),
+        };
+        let opts = HeatmapOptions {
+            res: fengqiao_analytics::cells::resolution(self.res)?,
+            k: self.k_ring,
+            kernel: self.kernel,
+            filter,
+            weights: SeverityWeights::default(),
+            as_of: match &self.as_of {
+                Some(v) => time_arg("as-of", v, false)?,
+                None => fengqiao_ingest::time::now_china(),
+            },
+            rules,
+        };
+        let mut map = heatmap(store.conn(), &region, &opts)?;
+        if let Some(k) = self.suppress {
+            suppress_small_counts(&mut map, k);
+        }
+        Ok(map)
+    }
+
+    fn format(&self) -> Format {
+        self.format.unwrap_or_else(
+            || match self.out.as_ref().and_then(|p| p.extension()).and_then(|e| e.to_str()) {
+                Some("json") => Format::Json,
+                Some("geojson") => Format::Geojson,
+                Some("parquet") => Format::Parquet,
+                _ => Format::Csv,
+            },
+        )
+    }
+}
+
+fn sink(out: Option<&Path>) -> Result<Box<dyn Write>> {
+    Ok(match out {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
+        None => Box::new(std::io::stdout().lock()),
+    })
+}
+
+/// The heat map's columns, in order.
+const COLUMNS: [&str; 18] = [
+    "h3",
+    "count",
+    "score",
+    "open",
+    "overdue",
+    "gi_z",
+    "gi_p",
+    "gi_fdr_significant",
+    "confidence",
+    "level",
+    "level_reason",
+    "top_category",
+    "county_code",
+    "township_code",
+    "village_code",
+    "cluster",
+    "suppressed",
+    "resolution",
+];
+
+fn record(cell: &HeatCell, res: u8) -> [String; 18] {
+    let opt = |v: Option<u64>| v.map_or_else(String::new, |v| v.to_string());
+    [
+        cell.h3.clone(),
+        opt(cell.count),
+        cell.score.map_or_else(String::new, |s| format!("{s}")),
+        opt(cell.open),
+        opt(cell.overdue),
+        format!("{:.6}", cell.gi_z),
+        format!("{:.6e}", cell.gi_p),
+        cell.gi_fdr_significant.to_string(),
+        cell.confidence.to_string(),
+        cell.level.map_or_else(String::new, |l| l.code().to_string()),
+        cell.level_reason.clone(),
+        cell.top_category.map_or_else(String::new, |c| c.code().to_string()),
+        cell.county_code.clone(),
+        cell.township_code.clone(),
+        cell.village_code.clone(),
+        cell.cluster.map_or_else(String::new, |c| c.to_string()),
+        cell.suppressed.to_string(),
+        res.to_string(),
+    ]
+}
+
+/// `fengqiao heatmap`: one row per cell of the study area.
+pub fn run_heatmap(args: &HeatArgs, nonzero: bool) -> Result<()> {
+    let mut map = args.compute()?;
+    if nonzero {
+        map.cells.retain(|c| c.count != Some(0));
+    }
+    let res = map.res;
+    match args.format() {
+        Format::Csv => write_csv(&map.cells, res, sink(args.out.as_deref())?)?,
+        Format::Json => serde_json::to_writer(sink(args.out.as_deref())?, &map.cells)?,
+        Format::Geojson => write_geojson(&map.cells, sink(args.out.as_deref())?)?,
+        Format::Parquet => {
+            let out = args.out.as_deref().context("--format parquet needs --out FILE")?;
+            let tmp = out.with_extension("parquet.csv.tmp");
+            write_csv(&map.cells, res, sink(Some(&tmp))?)?;
+            let q = |p: &Path| p.display().to_string().replace('\'', "''");
+            let result = duckdb::Connection::open_in_memory()?.execute_batch(&format!(
+                "COPY (SELECT * FROM read_csv('{}', header = true, all_varchar = false)) TO '{}' (FORMAT parquet)",
+                q(&tmp),
+                q(out)
+            ));
+            std::fs::remove_file(&tmp).ok();
+            result.with_context(|| format!("writing {}", out.display()))?;
+        }
+    }
+    let hot = map.cells.iter().filter(|c| c.confidence > 0).count();
+    eprintln!(
+        "{} cells at res {res} ({} hot, {} clusters) over {:.1} weeks",
+        map.cells.len(),
+        hot,
+        map.clusters.len(),
+        map.weeks
+    );
+    Ok(())
+}
+
+/// `fengqiao hotspots`: the clusters.
+pub fn run_hotspots(args: &HeatArgs) -> Result<()> {
+    let map = args.compute()?;
+    let mut out = sink(args.out.as_deref())?;
+    // JSON unless asked for CSV.
+    let format = match (args.format, args.format()) {
+        (None, Format::Csv) if args.out.is_none() => Format::Json,
+        (_, format) => format,
+    };
+    match format {
+        Format::Json => serde_json::to_writer_pretty(&mut out, &map.clusters)?,
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record([
+                "id",
+                "level",
+                "reason",
+                "confidence",
+                "cases",
+                "cases_per_week",
+                "counties",
+                "townships",
+                "villages",
+                "top_categories",
+                "cells",
+            ])?;
+            for c in &map.clusters {
+                let names = |p: &[fengqiao_analytics::hotspot::Place]| {
+                    p.iter().map(|p| p.name.clone()).collect::<Vec<_>>().join(";")
+                };
+                w.write_record([
+                    c.id.to_string(),
+                    c.level.code().to_string(),
+                    c.reason.clone(),
+                    c.confidence.to_string(),
+                    c.cases.map_or_else(String::new, |n| n.to_string()),
+                    c.cases_per_week.map_or_else(String::new, |n| format!("{n:.2}")),
+                    names(&c.counties),
+                    names(&c.townships),
+                    names(&c.villages),
+                    c.top_categories
+                        .iter()
+                        .map(|(c, n)| format!("{}:{n}", c.code()))
+                        .collect::<Vec<_>>()
+                        .join(";"),
+                    c.cells.join(";"),
+                ])?;
+            }
+            w.flush()?;
+        }
+        other @ (Format::Geojson | Format::Parquet) => {
+            bail!(
+                "hotspots writes json or csv, not {}",
+                if other == Format::Geojson { "geojson" } else { "parquet" }
+            )
+        }
+    }
+    Ok(())
+}
+
+fn write_csv(cells: &[HeatCell], res: u8, out: Box<dyn Write>) -> Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(COLUMNS)?;
+    for cell in cells {
+        w.write_record(record(cell, res))?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// An RFC 7946 FeatureCollection: one hexagon Polygon per cell (h3o's boundary, counter-clockwise,
+/// closed), the cell's figures as properties.
+fn write_geojson(cells: &[HeatCell], mut out: Box<dyn Write>) -> Result<()> {
+    out.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[")?;
+    for (i, cell) in cells.iter().enumerate() {
+        let index: h3o::CellIndex = cell.h3.parse()?;
+        let mut ring: Vec<[f64; 2]> = index
+            .boundary()
+            .iter()
+            .map(|ll| [round6(ll.lng()), round6(ll.lat())])
+            .collect();
+        if signed_area(&ring) < 0.0 {
+            ring.reverse();
+        }
+        ring.push(ring[0]);
+        let feature = serde_json::json!({
+            "type": "Feature",
+            "id": cell.h3,
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+            "properties": cell,
+        });
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut out, &feature)?;
+    }
+    out.write_all(b"]}\n")?;
+    out.flush()?;
+    Ok(())
+}
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+/// Twice the signed area of a ring (positive when counter-clockwise).
+fn signed_area(ring: &[[f64; 2]]) -> f64 {
+    (0..ring.len())
+        .map(|i| {
+            let (a, b) = (ring[i], ring[(i + 1) % ring.len()]);
+            a[0] * b[1] - b[0] * a[1]
+        })
+        .sum()
+}
