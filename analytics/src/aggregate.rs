@@ -93,7 +93,7 @@ impl SeverityWeights {
     }
 
     /// `Σ n_s · w_s` for case counts per severity in [`Severity::ALL`] order.
-    fn score(&self, by_severity: &[u64; 4]) -> f64 {
+    pub(crate) fn score(&self, by_severity: &[u64; 4]) -> f64 {
         Severity::ALL
             .iter()
             .zip(by_severity)

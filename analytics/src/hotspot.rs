@@ -12,6 +12,7 @@ use h3o::{CellIndex, Resolution};
 use serde::Serialize;
 
 use crate::aggregate::{aggregate_cells, CellFigures, SeverityWeights};
+use crate::cache::CaseColumns;
 use crate::cells::{k_ring_weights, kernel_weights, study_area};
 use crate::filter::Filter;
 use crate::gistar::{benjamini_hochberg, confidence_bins, gi_star};
@@ -102,10 +103,30 @@ pub struct Heatmap {
     pub clusters: Vec<Cluster>,
 }
 
-/// Computes the heat map.
+/// Computes the heat map from the store.
 pub fn heatmap(conn: &Connection, region: &Region, opts: &HeatmapOptions) -> Result<Heatmap, AnalyticsError> {
     let figures = aggregate_cells(conn, region, opts.res, &opts.filter, &opts.weights, opts.as_of)?;
     let weeks = period_weeks(conn, region, &opts.filter)?;
+    Ok(heatmap_of(region, opts, figures, weeks))
+}
+
+/// Computes the heat map from the in-memory columns (the server's hot path).
+pub fn heatmap_cached(
+    columns: &CaseColumns,
+    region: &Region,
+    opts: &HeatmapOptions,
+) -> Result<Heatmap, AnalyticsError> {
+    let figures = columns.aggregate_cells(region, opts.res, &opts.filter, &opts.weights, opts.as_of)?;
+    let period = columns.period(region, &opts.filter)?;
+    let weeks = weeks_between(
+        opts.filter.from.or(period.map(|p| p.0)),
+        opts.filter.to.or(period.map(|p| p.1)),
+    );
+    Ok(heatmap_of(region, opts, figures, weeks))
+}
+
+/// The heat map of cell figures from either source.
+fn heatmap_of(region: &Region, opts: &HeatmapOptions, figures: Vec<CellFigures>, weeks: f64) -> Heatmap {
     let mut cells = study_area(region, opts.res);
     let known: HashSet<CellIndex> = cells.iter().copied().collect();
     cells.extend(
@@ -211,13 +232,13 @@ pub fn heatmap(conn: &Connection, region: &Region, opts: &HeatmapOptions) -> Res
             rows[i].level_reason = cluster.reason.clone();
         }
     }
-    Ok(Heatmap {
+    Heatmap {
         res: u8::from(opts.res),
         k: opts.k,
         weeks,
         cells: rows,
         clusters,
-    })
+    }
 }
 
 fn describe_cluster(
@@ -326,12 +347,14 @@ fn period_weeks(conn: &Connection, region: &Region, filter: &Filter) -> Result<f
             source,
         })?;
     let parse = |s: Option<String>| s.and_then(|s| fengqiao_ingest::time::parse_datetime(&s));
-    let from = filter.from.or(parse(first));
-    let to = filter.to.or(parse(last));
-    Ok(match (from, to) {
+    Ok(weeks_between(filter.from.or(parse(first)), filter.to.or(parse(last))))
+}
+
+fn weeks_between(from: Option<NaiveDateTime>, to: Option<NaiveDateTime>) -> f64 {
+    match (from, to) {
         (Some(a), Some(b)) if b > a => ((b - a).num_seconds() as f64 / (7.0 * 86_400.0)).max(1.0 / 7.0),
         _ => 1.0,
-    })
+    }
 }
 
 /// Small-count protection for display outputs: hides the figures of every cell with fewer than `k`

@@ -6,6 +6,7 @@
 //! warning build on it.
 
 pub mod aggregate;
+pub mod cache;
 pub mod cells;
 pub mod filter;
 pub mod gistar;
@@ -27,4 +28,6 @@ pub enum AnalyticsError {
     Resolution(u8),
     #[error("unknown admin unit {0:?}")]
     UnknownUnit(String),
+    #[error("the store holds {0}, which ingest never writes")]
+    Store(String),
 }

@@ -1,0 +1,121 @@
+//! The in-memory columns give exactly what the DuckDB aggregation gives.
+
+use chrono::NaiveDate;
+use fengqiao_analytics::aggregate::{aggregate_cells, SeverityWeights};
+use fengqiao_analytics::cache::CaseColumns;
+use fengqiao_analytics::filter::Filter;
+use fengqiao_analytics::hotspot::{heatmap, heatmap_cached, HeatmapOptions};
+use fengqiao_analytics::response::Rules;
+use fengqiao_ingest::model::{CaseClass, Category, Channel, Severity, Status};
+use fengqiao_ingest::{IngestOptions, Region, Store};
+use h3o::Resolution;
+
+#[test]
+fn cached_aggregation_equals_the_store_aggregation() {
+    let region = Region::chenzhou();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cases.csv");
+    let opts = fengqiao_generator::GenerateOptions {
+        months: 3,
+        cases: Some(12_000),
+        seed: 5,
+        ..Default::default()
+    };
+    fengqiao_generator::generate(&region, &opts, &file).unwrap();
+    let mut store = Store::open_in_memory().unwrap();
+    store
+        .ingest_file(
+            &file,
+            &region,
+            &IngestOptions::default(),
+            &fengqiao_ingest::store::NoProgress,
+        )
+        .unwrap();
+    let columns = CaseColumns::load(store.conn(), &region).unwrap();
+    assert_eq!(columns.len(), 12_000);
+
+    let day = |m: u32, d: u32| {
+        NaiveDate::from_ymd_opt(2026, m, d)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+    };
+    let as_of = day(10, 20);
+    let filters = vec![
+        Filter::default(),
+        Filter {
+            from: Some(day(9, 1)),
+            to: Some(day(10, 1)),
+            ..Filter::default()
+        },
+        Filter {
+            categories: vec![Category::Labour, Category::Neighbour],
+            ..Filter::default()
+        },
+        Filter {
+            classes: vec![CaseClass::Dispute],
+            severities: vec![Severity::Major, Severity::Serious],
+            ..Filter::default()
+        },
+        Filter {
+            channels: vec![Channel::Hotline12345],
+            statuses: vec![Status::InProgress, Status::Received],
+            ..Filter::default()
+        },
+        Filter {
+            unit: Some("431002".into()),
+            ..Filter::default()
+        },
+        Filter {
+            unit: Some("431021001".into()),
+            from: Some(day(8, 15)),
+            ..Filter::default()
+        },
+        Filter {
+            unit: Some("431000".into()),
+            ..Filter::default()
+        },
+    ];
+    let weights = SeverityWeights::default();
+    for filter in &filters {
+        for res in [Resolution::Six, Resolution::Eight, Resolution::Ten] {
+            let store_figures = aggregate_cells(store.conn(), &region, res, filter, &weights, as_of).unwrap();
+            let cached = columns.aggregate_cells(&region, res, filter, &weights, as_of).unwrap();
+            assert_eq!(cached, store_figures, "{filter:?} at {res}");
+        }
+    }
+    // A grid as the unit, and an unknown unit.
+    let (_, grid) = region.level(fengqiao_ingest::model::AdminLevel::Grid).nth(40).unwrap();
+    let by_grid = Filter {
+        unit: Some(grid.code.clone()),
+        ..Filter::default()
+    };
+    assert_eq!(
+        columns
+            .aggregate_cells(&region, Resolution::Nine, &by_grid, &weights, as_of)
+            .unwrap(),
+        aggregate_cells(store.conn(), &region, Resolution::Nine, &by_grid, &weights, as_of).unwrap()
+    );
+    let unknown = Filter {
+        unit: Some("999".into()),
+        ..Filter::default()
+    };
+    assert!(columns
+        .aggregate_cells(&region, Resolution::Nine, &unknown, &weights, as_of)
+        .is_err());
+
+    // The whole heat map is the same from either source.
+    let opts = HeatmapOptions {
+        res: Resolution::Seven,
+        k: 1,
+        kernel: false,
+        filter: filters[2].clone(),
+        weights,
+        as_of,
+        rules: Rules::default(),
+    };
+    assert_eq!(
+        heatmap_cached(&columns, &region, &opts).unwrap(),
+        heatmap(store.conn(), &region, &opts).unwrap()
+    );
+}
