@@ -26,10 +26,11 @@ use std::time::Instant;
 use chrono::{NaiveDate, NaiveDateTime};
 use duckdb::{AccessMode, Config, Connection};
 use fengqiao_analytics::aggregate::{aggregate_cells, SeverityWeights};
+use fengqiao_analytics::cache::CaseColumns;
 use fengqiao_analytics::cells::{k_ring_weights, study_area};
 use fengqiao_analytics::filter::Filter;
 use fengqiao_analytics::gistar::gi_star;
-use fengqiao_analytics::hotspot::{heatmap, Heatmap, HeatmapOptions};
+use fengqiao_analytics::hotspot::{heatmap, heatmap_cached, Heatmap, HeatmapOptions};
 use fengqiao_analytics::response::Rules;
 use fengqiao_ingest::model::Category;
 use fengqiao_ingest::Region;
@@ -132,6 +133,40 @@ fn main() {
         .expect("aggregate")
     });
     println!("info\taggregate_cells_res8_year\t{} non-empty cells", figures.len());
+
+    // 1b. The same from the in-memory columns (the server's hot path).
+    let started = std::time::Instant::now();
+    let columns = CaseColumns::load(&conn, &region).expect("columns");
+    println!(
+        "info\tcase_columns_load\t{:.0} ms, {} cases, ~{} MiB",
+        started.elapsed().as_secs_f64() * 1000.0,
+        columns.len(),
+        columns.heap_bytes() >> 20
+    );
+    let cached_year = bench("cached_heatmap_res8_year", runs, || {
+        heatmap_cached(&columns, &region, &year_opts).expect("heat map")
+    });
+    assert_eq!(cached_year, year, "the cached heat map equals the store's");
+    bench("cached_heatmap_res8_week", runs, || {
+        heatmap_cached(&columns, &region, &week_opts).expect("heat map")
+    });
+    bench("cached_heatmap_res8_year_2_categories", runs, || {
+        heatmap_cached(&columns, &region, &cat_opts).expect("heat map")
+    });
+    bench("cached_heatmap_res8_week_county_431002", runs, || {
+        heatmap_cached(&columns, &region, &county_opts).expect("heat map")
+    });
+    bench("cached_aggregate_cells_res8_year", runs, || {
+        columns
+            .aggregate_cells(
+                &region,
+                Resolution::Eight,
+                &Filter::default(),
+                &SeverityWeights::default(),
+                as_of,
+            )
+            .expect("aggregate")
+    });
 
     // 2. Gi* over the whole region at res 9, by parts.
     let area = bench("gistar_res9_study_area", runs, || study_area(&region, Resolution::Nine));
