@@ -123,6 +123,28 @@ pub struct CellFigures {
     pub villages: Vec<(String, u32)>,
 }
 
+impl CellFigures {
+    /// A cell with no cases yet.
+    pub fn empty(h3: u64) -> CellFigures {
+        CellFigures {
+            h3,
+            count: 0,
+            score: 0.0,
+            open: 0,
+            overdue: 0,
+            serious: 0,
+            by_category: [0; CATEGORIES],
+            villages: Vec::new(),
+        }
+    }
+
+    /// Puts the villages in their documented order: largest count first, ties by code.
+    pub(crate) fn sort_villages(&mut self) {
+        self.villages
+            .sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    }
+}
+
 /// The figures of one admin unit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UnitFigures {
@@ -305,8 +327,7 @@ pub fn aggregate_cells(
     let mut finish = |mut cell: CellFigures, by_severity: &mut [u64; 4]| {
         cell.score = weights.score(by_severity);
         *by_severity = [0; 4];
-        cell.villages
-            .sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        cell.sort_villages();
         out.push(cell);
     };
     for_each_batch(conn, &sql, &params, |batch| {
@@ -322,16 +343,7 @@ pub fn aggregate_cells(
                 if let Some(done) = current.take() {
                     finish(done, &mut by_severity);
                 }
-                current = Some(CellFigures {
-                    h3,
-                    count: 0,
-                    score: 0.0,
-                    open: 0,
-                    overdue: 0,
-                    serious: 0,
-                    by_category: [0; CATEGORIES],
-                    villages: Vec::new(),
-                });
+                current = Some(CellFigures::empty(h3));
             }
             let cell = current.as_mut().expect("set above");
             let group = tallies.tally(row);

@@ -15,7 +15,7 @@ use fengqiao_ingest::region::UnitId;
 use fengqiao_ingest::Region;
 use h3o::Resolution;
 
-use crate::aggregate::{CellFigures, SeverityWeights, CATEGORIES};
+use crate::aggregate::{CellFigures, SeverityWeights};
 use crate::filter::Filter;
 use crate::AnalyticsError;
 
@@ -153,10 +153,7 @@ impl CaseColumns {
         let selection = Selection::new(region, filter)?;
         let now = as_of.and_utc().timestamp_micros();
         let final_status = Status::ALL.iter().map(|s| s.is_final()).collect::<Vec<bool>>();
-        let r = u64::from(u8::from(res));
-        let unused: u64 = (1u64 << (3 * (15 - r))) - 1;
-        let keep = !(0xF_u64 << 52) & !unused;
-        let set = (r << 52) | unused;
+        let (keep, set) = crate::cells::parent_masks(res);
 
         let mut out: Vec<CellFigures> = Vec::new();
         let mut by_severity = [0u64; 4];
@@ -169,8 +166,7 @@ impl CaseColumns {
                 .drain(..)
                 .map(|(v, n)| (region.units[v as usize].code.clone(), n))
                 .collect();
-            cell.villages
-                .sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            cell.sort_villages();
         };
         let mut current: Option<CellFigures> = None;
         for i in 0..self.len() {
@@ -183,16 +179,7 @@ impl CaseColumns {
                     finish(&mut done, &mut by_severity, &mut villages);
                     out.push(done);
                 }
-                current = Some(CellFigures {
-                    h3,
-                    count: 0,
-                    score: 0.0,
-                    open: 0,
-                    overdue: 0,
-                    serious: 0,
-                    by_category: [0; CATEGORIES],
-                    villages: Vec::new(),
-                });
+                current = Some(CellFigures::empty(h3));
             }
             let cell = current.as_mut().expect("set above");
             cell.count += 1;

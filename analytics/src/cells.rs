@@ -28,11 +28,17 @@ pub fn resolution(res: u8) -> Result<Resolution, AnalyticsError> {
 /// to `res` and digits `res+1..=15` set to 7 — the bit arithmetic h3o's `CellIndex::parent` does,
 /// checked against it in the tests.
 pub fn parent_sql(column: &str, res: Resolution) -> String {
+    let (keep, set) = parent_masks(res);
+    format!("(({column} & CAST({keep} AS UBIGINT)) | CAST({set} AS UBIGINT))")
+}
+
+/// The masks of that arithmetic: the parent at `res` of a finer cell `c` is `(c & keep) | set`.
+pub fn parent_masks(res: Resolution) -> (u64, u64) {
     let r = u8::from(res) as u64;
     let unused_digits: u64 = (1u64 << (3 * (15 - r))) - 1;
     let keep: u64 = !(0xF_u64 << 52) & !unused_digits;
     let set: u64 = (r << 52) | unused_digits;
-    format!("(({column} & CAST({keep} AS UBIGINT)) | CAST({set} AS UBIGINT))")
+    (keep, set)
 }
 
 /// Every cell of `res` whose centre lies inside the region's boundary, sorted: the study area over

@@ -10,9 +10,11 @@ use fengqiao_analytics::aggregate::{aggregate_cells, aggregate_units, CellFigure
 use fengqiao_analytics::filter::Filter;
 use fengqiao_analytics::places::cell_places;
 use fengqiao_analytics::AnalyticsError;
-use fengqiao_generator::{generate, GenerateOptions};
+use fengqiao_generator::GenerateOptions;
 use fengqiao_ingest::model::{close_deadline_days, AdminLevel, CaseClass, Category, Channel, Severity, Status};
-use fengqiao_ingest::{IngestOptions, Region, Store};
+use fengqiao_ingest::{Region, Store};
+
+mod support;
 use h3o::{CellIndex, LatLng, Resolution};
 
 /// One stored case, as read back with a plain SELECT.
@@ -43,26 +45,15 @@ fn fixture() -> &'static Fixture {
     FIXTURE.get_or_init(|| {
         let region = Region::chenzhou();
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("cases.csv");
         let opts = GenerateOptions {
             months: 3,
             cases: Some(8_000),
             seed: 7,
             ..GenerateOptions::default()
         };
-        generate(&region, &opts, &file).unwrap();
-        let mut store = Store::open_in_memory().unwrap();
-        let report = store
-            .ingest_file(
-                &file,
-                &region,
-                &IngestOptions::default(),
-                &fengqiao_ingest::store::NoProgress,
-            )
-            .unwrap();
-        assert_eq!(report.rejected, 0);
+        let (store, truth) = support::generated_store(&region, &opts, dir.path());
         let cases = read_cases(&store);
-        assert_eq!(cases.len() as u64, report.inserted);
+        assert_eq!(cases.len() as u64, truth.total_cases);
         Fixture {
             region,
             store: Mutex::new(store),

@@ -7,30 +7,22 @@ use fengqiao_analytics::filter::Filter;
 use fengqiao_analytics::hotspot::{heatmap, heatmap_cached, HeatmapOptions};
 use fengqiao_analytics::response::Rules;
 use fengqiao_ingest::model::{CaseClass, Category, Channel, Severity, Status};
-use fengqiao_ingest::{IngestOptions, Region, Store};
+use fengqiao_ingest::Region;
+
+mod support;
 use h3o::Resolution;
 
 #[test]
 fn cached_aggregation_equals_the_store_aggregation() {
     let region = Region::chenzhou();
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("cases.csv");
     let opts = fengqiao_generator::GenerateOptions {
         months: 3,
         cases: Some(12_000),
         seed: 5,
         ..Default::default()
     };
-    fengqiao_generator::generate(&region, &opts, &file).unwrap();
-    let mut store = Store::open_in_memory().unwrap();
-    store
-        .ingest_file(
-            &file,
-            &region,
-            &IngestOptions::default(),
-            &fengqiao_ingest::store::NoProgress,
-        )
-        .unwrap();
+    let (store, _) = support::generated_store(&region, &opts, dir.path());
     let columns = CaseColumns::load(store.conn(), &region).unwrap();
     assert_eq!(columns.len(), 12_000);
 

@@ -8,29 +8,17 @@ use fengqiao_analytics::filter::Filter;
 use fengqiao_analytics::hotspot::{heatmap, suppress_small_counts, Heatmap, HeatmapOptions};
 use fengqiao_analytics::response::Rules;
 use fengqiao_generator::truth::{HotspotKind, Truth};
-use fengqiao_generator::{generate, truth_path, GenerateOptions};
-use fengqiao_ingest::{IngestOptions, Region, Store};
+use fengqiao_generator::GenerateOptions;
+use fengqiao_ingest::{Region, Store};
+
+mod support;
 
 fn store_for(seed: u64, dir: &Path) -> (Store, Truth) {
-    let region = Region::chenzhou();
-    let file = dir.join(format!("cases-{seed}.csv"));
     let opts = GenerateOptions {
         seed,
         ..GenerateOptions::default()
     };
-    generate(&region, &opts, &file).unwrap();
-    let truth = Truth::read(&truth_path(&file)).unwrap();
-    let mut store = Store::open_in_memory().unwrap();
-    let report = store
-        .ingest_file(
-            &file,
-            &region,
-            &IngestOptions::default(),
-            &fengqiao_ingest::store::NoProgress,
-        )
-        .unwrap();
-    assert_eq!(report.rejected, 0);
-    (store, truth)
+    support::generated_store(&Region::chenzhou(), &opts, dir)
 }
 
 fn year_map(store: &Store, k: u32) -> Heatmap {
