@@ -22,16 +22,13 @@ pub enum Format {
     Parquet,
 }
 
-/// The arguments shared by `heatmap` and `hotspots`.
+/// Which store and which cases: the arguments of every analysis command.
 #[derive(Args)]
-pub struct HeatArgs {
+pub struct FilterArgs {
     #[arg(long, default_value = "fengqiao.duckdb")]
     pub db: PathBuf,
     #[arg(long)]
     pub region: Option<PathBuf>,
-    /// H3 resolution, 5 (≈250 km² cells) to 10 (≈0.015 km²).
-    #[arg(long, default_value_t = 8)]
-    pub res: u8,
     /// First day (or time) of the period.
     #[arg(long)]
     pub from: Option<String>,
@@ -52,6 +49,49 @@ pub struct HeatArgs {
     /// Only cases of this admin unit (county, township, village or grid code).
     #[arg(long)]
     pub unit: Option<String>,
+}
+
+impl FilterArgs {
+    /// The region and the store (which must exist).
+    pub fn open(&self) -> Result<(Region, Store)> {
+        let region = Region::load_or_default(self.region.as_deref())?;
+        if !self.db.exists() {
+            bail!(
+                "{}: no such store (run `fengqiao ingest` or `fengqiao demo` first)",
+                self.db.display()
+            );
+        }
+        Ok((region, Store::open(&self.db)?))
+    }
+
+    /// The filter the arguments describe.
+    pub fn filter(&self) -> Result<Filter> {
+        Ok(Filter {
+            from: self.from.as_deref().map(|v| time_arg("from", v, false)).transpose()?,
+            to: self.to.as_deref().map(|v| time_arg("to", v, true)).transpose()?,
+            categories: self.category.clone(),
+            classes: self.class.clone(),
+            channels: self.channel.clone(),
+            statuses: self.status.clone(),
+            severities: self.severity.clone(),
+            unit: self.unit.clone(),
+        })
+    }
+
+    /// The last day of the period when `--to` sets it.
+    pub fn last_day(&self) -> Result<Option<chrono::NaiveDate>> {
+        Ok(self.filter()?.to.map(|t| (t - Duration::microseconds(1)).date()))
+    }
+}
+
+/// The arguments shared by `heatmap` and `hotspots`.
+#[derive(Args)]
+pub struct HeatArgs {
+    #[command(flatten)]
+    pub cases: FilterArgs,
+    /// H3 resolution, 5 (≈250 km² cells) to 10 (≈0.015 km²).
+    #[arg(long, default_value_t = 8)]
+    pub res: u8,
     /// Gi* neighbourhood: cells within this many grid steps.
     #[arg(long = "k-ring", default_value_t = 1)]
     pub k_ring: u32,
@@ -74,7 +114,7 @@ pub struct HeatArgs {
     pub out: Option<PathBuf>,
 }
 
-fn time_arg(name: &str, value: &str, end_of_day: bool) -> Result<NaiveDateTime> {
+pub fn time_arg(name: &str, value: &str, end_of_day: bool) -> Result<NaiveDateTime> {
     let t = fengqiao_ingest::time::parse_datetime(value)
         .with_context(|| format!("--{name} {value:?} is not a date like 2026-10-31 or a date-time"))?;
     let bare_date = !value.contains(':');
@@ -87,24 +127,8 @@ fn time_arg(name: &str, value: &str, end_of_day: bool) -> Result<NaiveDateTime> 
 
 impl HeatArgs {
     fn compute(&self) -> Result<Heatmap> {
-        let region = Region::load_or_default(self.region.as_deref())?;
-        if !self.db.exists() {
-            bail!(
-                "{}: no such store (run `fengqiao ingest` or `fengqiao demo` first)",
-                self.db.display()
-            );
-        }
-        let store = Store::open(&self.db)?;
-        let filter = Filter {
-            from: self.from.as_deref().map(|v| time_arg("from", v, false)).transpose()?,
-            to: self.to.as_deref().map(|v| time_arg("to", v, true)).transpose()?,
-            categories: self.category.clone(),
-            classes: self.class.clone(),
-            channels: self.channel.clone(),
-            statuses: self.status.clone(),
-            severities: self.severity.clone(),
-            unit: self.unit.clone(),
-        };
+        let (region, store) = self.cases.open()?;
+        let filter = self.cases.filter()?;
         let rules = match &self.rules {
             Some(path) => Rules::load(path)?,
             None => Rules::default(),
@@ -140,7 +164,7 @@ impl HeatArgs {
     }
 }
 
-fn sink(out: Option<&Path>) -> Result<Box<dyn Write>> {
+pub fn sink(out: Option<&Path>) -> Result<Box<dyn Write>> {
     Ok(match out {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,

@@ -2,6 +2,7 @@
 //! store, and runs the demo. Each subcommand is a thin layer over a library crate.
 
 mod heat;
+mod trends;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -88,6 +89,22 @@ enum Command {
         #[command(flatten)]
         args: heat::HeatArgs,
     },
+    /// Emerging hot spots: space-time Gi* per step, Mann–Kendall trends and the 17 pattern classes.
+    Trends {
+        #[command(flatten)]
+        args: trends::TrendsArgs,
+    },
+    /// Recurring problems (类案) by unit and category with their lead department, or (--chains)
+    /// repeat chains at risk of escalation.
+    Recurring {
+        #[command(flatten)]
+        args: trends::RecurringArgs,
+    },
+    /// Early-warning alerts: units × categories whose last 7 days exceed their seasonal baseline.
+    Alerts {
+        #[command(flatten)]
+        args: trends::AlertsArgs,
+    },
     /// Build the default region's data set if missing, ingest it, and print a summary.
     Demo {
         /// Where the demo keeps its data file and store.
@@ -155,6 +172,9 @@ fn main() -> Result<()> {
         }
         Command::Heatmap { args, nonzero } => heat::run_heatmap(&args, nonzero)?,
         Command::Hotspots { args } => heat::run_hotspots(&args)?,
+        Command::Trends { args } => trends::run_trends(&args)?,
+        Command::Recurring { args } => trends::run_recurring(&args)?,
+        Command::Alerts { args } => trends::run_alerts(&args)?,
         Command::Demo { dir, region } => demo(&dir, region.as_deref())?,
     }
     Ok(())

@@ -76,7 +76,8 @@ impl Weights {
         &self.neighbours[self.offsets[i]..self.offsets[i + 1]]
     }
 
-    fn row(&self, i: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
+    /// Location `i`'s neighbours (itself included) with their weights (1 for binary weights).
+    pub fn row(&self, i: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
         let range = self.offsets[i]..self.offsets[i + 1];
         let values = self.values.as_deref();
         range.map(move |k| (self.neighbours[k] as usize, values.map_or(1.0, |v| v[k])))

@@ -2,18 +2,29 @@
 //!
 //! Inputs: a DuckDB connection holding the store's `cases` table (see `fengqiao_ingest::schema`).
 //! Outputs: plain Rust values (serde-serialisable) for the CLI, the server and the briefings.
-//! Today it holds the headline KPIs ([`kpi`]); the heat map, hot-spot statistics, trends and early
-//! warning build on it.
+//! The modules, in the order data flows through them: [`filter`] (which cases) → [`aggregate`] /
+//! [`cache`] (counts per H3 cell or admin unit) → [`gistar`] + [`cells`] → [`hotspot`] (the heat map
+//! and its clusters, with [`response`] levels and [`places`] names); [`cube`] (counts per location ×
+//! time step) → [`emerging`] (space-time Gi*, with [`trend`] Mann–Kendall and the [`pattern`]
+//! classes); [`recurring`] (类案 and repeat chains) and [`warning`] (early-warning alerts), both
+//! naming [`departments`]; [`kpi`] (headline figures).
 
 pub mod aggregate;
 pub mod cache;
 pub mod cells;
+pub mod cube;
+pub mod departments;
+pub mod emerging;
 pub mod filter;
 pub mod gistar;
 pub mod hotspot;
 pub mod kpi;
+pub mod pattern;
 pub mod places;
+pub mod recurring;
 pub mod response;
+pub mod trend;
+pub mod warning;
 
 /// Errors of the analytics.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +37,8 @@ pub enum AnalyticsError {
     },
     #[error("H3 resolution {0} is not one the analytics use (5 to 10)")]
     Resolution(u8),
+    #[error("{0:?} units cannot be locations here: use county, township, village or grid")]
+    Level(fengqiao_ingest::model::AdminLevel),
     #[error("unknown admin unit {0:?}")]
     UnknownUnit(String),
     #[error("the store holds {0}, which ingest never writes")]

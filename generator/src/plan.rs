@@ -466,6 +466,18 @@ fn choose_hotspots(region: &Region, places: &Places, period: &Period, scale: f64
     let mut pool = candidates(region, places, p::HOTSPOT_MIN_POPULATION);
     pool.shuffle(&mut rng);
     let weeks = period.weeks();
+    let villages: Vec<(f64, f64, u64)> = region
+        .level(AdminLevel::Village)
+        .map(|(_, v)| (v.lng, v.lat, v.population.unwrap_or(0)))
+        .collect();
+    let sparse = |c: &Candidate| {
+        let around: u64 = villages
+            .iter()
+            .filter(|&&(lng, lat, _)| distance_m(c.lng, c.lat, lng, lat) <= p::QUIET_NEIGHBOURHOOD_M)
+            .map(|&(_, _, population)| population)
+            .sum();
+        around <= p::NEW_MAX_NEIGHBOURHOOD_POPULATION
+    };
     let mut chosen: Vec<(Candidate, HotspotKind)> = Vec::new();
     let mut cells_taken: HashSet<CellIndex> = HashSet::new();
     for kind in HotspotKind::ALL {
@@ -481,7 +493,9 @@ fn choose_hotspots(region: &Region, places: &Places, period: &Period, scale: f64
                 };
                 let cells_free = cell_of(c.lng, c.lat)
                     .is_some_and(|cell| cell.grid_disk::<Vec<_>>(1).iter().all(|x| !cells_taken.contains(x)));
-                spaced && county_ok && cells_free
+                // A new hot spot must be new: not on top of an existing concentration.
+                let background_ok = kind != HotspotKind::New || sparse(c);
+                spaced && county_ok && cells_free && background_ok
             };
             let pick = pool
                 .iter()

@@ -238,6 +238,9 @@ pub mod planted {
     pub const NEW_START_WINDOW: u32 = 6;
     /// See [`NEW_START_WINDOW`].
     pub const NEW_MIN_WEEKS: u32 = 3;
+    /// A new hot spot appears where there was none: at most this many people live in villages within
+    /// `QUIET_NEIGHBOURHOOD_M` of its village (so its background is not already a concentration).
+    pub const NEW_MAX_NEIGHBOURHOOD_POPULATION: u64 = 3_000;
     /// Weekly rate of an intensifying hot spot in its first and last week (linear in between).
     pub const INTENSIFYING: (f64, f64) = (6.0, 30.0);
     /// Weekly rate of a diminishing hot spot in its first and last week (linear in between).

@@ -1,0 +1,420 @@
+//! Emerging hot spots (新兴时空热点): the space-time Getis-Ord Gi* of every bin of a
+//! [`Cube`](crate::cube::Cube), a Mann–Kendall trend on each location's z-series and on its counts,
+//! and one of ArcGIS's 17 pattern classes per location ([`crate::pattern`]).
+//!
+//! The neighbourhood of bin (location i, step t) is every spatial neighbour j of i (itself included:
+//! the k-ring for cells, the k nearest unit points for admin units) at steps t − w … t, w being the
+//! neighbourhood time window (ArcGIS's "neighborhood time step", default 1). The global mean and
+//! variance are those of the whole cube (ArcGIS's default global window). With binary weights the
+//! statistic of a bin is
+//!
+//! ```text
+//!        Σ x_nb − x̄ m                 m = |spatial neighbours| × |steps in window|
+//! z = ──────────────────────────────,
+//!      S sqrt((N m − m²) / (N − 1))   N = locations × steps
+//! ```
+//!
+//! — Gi* (see [`crate::gistar`]) over the graph of bins; `analytics/tests/emerging.rs` checks it
+//! against a direct evaluation of that definition. A bin is a significant hot (cold) spot when its
+//! two-sided p-value passes Benjamini–Hochberg at α = 0.05 over all bins of the cube and z > 0 (< 0).
+//! A location's z trend counts (intensifying / diminishing) when its Mann–Kendall p-value passes
+//! Benjamini–Hochberg at the same α over all locations.
+
+use std::collections::BTreeMap;
+
+use fengqiao_ingest::model::AdminLevel;
+use fengqiao_ingest::Region;
+use h3o::CellIndex;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::cube::{Cube, Location, Step};
+use crate::gistar::{benjamini_hochberg, two_sided_p, GiStar, Weights};
+use crate::pattern::{classify_all_fdr, BinState, Pattern};
+use crate::places::cell_places;
+use crate::trend::{mann_kendall, MannKendall};
+
+/// How the statistics are computed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EmergingOptions {
+    /// Spatial neighbourhood: grid steps for cells, nearest units (besides itself) for admin units.
+    pub k: u32,
+    /// Earlier steps in a bin's neighbourhood.
+    pub time_window: usize,
+    /// Significance level of a bin (two-sided).
+    pub alpha: f64,
+    /// Benjamini–Hochberg over all bins (else each bin on its own at `alpha`).
+    pub fdr: bool,
+    pub global: GlobalWindow,
+}
+
+impl Default for EmergingOptions {
+    fn default() -> Self {
+        EmergingOptions {
+            k: 1,
+            time_window: 1,
+            alpha: 0.05,
+            fdr: true,
+            global: GlobalWindow::Step,
+        }
+    }
+}
+
+/// Nearest units used as the neighbours of an admin unit when `k` is 0.
+pub const DEFAULT_UNIT_NEIGHBOURS: u32 = 6;
+
+/// Which bins a bin is compared with (ArcGIS's "global window").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GlobalWindow {
+    /// The whole cube: one mean and variance for all bins.
+    Cube,
+    /// The bin's own time step: the mean and variance of that step's bins, so that a city-wide
+    /// rise or fall (seasons, holidays) moves no location's z.
+    Step,
+}
+
+/// Space-time Gi* of every bin. `values` is location-major (`steps` values per location); `spatial`
+/// gives each location's neighbours (itself included). The result is in the same order.
+pub fn space_time_gi_star(
+    values: &[f64],
+    steps: usize,
+    spatial: &Weights,
+    time_window: usize,
+    global: GlobalWindow,
+) -> Vec<GiStar> {
+    let locations = spatial.len();
+    assert_eq!(values.len(), locations * steps, "one value per location and step");
+    if values.is_empty() {
+        return Vec::new();
+    }
+    // (n, mean, S) of the global window of each step.
+    let moments = |bins: &mut dyn Iterator<Item = f64>| {
+        let (mut n, mut sum, mut sum2) = (0.0, 0.0, 0.0);
+        for x in bins {
+            n += 1.0;
+            sum += x;
+            sum2 += x * x;
+        }
+        let mean = sum / n;
+        (n, mean, (sum2 / n - mean * mean).max(0.0).sqrt())
+    };
+    let global: Vec<(f64, f64, f64)> = match global {
+        GlobalWindow::Cube => vec![moments(&mut values.iter().copied()); steps],
+        GlobalWindow::Step => (0..steps)
+            .map(|t| moments(&mut (0..locations).map(|i| values[i * steps + t])))
+            .collect(),
+    };
+    // Sum of each location's values over the window ending at each step.
+    let mut window = vec![0.0; values.len()];
+    for i in 0..locations {
+        let row = &values[i * steps..(i + 1) * steps];
+        let mut sum = 0.0;
+        for t in 0..steps {
+            sum += row[t];
+            if t > time_window {
+                sum -= row[t - time_window - 1];
+            }
+            window[i * steps + t] = sum;
+        }
+    }
+    (0..locations)
+        .into_par_iter()
+        .with_min_len(256)
+        .flat_map_iter(|i| {
+            let (mut w1, mut w2) = (0.0, 0.0);
+            for (_, w) in spatial.row(i) {
+                w1 += w;
+                w2 += w * w;
+            }
+            let (window, global) = (&window, &global);
+            (0..steps).map(move |t| {
+                let (n, mean, s) = global[t];
+                let m = (t.min(time_window) + 1) as f64;
+                let wx: f64 = spatial.row(i).map(|(j, w)| w * window[j * steps + t]).sum();
+                let (sw, sw2) = (w1 * m, w2 * m);
+                let denominator = s * ((n * sw2 - sw * sw) / (n - 1.0)).max(0.0).sqrt();
+                if denominator > 0.0 && denominator.is_finite() {
+                    let z = (wx - mean * sw) / denominator;
+                    GiStar { z, p: two_sided_p(z) }
+                } else {
+                    GiStar { z: 0.0, p: 1.0 }
+                }
+            })
+        })
+        .collect()
+}
+
+/// Spatial weights for admin units: each unit and its `k` nearest units of the same list (by their
+/// representative points, equirectangular distance, ties to the earlier unit).
+pub fn nearest_unit_weights(region: &Region, units: &[u32], k: usize) -> Weights {
+    let points: Vec<(f64, f64)> = units
+        .iter()
+        .map(|&u| {
+            let unit = &region.units[u as usize];
+            (unit.lng, unit.lat)
+        })
+        .collect();
+    let rows: Vec<Vec<u32>> = (0..points.len())
+        .into_par_iter()
+        .map(|i| {
+            let (x0, y0) = points[i];
+            let shrink = y0.to_radians().cos();
+            let mut nearest: Vec<(f64, u32)> = points
+                .iter()
+                .enumerate()
+                .filter(|&(j, _)| j != i)
+                .map(|(j, &(x, y))| (((x - x0) * shrink).powi(2) + (y - y0).powi(2), j as u32))
+                .collect();
+            let k = k.min(nearest.len());
+            if k > 0 && k < nearest.len() {
+                nearest.select_nth_unstable_by(k - 1, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            }
+            let mut row: Vec<u32> = nearest[..k].iter().map(|&(_, j)| j).collect();
+            row.push(i as u32);
+            row.sort_unstable();
+            row
+        })
+        .collect();
+    Weights::binary(rows)
+}
+
+/// One location's result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LocationTrend {
+    /// The H3 cell or the unit code.
+    pub location: String,
+    /// The unit's name, or for a cell the name of the village it belongs to.
+    pub name: String,
+    pub county_code: String,
+    pub township_code: String,
+    pub village_code: String,
+    pub pattern: Pattern,
+    /// Cases per step, oldest first.
+    pub counts: Vec<u32>,
+    pub total: u64,
+    /// Steps in which the location was a significant hot / cold spot.
+    pub hot_steps: usize,
+    pub cold_steps: usize,
+    /// Mann–Kendall on the Gi* z-series (what the pattern uses).
+    pub mk_s: f64,
+    pub mk_z: f64,
+    pub mk_tau: f64,
+    pub mk_p: f64,
+    /// Mann–Kendall on the counts.
+    pub count_mk_s: f64,
+    pub count_mk_tau: f64,
+    pub count_mk_p: f64,
+    pub count_trend: crate::trend::Trend,
+    pub gi_z_last: f64,
+    pub gi_p_last: f64,
+    /// Gi* z of each step.
+    pub gi_z: Vec<f64>,
+}
+
+/// The emerging-hot-spot analysis of a cube.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Emerging {
+    pub step: Step,
+    /// Label of each step, oldest first.
+    pub periods: Vec<String>,
+    pub options: EmergingSummaryOptions,
+    /// Locations per pattern (every pattern listed).
+    pub pattern_counts: BTreeMap<Pattern, usize>,
+    /// Hot patterns first (in [`Pattern`] order), then cold ones, then no pattern; within a pattern
+    /// by cases, most first.
+    pub locations: Vec<LocationTrend>,
+}
+
+/// The options as reported with the results.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EmergingSummaryOptions {
+    pub k: u32,
+    pub time_window: usize,
+    pub alpha: f64,
+    pub fdr: bool,
+    pub global: GlobalWindow,
+    pub significant_bins: usize,
+    pub bins: usize,
+}
+
+/// Runs the analysis on a cube (of cells or of units).
+pub fn emerging_hot_spots(region: &Region, cube: &Cube, opts: &EmergingOptions) -> Emerging {
+    let steps = cube.steps();
+    let weights = spatial_weights(region, cube, opts.k);
+    let values = cube.values();
+    let gi = if steps == 0 {
+        Vec::new()
+    } else {
+        space_time_gi_star(&values, steps, &weights, opts.time_window, opts.global)
+    };
+    let significant: Vec<bool> = if opts.fdr {
+        benjamini_hochberg(&gi.iter().map(|g| g.p).collect::<Vec<_>>(), opts.alpha)
+    } else {
+        gi.iter().map(|g| g.p < opts.alpha).collect()
+    };
+    let states: Vec<BinState> = gi
+        .iter()
+        .zip(&significant)
+        .map(|(g, &sig)| match (sig, g.z > 0.0) {
+            (true, true) => BinState::Hot,
+            (true, false) if g.z < 0.0 => BinState::Cold,
+            _ => BinState::NotSignificant,
+        })
+        .collect();
+    let z: Vec<f64> = gi.iter().map(|g| g.z).collect();
+    let classes = if steps == 0 {
+        vec![(mann_kendall(&[]), Pattern::NoPattern); cube.locations.len()]
+    } else {
+        classify_all_fdr(&z, &states, steps, opts.alpha)
+    };
+    let count_trends: Vec<MannKendall> = (0..cube.locations.len())
+        .into_par_iter()
+        .map(|i| mann_kendall(&values[i * steps..(i + 1) * steps]))
+        .collect();
+
+    let places = describe_locations(region, &cube.locations);
+    let mut rows: Vec<LocationTrend> = cube
+        .locations
+        .iter()
+        .enumerate()
+        .map(|(i, location)| {
+            let series = cube.series(i);
+            let bins = &states[i * steps..(i + 1) * steps];
+            let (mk, pattern) = classes[i];
+            let last = gi.get((i + 1) * steps - 1).filter(|_| steps > 0);
+            let place = &places[i];
+            LocationTrend {
+                location: location.key(region),
+                name: place.name.clone(),
+                county_code: place.county.clone(),
+                township_code: place.township.clone(),
+                village_code: place.village.clone(),
+                pattern,
+                counts: series.to_vec(),
+                total: series.iter().map(|&n| u64::from(n)).sum(),
+                hot_steps: bins.iter().filter(|&&b| b == BinState::Hot).count(),
+                cold_steps: bins.iter().filter(|&&b| b == BinState::Cold).count(),
+                mk_s: mk.s,
+                mk_z: mk.z,
+                mk_tau: mk.tau,
+                mk_p: mk.p,
+                count_mk_s: count_trends[i].s,
+                count_mk_tau: count_trends[i].tau,
+                count_mk_p: count_trends[i].p,
+                count_trend: count_trends[i].trend,
+                gi_z_last: last.map_or(0.0, |g| g.z),
+                gi_p_last: last.map_or(1.0, |g| g.p),
+                gi_z: z[i * steps..(i + 1) * steps].to_vec(),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        let rank = |p: Pattern| (p == Pattern::NoPattern, p.is_cold(), p);
+        rank(a.pattern)
+            .cmp(&rank(b.pattern))
+            .then(b.total.cmp(&a.total))
+            .then(a.location.cmp(&b.location))
+    });
+    let mut pattern_counts: BTreeMap<Pattern, usize> = Pattern::ALL.iter().map(|&p| (p, 0)).collect();
+    for row in &rows {
+        *pattern_counts.entry(row.pattern).or_default() += 1;
+    }
+    Emerging {
+        step: cube.step,
+        periods: cube.periods.iter().map(|p| p.label(cube.step)).collect(),
+        options: EmergingSummaryOptions {
+            k: opts.k,
+            time_window: opts.time_window,
+            alpha: opts.alpha,
+            fdr: opts.fdr,
+            global: opts.global,
+            significant_bins: significant.iter().filter(|&&s| s).count(),
+            bins: significant.len(),
+        },
+        pattern_counts,
+        locations: rows,
+    }
+}
+
+fn spatial_weights(region: &Region, cube: &Cube, k: u32) -> Weights {
+    let cells: Vec<CellIndex> = cube
+        .locations
+        .iter()
+        .filter_map(|l| match l {
+            Location::Cell(c) => Some(*c),
+            Location::Unit(_) => None,
+        })
+        .collect();
+    if cells.len() == cube.locations.len() {
+        return crate::cells::k_ring_weights(&cells, k);
+    }
+    let units: Vec<u32> = cube
+        .locations
+        .iter()
+        .filter_map(|l| match l {
+            Location::Unit(u) => Some(*u),
+            Location::Cell(_) => None,
+        })
+        .collect();
+    let k = if k == 0 { DEFAULT_UNIT_NEIGHBOURS } else { k };
+    nearest_unit_weights(region, &units, k as usize)
+}
+
+struct Described {
+    name: String,
+    county: String,
+    township: String,
+    village: String,
+}
+
+/// Name and enclosing units of each location.
+fn describe_locations(region: &Region, locations: &[Location]) -> Vec<Described> {
+    let cells: Vec<CellIndex> = locations
+        .iter()
+        .filter_map(|l| match l {
+            Location::Cell(c) => Some(*c),
+            Location::Unit(_) => None,
+        })
+        .collect();
+    let mut cell_places = cell_places(region, &cells).into_iter();
+    let code = |id: u32| region.units[id as usize].code.clone();
+    locations
+        .iter()
+        .map(|l| match l {
+            Location::Cell(_) => {
+                let p = cell_places.next().expect("one place per cell");
+                Described {
+                    name: region.units[p.village as usize].name.clone(),
+                    county: code(p.county),
+                    township: code(p.township),
+                    village: code(p.village),
+                }
+            }
+            Location::Unit(u) => {
+                let unit = &region.units[*u as usize];
+                let mut up = [String::new(), String::new(), String::new()];
+                let mut at = Some(*u);
+                while let Some(x) = at {
+                    let slot = match region.units[x as usize].level {
+                        AdminLevel::County => Some(0),
+                        AdminLevel::Township => Some(1),
+                        AdminLevel::Village => Some(2),
+                        _ => None,
+                    };
+                    if let Some(slot) = slot {
+                        up[slot] = code(x);
+                    }
+                    at = region.parent(x);
+                }
+                let [county, township, village] = up;
+                Described {
+                    name: unit.name.clone(),
+                    county,
+                    township,
+                    village,
+                }
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,362 @@
+//! Early warning (未诉先办 / 研判预警): per admin unit × category, the cases of the last 7 days against
+//! what the unit's history leads one to expect, an alert when the excess is too large to be chance.
+//!
+//! The method is a proportional baseline with a quasi-Poisson tail — in the spirit of Farrington et
+//! al. (1996) and EARS (Hutwagner et al. 2003), adapted to a year of history and to thousands of
+//! small series:
+//!
+//! 1. **Windows.** The current window is the 7 days ending on `as_of`; the baseline is the
+//!    `baseline_windows` (12) windows before it, skipping `guard_windows` (1) so that a rise under
+//!    way does not raise its own baseline (the EARS C2/C3 guard band).
+//! 2. **Expected count with seasonality.** The unit's share of the category in the baseline, times
+//!    the category's count in the rest of the study area in the current window:
+//!    `μ = (own_baseline + 0.5) / (rest_baseline + 1) × rest_current`. Seasons, holidays (春节) and
+//!    city-wide campaigns move `rest_current` and with it `μ`; a local excess does not (the unit
+//!    itself is left out of the rest). The `+0.5` keeps a unit with no history from having μ = 0.
+//! 3. **Over-dispersion.** Per category, the Pearson dispersion `φ` of the baseline windows around
+//!    each unit's baseline mean, over all units with cases (kept within 1 … 10). With `φ > 1` the
+//!    count is negative binomial with mean μ and variance φμ, else Poisson.
+//! 4. **Alert** when the observed count `y ≥ min_cases` and `p = P(Y ≥ y) ≤ 7 / (365.25 ×
+//!    min_recurrence_years)`: an excess that chance alone would bring to this unit and category less
+//!    than once in that many years. The **recurrence interval** reported is `7 / (365.25 p)` years.
+//! 5. **Severity**: red (红色) at a recurrence of 1,000 years or more with at least 10 cases, orange
+//!    (橙色) at 100 years, yellow (黄色) otherwise. **New or ongoing**: ongoing when the window
+//!    ending 7 days earlier alerted too.
+//! 6. **Ranking**: severity, then recurrence interval, then excess cases; the list is cut at `limit`.
+
+use std::collections::HashMap;
+
+use chrono::{Duration, NaiveDate};
+use duckdb::Connection;
+use fengqiao_ingest::model::{AdminLevel, Category};
+use fengqiao_ingest::Region;
+use serde::Serialize;
+use statrs::distribution::{DiscreteCDF, NegativeBinomial, Poisson};
+
+use crate::cube::{count_rows, locations, periods, Location, Space, Step};
+use crate::departments::{Department, Departments};
+use crate::filter::Filter;
+use crate::recurring::enclosing_names;
+use crate::AnalyticsError;
+
+/// Days in a window.
+pub const WINDOW_DAYS: i64 = 7;
+
+/// What to watch and how strict to be.
+#[derive(Debug, Clone)]
+pub struct AlertOptions {
+    pub level: AdminLevel,
+    /// Last day of the current window.
+    pub as_of: NaiveDate,
+    pub baseline_windows: usize,
+    pub guard_windows: usize,
+    pub min_cases: u32,
+    pub min_recurrence_years: f64,
+    /// Longest list returned (`None`: all).
+    pub limit: Option<usize>,
+    /// Which cases count (its `from`/`to` are ignored: the windows set the time).
+    pub filter: Filter,
+}
+
+impl AlertOptions {
+    /// The defaults for a day.
+    pub fn new(as_of: NaiveDate) -> AlertOptions {
+        AlertOptions {
+            level: AdminLevel::Village,
+            as_of,
+            baseline_windows: 12,
+            guard_windows: 1,
+            min_cases: 3,
+            min_recurrence_years: 20.0,
+            limit: Some(50),
+            filter: Filter::default(),
+        }
+    }
+}
+
+/// How grave an alert is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertSeverity {
+    Yellow,
+    Orange,
+    Red,
+}
+
+impl AlertSeverity {
+    pub fn code(self) -> &'static str {
+        match self {
+            AlertSeverity::Yellow => "yellow",
+            AlertSeverity::Orange => "orange",
+            AlertSeverity::Red => "red",
+        }
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            AlertSeverity::Yellow => "黄色预警",
+            AlertSeverity::Orange => "橙色预警",
+            AlertSeverity::Red => "红色预警",
+        }
+    }
+}
+
+/// One alert.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alert {
+    pub rank: usize,
+    pub unit_code: String,
+    pub unit_name: String,
+    pub county_name: String,
+    pub township_name: String,
+    pub category: Category,
+    pub category_zh: String,
+    pub window_start: NaiveDate,
+    pub window_end: NaiveDate,
+    pub observed: u32,
+    pub expected: f64,
+    /// The smallest count that would have alerted.
+    pub threshold: u32,
+    /// P(Y ≥ observed) under the baseline.
+    pub p: f64,
+    pub recurrence_years: f64,
+    pub severity: AlertSeverity,
+    pub severity_zh: String,
+    /// The window before alerted too.
+    pub ongoing: bool,
+    /// The unit × category's cases in the baseline windows, oldest first.
+    pub baseline: Vec<u32>,
+    pub dispersion: f64,
+    pub department: Department,
+}
+
+/// The expected count of a unit in the current window (step 2 of the method).
+pub fn expected_count(own_baseline: u64, rest_baseline: u64, rest_current: u64) -> f64 {
+    (own_baseline as f64 + 0.5) / (rest_baseline as f64 + 1.0) * rest_current as f64
+}
+
+/// `P(Y ≥ y)` for a count with mean `mean` and dispersion `phi` (negative binomial with variance
+/// `phi × mean` when `phi > 1`, else Poisson).
+pub fn upper_tail(y: u32, mean: f64, phi: f64) -> f64 {
+    if y == 0 {
+        return 1.0;
+    }
+    let mean = mean.max(1e-9);
+    let below = u64::from(y - 1);
+    if phi > 1.0 + 1e-9 {
+        let size = mean / (phi - 1.0);
+        let p = size / (size + mean);
+        match NegativeBinomial::new(size, p) {
+            Ok(d) => d.sf(below),
+            Err(_) => 0.0,
+        }
+    } else {
+        match Poisson::new(mean) {
+            Ok(d) => d.sf(below),
+            Err(_) => 0.0,
+        }
+    }
+}
+
+/// Pearson dispersion of baseline series around their own means (step 3), within 1 … 10.
+pub fn dispersion<'a>(baselines: impl Iterator<Item = &'a [u32]>) -> f64 {
+    let (mut chi2, mut dof) = (0.0, 0usize);
+    for series in baselines {
+        let n = series.len();
+        let total: u32 = series.iter().sum();
+        if n < 2 || total == 0 {
+            continue;
+        }
+        let mean = f64::from(total) / n as f64;
+        chi2 += series.iter().map(|&y| (f64::from(y) - mean).powi(2) / mean).sum::<f64>();
+        dof += n - 1;
+    }
+    if dof == 0 {
+        1.0
+    } else {
+        (chi2 / dof as f64).clamp(1.0, 10.0)
+    }
+}
+
+/// The largest p-value that alerts.
+fn p_limit(min_recurrence_years: f64) -> f64 {
+    WINDOW_DAYS as f64 / (365.25 * min_recurrence_years)
+}
+
+/// Recurrence interval in years of a window p-value.
+pub fn recurrence_years(p: f64) -> f64 {
+    if p <= 0.0 {
+        f64::INFINITY
+    } else {
+        WINDOW_DAYS as f64 / (365.25 * p)
+    }
+}
+
+/// Alerts for the window ending on `opts.as_of`, ranked.
+pub fn alerts(
+    conn: &Connection,
+    region: &Region,
+    departments: &Departments,
+    opts: &AlertOptions,
+) -> Result<Vec<Alert>, AnalyticsError> {
+    // Windows oldest first; the current one last, the one before it (for "ongoing") second last.
+    let span = opts.baseline_windows + opts.guard_windows + 2;
+    let windows = periods(Step::Week, span, opts.as_of);
+    let space = Space::Units(opts.level);
+    let mut filter = opts.filter.clone();
+    filter.from = None;
+    filter.to = None;
+    let units = locations(region, space, &filter)?;
+    let inside: std::collections::HashSet<Location> = units.iter().copied().collect();
+    let rows = count_rows(conn, region, space, Step::Week, &windows, &filter, true)?;
+
+    let mut series: HashMap<(Location, u8), Vec<u32>> = HashMap::new();
+    let mut totals = vec![vec![0u64; span]; Category::ALL.len()];
+    for row in rows {
+        if !inside.contains(&row.location) {
+            continue;
+        }
+        let category = row.category.expect("counted by category");
+        series.entry((row.location, category)).or_insert_with(|| vec![0; span])[row.step] += row.n;
+        totals[category as usize][row.step] += u64::from(row.n);
+    }
+
+    // Evaluates the window `back` windows before the current one.
+    let baseline_range = |back: usize| {
+        let current = span - 1 - back;
+        let end = current - opts.guard_windows;
+        (end - opts.baseline_windows..end, current)
+    };
+    let mut phi = vec![1.0; Category::ALL.len()];
+    for (c, phi) in phi.iter_mut().enumerate() {
+        let (range, _) = baseline_range(0);
+        *phi = dispersion(
+            series
+                .iter()
+                .filter(|((_, cat), _)| *cat as usize == c)
+                .map(|(_, s)| &s[range.clone()]),
+        );
+    }
+    let limit = p_limit(opts.min_recurrence_years);
+    let evaluate = |counts: &[u32], category: usize, back: usize| -> Option<(u32, f64, f64, u32)> {
+        let (range, current) = baseline_range(back);
+        let observed = counts[current];
+        if observed < opts.min_cases {
+            return None;
+        }
+        let own: u64 = counts[range.clone()].iter().map(|&n| u64::from(n)).sum();
+        let all: u64 = totals[category][range].iter().sum();
+        let rest_current = totals[category][current] - u64::from(observed);
+        let mean = expected_count(own, all - own, rest_current);
+        let p = upper_tail(observed, mean, phi[category]);
+        if p > limit {
+            return None;
+        }
+        let mut threshold = opts.min_cases.max(mean.ceil() as u32);
+        while upper_tail(threshold, mean, phi[category]) > limit {
+            threshold += 1;
+        }
+        Some((observed, mean, p, threshold))
+    };
+
+    let mut out: Vec<Alert> = Vec::new();
+    for ((location, category), counts) in &series {
+        let Location::Unit(unit) = *location else { continue };
+        let c = *category as usize;
+        let Some((observed, expected, p, threshold)) = evaluate(counts, c, 0) else {
+            continue;
+        };
+        let ongoing = evaluate(counts, c, 1).is_some();
+        let recurrence = recurrence_years(p);
+        let severity = if recurrence >= 1000.0 && observed >= 10 {
+            AlertSeverity::Red
+        } else if recurrence >= 100.0 {
+            AlertSeverity::Orange
+        } else {
+            AlertSeverity::Yellow
+        };
+        let category = Category::ALL[c];
+        let (county_name, township_name) = enclosing_names(region, unit);
+        let (range, current) = baseline_range(0);
+        out.push(Alert {
+            rank: 0,
+            unit_code: region.units[unit as usize].code.clone(),
+            unit_name: region.units[unit as usize].name.clone(),
+            county_name,
+            township_name,
+            category,
+            category_zh: category.zh().to_string(),
+            window_start: windows[current].start,
+            window_end: windows[current].end,
+            observed,
+            expected,
+            threshold,
+            p,
+            recurrence_years: recurrence,
+            severity,
+            severity_zh: severity.zh().to_string(),
+            ongoing,
+            baseline: counts[range].to_vec(),
+            dispersion: phi[c],
+            department: departments.of(category).clone(),
+        });
+    }
+    out.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.p.total_cmp(&b.p))
+            .then((b.observed as f64 - b.expected).total_cmp(&(a.observed as f64 - a.expected)))
+            .then(a.unit_code.cmp(&b.unit_code))
+            .then(a.category.cmp(&b.category))
+    });
+    if let Some(limit) = opts.limit {
+        out.truncate(limit);
+    }
+    for (i, a) in out.iter_mut().enumerate() {
+        a.rank = i + 1;
+    }
+    Ok(out)
+}
+
+/// The first day of the window ending on `as_of`.
+pub fn window_start(as_of: NaiveDate) -> NaiveDate {
+    as_of - Duration::days(WINDOW_DAYS - 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tails_match_closed_forms() {
+        // Poisson(2): P(Y ≥ 1) = 1 − e^-2; P(Y ≥ 3) = 1 − e^-2 (1 + 2 + 2).
+        assert!((upper_tail(1, 2.0, 1.0) - (1.0 - (-2.0f64).exp())).abs() < 1e-12);
+        assert!((upper_tail(3, 2.0, 1.0) - (1.0 - 5.0 * (-2.0f64).exp())).abs() < 1e-12);
+        assert_eq!(upper_tail(0, 2.0, 1.0), 1.0);
+        // Negative binomial with mean 2, φ = 2 (size 2, p = 1/2): P(Y = 0) = 1/4.
+        assert!((upper_tail(1, 2.0, 2.0) - 0.75).abs() < 1e-12);
+        // Over-dispersion fattens the tail.
+        assert!(upper_tail(10, 2.0, 3.0) > upper_tail(10, 2.0, 1.0) * 10.0);
+        // Tiny tails keep their precision (no 1 − (1 − ε)).
+        let tiny = upper_tail(30, 0.1, 1.0);
+        assert!(tiny > 0.0 && tiny < 1e-50, "{tiny}");
+    }
+
+    #[test]
+    fn expectation_follows_the_rest_of_the_city() {
+        // 10 of 1,000 baseline cases here; the city doubles → so does μ.
+        let quiet = expected_count(10, 990, 500);
+        let busy = expected_count(10, 990, 1000);
+        assert!((busy / quiet - 2.0).abs() < 1e-12);
+        assert!(expected_count(0, 1000, 100) > 0.0, "no history is not μ = 0");
+        assert!((recurrence_years(7.0 / 365.25) - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn dispersion_is_one_for_even_series_and_larger_for_bursty_ones() {
+        let even = [[2u32, 2, 2, 2], [1, 1, 1, 1]];
+        assert_eq!(dispersion(even.iter().map(|s| &s[..])), 1.0);
+        let bursty = [[0u32, 0, 0, 8], [5, 0, 0, 0]];
+        assert!(dispersion(bursty.iter().map(|s| &s[..])) > 3.0);
+    }
+}
