@@ -34,12 +34,12 @@ pub struct OutputArgs {
 
 impl OutputArgs {
     fn format(&self) -> TableFormat {
-        self.format.unwrap_or_else(|| {
-            match self.out.as_ref().and_then(|p| p.extension()).and_then(|e| e.to_str()) {
+        self.format.unwrap_or_else(
+            || match self.out.as_ref().and_then(|p| p.extension()).and_then(|e| e.to_str()) {
                 Some("json") => TableFormat::Json,
                 _ => TableFormat::Csv,
-            }
-        })
+            },
+        )
     }
 
     fn write_json(&self, value: &impl serde::Serialize) -> Result<()> {
@@ -62,9 +62,7 @@ impl OutputArgs {
 }
 
 fn level_arg(value: &str) -> Result<AdminLevel> {
-    let level: AdminLevel = value
-        .parse()
-        .map_err(|e| anyhow::anyhow!("--level {value:?}: {e}"))?;
+    let level: AdminLevel = value.parse().map_err(|e| anyhow::anyhow!("--level {value:?}: {e}"))?;
     anyhow::ensure!(
         level != AdminLevel::City,
         "--level {value:?}: use county, township, village or grid"
@@ -97,8 +95,9 @@ pub struct TrendsArgs {
     /// Time step: day, week or month.
     #[arg(long, default_value = "week")]
     pub step: String,
-    /// Number of steps, ending on --to (default: the last day with cases).
-    #[arg(long, default_value_t = 26)]
+    /// Number of steps, ending on --to (default: the last day with cases). A year of weeks separates
+    /// intensifying from persistent far better than half a year.
+    #[arg(long, default_value_t = 52)]
     pub steps: usize,
     /// Spatial neighbourhood: grid steps for cells, nearest units for --level (0: 6).
     #[arg(long, default_value_t = 1)]
@@ -487,11 +486,7 @@ pub fn run_alerts(args: &AlertsArgs) -> Result<()> {
                 format!("{:.3}", a.expected),
                 a.threshold.to_string(),
                 format!("{:.3e}", a.p),
-                if a.recurrence_years.is_finite() {
-                    format!("{:.1}", a.recurrence_years)
-                } else {
-                    "inf".to_string()
-                },
+                format!("{:.1}", a.recurrence_years),
                 a.baseline.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(";"),
                 a.department.lead.clone(),
             ]

@@ -21,7 +21,6 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use duckdb::{AccessMode, Config, Connection};
@@ -35,6 +34,9 @@ use fengqiao_analytics::response::Rules;
 use fengqiao_ingest::model::Category;
 use fengqiao_ingest::Region;
 use h3o::{CellIndex, Resolution};
+
+mod support;
+use support::{bench, fail, peak_rss_kib};
 
 /// Cells of the Gi* kernel-alone timing.
 const KERNEL_CELLS: usize = 50_000;
@@ -253,25 +255,6 @@ fn main() {
     println!("peak_rss_mib\t{:.0}", peak_rss_kib() as f64 / 1024.0);
 }
 
-/// One warm-up, then `runs` timed runs: prints median and minimum, returns the last result.
-fn bench<T>(name: &str, runs: usize, mut f: impl FnMut() -> T) -> T {
-    let mut last = f();
-    let mut times = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let start = Instant::now();
-        last = std::hint::black_box(f());
-        times.push(start.elapsed().as_secs_f64() * 1e3);
-    }
-    times.sort_by(f64::total_cmp);
-    let median = if runs % 2 == 1 {
-        times[runs / 2]
-    } else {
-        (times[runs / 2 - 1] + times[runs / 2]) / 2.0
-    };
-    println!("{name}\t{median:.4}\t{:.4}\t{runs}", times[0]);
-    last
-}
-
 fn day(y: i32, m: u32, d: u32) -> NaiveDateTime {
     NaiveDate::from_ymd_opt(y, m, d)
         .and_then(|d| d.and_hms_opt(0, 0, 0))
@@ -281,21 +264,4 @@ fn day(y: i32, m: u32, d: u32) -> NaiveDateTime {
 fn write_json(path: &Path, value: &serde_json::Value) {
     let text = serde_json::to_string(value).expect("JSON");
     std::fs::write(path, text).unwrap_or_else(|e| fail(&format!("{}: {e}", path.display())));
-}
-
-/// VmHWM of this process, in KiB.
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-fn fail(message: &str) -> ! {
-    eprintln!("bench heatmap: {message}");
-    std::process::exit(2)
 }

@@ -19,10 +19,12 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Instant;
 
 use fengqiao_analytics::pattern::{classify_all, BinState, Pattern};
 use fengqiao_analytics::trend::{mann_kendall, MannKendall};
+
+mod support;
+use support::{bench, fail, peak_rss_kib};
 
 const LOCATIONS: usize = 50_000;
 const STEPS: usize = 52;
@@ -113,40 +115,4 @@ fn main() {
         std::fs::write(&path, text).unwrap_or_else(|e| fail(&format!("{}: {e}", path.display())));
     }
     println!("peak_rss_mib\t{:.0}", peak_rss_kib() as f64 / 1024.0);
-}
-
-/// One warm-up, then `runs` timed runs: prints median and minimum, returns the last result.
-fn bench<T>(name: &str, runs: usize, mut f: impl FnMut() -> T) -> T {
-    let mut last = f();
-    let mut times = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let start = Instant::now();
-        last = std::hint::black_box(f());
-        times.push(start.elapsed().as_secs_f64() * 1e3);
-    }
-    times.sort_by(f64::total_cmp);
-    let median = if runs % 2 == 1 {
-        times[runs / 2]
-    } else {
-        (times[runs / 2 - 1] + times[runs / 2]) / 2.0
-    };
-    println!("{name}\t{median:.4}\t{:.4}\t{runs}", times[0]);
-    last
-}
-
-/// VmHWM of this process, in KiB.
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-fn fail(message: &str) -> ! {
-    eprintln!("bench trend: {message}");
-    std::process::exit(2)
 }

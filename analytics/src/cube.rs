@@ -237,11 +237,7 @@ pub fn cube(conn: &Connection, region: &Region, opts: &CubeOptions) -> Result<Cu
     // Cells with cases outside the study area join it (as in the heat map).
     if let Space::Cells(_) = opts.space {
         let known: HashSet<Location> = locations.iter().copied().collect();
-        let extra: HashSet<Location> = rows
-            .iter()
-            .map(|r| r.location)
-            .filter(|l| !known.contains(l))
-            .collect();
+        let extra: HashSet<Location> = rows.iter().map(|r| r.location).filter(|l| !known.contains(l)).collect();
         locations.extend(extra);
         locations.sort_unstable_by_key(|l| match l {
             Location::Cell(c) => u64::from(*c),
@@ -320,7 +316,10 @@ pub(crate) fn count_rows(
     let mut stmt = conn.prepare(&sql).map_err(err)?;
     let steps = periods.len() as i64;
     let mut rows = Vec::new();
-    for batch in stmt.query_arrow(duckdb::params_from_iter(all_params.iter())).map_err(err)? {
+    for batch in stmt
+        .query_arrow(duckdb::params_from_iter(all_params.iter()))
+        .map_err(err)?
+    {
         let raw_step = batch.column(1).as_primitive::<Int64Type>();
         let n = batch.column(2).as_primitive::<Int64Type>();
         for row in 0..batch.num_rows() {
@@ -418,25 +417,46 @@ mod tests {
             weeks,
             vec![
                 Period {
-                    start: day(2026, 10, 6),
-                    end: day(2026, 10, 12)
+                    start: day(2026, 10, 5),
+                    end: day(2026, 10, 11)
                 },
                 Period {
-                    start: day(2026, 10, 13),
-                    end: day(2026, 10, 19)
+                    start: day(2026, 10, 12),
+                    end: day(2026, 10, 18)
                 },
                 Period {
-                    start: day(2026, 10, 19) + Duration::days(1),
+                    start: day(2026, 10, 19),
                     end: day(2026, 10, 25)
                 },
             ]
         );
         assert_eq!(weeks[2].label(Step::Week), "2026-W43");
-        assert_eq!(periods(Step::Week, 1, day(2026, 10, 31))[0].label(Step::Week), "2026-10-25/2026-10-31");
+        assert_eq!(
+            periods(Step::Week, 1, day(2026, 10, 31))[0].label(Step::Week),
+            "2026-10-25/2026-10-31"
+        );
         let months = periods(Step::Month, 3, day(2026, 3, 15));
-        assert_eq!(months[0], Period { start: day(2026, 1, 1), end: day(2026, 1, 31) });
-        assert_eq!(months[1], Period { start: day(2026, 2, 1), end: day(2026, 2, 28) });
-        assert_eq!(months[2], Period { start: day(2026, 3, 1), end: day(2026, 3, 15) });
+        assert_eq!(
+            months[0],
+            Period {
+                start: day(2026, 1, 1),
+                end: day(2026, 1, 31)
+            }
+        );
+        assert_eq!(
+            months[1],
+            Period {
+                start: day(2026, 2, 1),
+                end: day(2026, 2, 28)
+            }
+        );
+        assert_eq!(
+            months[2],
+            Period {
+                start: day(2026, 3, 1),
+                end: day(2026, 3, 15)
+            }
+        );
         assert_eq!(months[2].label(Step::Month), "2026-03");
         let days = periods(Step::Day, 2, day(2026, 1, 1));
         assert_eq!(days[0].start, day(2025, 12, 31));

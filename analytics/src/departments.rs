@@ -61,7 +61,10 @@ impl Departments {
             }
             let slot = &mut by_category[category_index(category)];
             if slot.is_some() {
-                return Err(invalid(format!("[categories] {key}: {} is listed twice", category.code())));
+                return Err(invalid(format!(
+                    "[categories] {key}: {} is listed twice",
+                    category.code()
+                )));
             }
             *slot = Some(department);
         }

@@ -352,11 +352,12 @@ pub fn classify_all(z: &[f64], states: &[BinState], steps: usize) -> Vec<(MannKe
         .collect()
 }
 
-/// As [`classify_all`], but a location's z trend counts only when its Mann–Kendall p-value passes
-/// Benjamini–Hochberg at false discovery rate `q` over all the locations: with thousands of
-/// locations, 5 % of them would otherwise show a "significant" trend by chance (a persistent hot spot
-/// called intensifying because the season moved its z-scores a little). The returned Mann–Kendall
-/// results keep their own per-location trend; the pattern uses the corrected one.
+/// As [`classify_all`], but a z trend counts only when its Mann–Kendall p-value passes
+/// Benjamini–Hochberg at false discovery rate `q` over the locations whose class the trend decides
+/// (final step hot — or cold — and hot — or cold — in ≥ 90 % of the steps): with hundreds of
+/// persistent hot spots, 5 % of them would otherwise be called intensifying or diminishing by chance
+/// (their z drifting with the seasons). The returned Mann–Kendall results keep their own
+/// per-location trend; the pattern uses the corrected one.
 pub fn classify_all_fdr(z: &[f64], states: &[BinState], steps: usize, q: f64) -> Vec<(MannKendall, Pattern)> {
     assert_eq!(z.len(), states.len(), "one state per z-score");
     if steps == 0 {
@@ -365,7 +366,17 @@ pub fn classify_all_fdr(z: &[f64], states: &[BinState], steps: usize, q: f64) ->
     }
     assert_eq!(z.len() % steps, 0, "whole series of {steps} steps");
     let trends: Vec<MannKendall> = z.par_chunks(steps).with_min_len(256).map(mann_kendall).collect();
-    let significant = crate::gistar::benjamini_hochberg(&trends.iter().map(|mk| mk.p).collect::<Vec<_>>(), q);
+    let decides: Vec<usize> = states
+        .chunks(steps)
+        .enumerate()
+        .filter(|(_, s)| trend_decides(s))
+        .map(|(i, _)| i)
+        .collect();
+    let passed = crate::gistar::benjamini_hochberg(&decides.iter().map(|&i| trends[i].p).collect::<Vec<_>>(), q);
+    let mut significant = vec![false; trends.len()];
+    for (&i, passed) in decides.iter().zip(passed) {
+        significant[i] = passed;
+    }
     trends
         .into_par_iter()
         .zip(states.par_chunks(steps))
@@ -376,6 +387,17 @@ pub fn classify_all_fdr(z: &[f64], states: &[BinState], steps: usize, q: f64) ->
             (mk, classify(states, trend))
         })
         .collect()
+}
+
+/// Whether the z trend decides the class of a location with these states: the final step is hot
+/// (cold), it is not the only one, and ≥ 90 % of the steps are hot (cold).
+pub fn trend_decides(states: &[BinState]) -> bool {
+    let Some(&last) = states.last() else { return false };
+    if last == BinState::NotSignificant {
+        return false;
+    }
+    let same = states.iter().filter(|&&s| s == last).count();
+    same > 1 && persistent(same, states.len())
 }
 
 #[cfg(test)]

@@ -120,14 +120,15 @@ pub fn recurring(
     let mut series: HashMap<(Location, u8), Vec<u32>> = HashMap::new();
     for row in rows {
         let category = row.category.expect("counted by category");
-        series.entry((row.location, category)).or_insert_with(|| vec![0; history])[row.step] += row.n;
+        series
+            .entry((row.location, category))
+            .or_insert_with(|| vec![0; history])[row.step] += row.n;
     }
     let inside: std::collections::HashSet<Location> = units.into_iter().collect();
     let mut candidates: Vec<((Location, u8), Vec<u32>)> = series
         .into_iter()
         .filter(|(key, counts)| {
-            inside.contains(&key.0)
-                && counts[history - window..].iter().filter(|&&n| n > 0).count() >= opts.min_active
+            inside.contains(&key.0) && counts[history - window..].iter().filter(|&&n| n > 0).count() >= opts.min_active
         })
         .collect();
     candidates.sort_by_key(|((location, category), _)| {
@@ -379,7 +380,11 @@ pub fn repeat_chains(
 
     let filter = &opts.filter;
     let within = match &filter.unit {
-        Some(code) => Some(region.id(code).ok_or_else(|| AnalyticsError::UnknownUnit(code.clone()))?),
+        Some(code) => Some(
+            region
+                .id(code)
+                .ok_or_else(|| AnalyticsError::UnknownUnit(code.clone()))?,
+        ),
         None => None,
     };
     let mut chains: Vec<RepeatChain> = groups
@@ -403,9 +408,7 @@ pub fn repeat_chains(
                 .map(|w| (cases[w[1]].reported - cases[w[0]].reported).num_days())
                 .min()
                 .unwrap_or(0);
-            let escalating = members
-                .windows(2)
-                .any(|w| cases[w[1]].severity > cases[w[0]].severity);
+            let escalating = members.windows(2).any(|w| cases[w[1]].severity > cases[w[0]].severity);
             let village = region.unit(&last.village);
             let (county_name, township_name) = region
                 .id(&last.village)

@@ -18,7 +18,8 @@
 //!    count is negative binomial with mean μ and variance φμ, else Poisson.
 //! 4. **Alert** when the observed count `y ≥ min_cases` and `p = P(Y ≥ y) ≤ 7 / (365.25 ×
 //!    min_recurrence_years)`: an excess that chance alone would bring to this unit and category less
-//!    than once in that many years. The **recurrence interval** reported is `7 / (365.25 p)` years.
+//!    than once in that many years. The **recurrence interval** reported is `7 / (365.25 p)` years
+//!    (at most 1,000,000).
 //! 5. **Severity**: red (红色) at a recurrence of 1,000 years or more with at least 10 cases, orange
 //!    (橙色) at 100 years, yellow (黄色) otherwise. **New or ongoing**: ongoing when the window
 //!    ending 7 days earlier alerted too.
@@ -168,7 +169,10 @@ pub fn dispersion<'a>(baselines: impl Iterator<Item = &'a [u32]>) -> f64 {
             continue;
         }
         let mean = f64::from(total) / n as f64;
-        chi2 += series.iter().map(|&y| (f64::from(y) - mean).powi(2) / mean).sum::<f64>();
+        chi2 += series
+            .iter()
+            .map(|&y| (f64::from(y) - mean).powi(2) / mean)
+            .sum::<f64>();
         dof += n - 1;
     }
     if dof == 0 {
@@ -183,12 +187,15 @@ fn p_limit(min_recurrence_years: f64) -> f64 {
     WINDOW_DAYS as f64 / (365.25 * min_recurrence_years)
 }
 
-/// Recurrence interval in years of a window p-value.
+/// Longest recurrence interval reported (years): beyond it the figure only says "never by chance".
+pub const MAX_RECURRENCE_YEARS: f64 = 1e6;
+
+/// Recurrence interval in years of a window p-value, at most [`MAX_RECURRENCE_YEARS`].
 pub fn recurrence_years(p: f64) -> f64 {
     if p <= 0.0 {
-        f64::INFINITY
+        MAX_RECURRENCE_YEARS
     } else {
-        WINDOW_DAYS as f64 / (365.25 * p)
+        (WINDOW_DAYS as f64 / (365.25 * p)).min(MAX_RECURRENCE_YEARS)
     }
 }
 
@@ -350,6 +357,8 @@ mod tests {
         assert!((busy / quiet - 2.0).abs() < 1e-12);
         assert!(expected_count(0, 1000, 100) > 0.0, "no history is not μ = 0");
         assert!((recurrence_years(7.0 / 365.25) - 1.0).abs() < 1e-12);
+        assert_eq!(recurrence_years(1e-60), MAX_RECURRENCE_YEARS);
+        assert_eq!(recurrence_years(0.0), MAX_RECURRENCE_YEARS);
     }
 
     #[test]

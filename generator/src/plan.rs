@@ -465,6 +465,8 @@ fn choose_hotspots(region: &Region, places: &Places, period: &Period, scale: f64
     let mut rng = rng_for(seed, Stream::Hotspots, 0);
     let mut pool = candidates(region, places, p::HOTSPOT_MIN_POPULATION);
     pool.shuffle(&mut rng);
+    let mut small_pool = candidates(region, places, p::NEW_MIN_POPULATION);
+    small_pool.shuffle(&mut rng);
     let weeks = period.weeks();
     let villages: Vec<(f64, f64, u64)> = region
         .level(AdminLevel::Village)
@@ -497,6 +499,7 @@ fn choose_hotspots(region: &Region, places: &Places, period: &Period, scale: f64
                 let background_ok = kind != HotspotKind::New || sparse(c);
                 spaced && county_ok && cells_free && background_ok
             };
+            let pool = if kind == HotspotKind::New { &small_pool } else { &pool };
             let pick = pool
                 .iter()
                 .find(|c| ok(c, true))
@@ -734,7 +737,12 @@ mod tests {
         for (i, a) in plan.hotspots.iter().enumerate() {
             assert_eq!(a.cells.len(), 7);
             assert!(a.cells.iter().all(|c| cells.insert(*c)), "cells shared");
-            assert!(region.units[a.village as usize].population.unwrap() >= p::HOTSPOT_MIN_POPULATION);
+            let minimum = if a.kind == HotspotKind::New {
+                p::NEW_MIN_POPULATION
+            } else {
+                p::HOTSPOT_MIN_POPULATION
+            };
+            assert!(region.units[a.village as usize].population.unwrap() >= minimum);
             for b in &plan.hotspots[i + 1..] {
                 assert!(distance_m(a.centre.0, a.centre.1, b.centre.0, b.centre.1) >= p::HOTSPOT_MIN_SPACING_M);
             }

@@ -238,13 +238,17 @@ pub mod planted {
     pub const NEW_START_WINDOW: u32 = 6;
     /// See [`NEW_START_WINDOW`].
     pub const NEW_MIN_WEEKS: u32 = 3;
-    /// A new hot spot appears where there was none: at most this many people live in villages within
-    /// `QUIET_NEIGHBOURHOOD_M` of its village (so its background is not already a concentration).
-    pub const NEW_MAX_NEIGHBOURHOOD_POPULATION: u64 = 3_000;
+    /// A new hot spot appears where there was none: on a village of at least this many people (not
+    /// [`HOTSPOT_MIN_POPULATION`]: a new construction site or factory can come to a small village) …
+    pub const NEW_MIN_POPULATION: u64 = 500;
+    /// … with at most this many people in all villages within `QUIET_NEIGHBOURHOOD_M` of it, so that
+    /// its background is about the region's average and not already a concentration that chance
+    /// makes significant now and then (which would make it "sporadic", not "new").
+    pub const NEW_MAX_NEIGHBOURHOOD_POPULATION: u64 = 2_000;
     /// Weekly rate of an intensifying hot spot in its first and last week (linear in between).
     pub const INTENSIFYING: (f64, f64) = (6.0, 30.0);
     /// Weekly rate of a diminishing hot spot in its first and last week (linear in between).
-    pub const DIMINISHING: (f64, f64) = (30.0, 6.0);
+    pub const DIMINISHING: (f64, f64) = (30.0, 10.0);
     /// Hot-spot villages have at least this population.
     pub const HOTSPOT_MIN_POPULATION: u64 = 1_500;
     /// Hot-spot centres are at least this far apart (metres).

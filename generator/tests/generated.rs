@@ -377,7 +377,12 @@ fn hot_spots_are_in_their_cells_in_every_planted_week() {
     }
     for (i, h) in t.hotspots.iter().enumerate() {
         let village = region.unit(&h.village_code).unwrap();
-        assert!(village.population.unwrap() >= planted::HOTSPOT_MIN_POPULATION);
+        let minimum = if h.kind == HotspotKind::New {
+            planted::NEW_MIN_POPULATION
+        } else {
+            planted::HOTSPOT_MIN_POPULATION
+        };
+        assert!(village.population.unwrap() >= minimum);
         assert_eq!([village.lng, village.lat], h.centre);
         assert!((1..=3).contains(&h.categories.len()));
         let hs = cells(&h.cells);
