@@ -278,3 +278,92 @@ fn heatmap_and_hotspots_from_the_cli_in_every_format() {
     }
     assert!(first["villages"][0]["name"].as_str().is_some_and(|n| !n.is_empty()));
 }
+
+#[test]
+fn trends_recurring_and_alerts_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = generate(dir.path(), "cases.csv", 60_000, 5);
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("cases.csv.truth.json")).unwrap()).unwrap();
+    let db = dir.path().join("store.duckdb");
+    run(fengqiao().args(["ingest", "--db"]).arg(&db).arg(&file));
+    let cli = |args: &[&str]| -> String { run(fengqiao().args(args).arg("--db").arg(&db)) };
+
+    // trends: one row per cell with its series, pattern and Mann–Kendall figures.
+    let csv = cli(&["trends", "--res", "7", "--steps", "12"]);
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    for column in ["h3", "pattern", "counts", "mk_s", "mk_tau", "mk_p", "gi_z_last"] {
+        assert!(header.contains(&column), "{column} in {header:?}");
+    }
+    let counts = header.iter().position(|&c| c == "counts").unwrap();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert!(rows.len() > 1000, "every cell of the study area: {}", rows.len());
+    assert!(rows.iter().all(|r| r[counts].split(';').count() == 12));
+    let json: serde_json::Value =
+        serde_json::from_str(&cli(&["trends", "--level", "county", "--format", "json"])).unwrap();
+    assert_eq!(
+        json["locations"].as_array().unwrap().len(),
+        11,
+        "Chenzhou's 11 counties"
+    );
+    assert_eq!(json["pattern_counts"].as_object().unwrap().len(), 17);
+    let hot = cli(&["trends", "--res", "8", "--pattern", "consecutive_hot_spot,新增的热点"]);
+    assert!(hot
+        .lines()
+        .skip(1)
+        .all(|l| l.contains("consecutive_hot_spot") || l.contains("new_hot_spot")));
+
+    // recurring: the planted problems with their departments; chains carry no personal data.
+    let recurring = cli(&["recurring"]);
+    let planted = truth["recurring"].as_array().unwrap();
+    let found = planted
+        .iter()
+        .filter(|r| {
+            let key = format!("{},", r["village_code"].as_str().unwrap());
+            recurring
+                .lines()
+                .any(|l| l.contains(&key) && l.contains(r["category"].as_str().unwrap()))
+        })
+        .count();
+    assert!(found * 10 >= planted.len() * 9, "{found} of {}", planted.len());
+    assert!(recurring.lines().next().unwrap().contains("lead_department"));
+    let chains = cli(&["recurring", "--chains", "--format", "json"]);
+    let listed: serde_json::Value = serde_json::from_str(&chains).unwrap();
+    assert!(!listed.as_array().unwrap().is_empty());
+    for chain in truth["repeat_chains"].as_array().unwrap() {
+        assert!(
+            !chains.contains(chain["party_name"].as_str().unwrap()),
+            "a party's name leaked"
+        );
+        assert!(
+            !chains.contains(chain["party_phone"].as_str().unwrap()),
+            "a phone number leaked"
+        );
+    }
+
+    // alerts: the spike, in the week it happened.
+    let spike = &truth["spike"];
+    let last_day = spike["days"].as_array().unwrap().last().unwrap().as_str().unwrap();
+    let alerts = cli(&["alerts", "--as-of", last_day]);
+    let village = spike["village_code"].as_str().unwrap();
+    let row = alerts
+        .lines()
+        .find(|l| l.contains(village) && l.contains(spike["category"].as_str().unwrap()))
+        .unwrap_or_else(|| panic!("no alert for the spike in\n{alerts}"));
+    assert!(row.contains(",new,"), "{row}");
+
+    // Bad arguments are refused with a message.
+    for (args, message) in [
+        (&["trends", "--step", "year"][..], "year"),
+        (&["trends", "--level", "city"][..], "city"),
+        (&["alerts", "--as-of", "yesterday"][..], "yesterday"),
+    ] {
+        let out = fengqiao().args(args).arg("--db").arg(&db).output().unwrap();
+        assert!(
+            !out.status.success() && String::from_utf8_lossy(&out.stderr).contains(message),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -20,7 +20,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use fengqiao_analytics::pattern::{classify_all, BinState, Pattern};
+use fengqiao_analytics::pattern::{classify_all, classify_all_fdr, BinState, Pattern};
 use fengqiao_analytics::trend::{mann_kendall, MannKendall};
 
 mod support;
@@ -79,6 +79,10 @@ fn main() {
     );
 
     let out = bench("classify_all_50k", runs, || classify_all(&z, &states, STEPS));
+    // What `emerging_hot_spots` runs: the trend tested under FDR over the locations it decides.
+    bench("classify_all_fdr_50k", runs, || {
+        classify_all_fdr(&z, &states, STEPS, 0.05)
+    });
     let serial = bench("mann_kendall_50k_one_thread", runs, || {
         z.chunks(STEPS).map(mann_kendall).collect::<Vec<MannKendall>>()
     });

@@ -14,7 +14,8 @@
 //!
 //! A **repeat chain** is a set of cases linked by `repeat_of` (the case names an earlier one), or by the
 //! same village, category and party (name and phone both equal) reported within `link_days` of the
-//! previous one. Party names and phones are read only to link cases: they never leave this module.
+//! previous one. Parties are compared by a hash of name and phone computed inside DuckDB: no name or
+//! phone is read out of the store.
 //! Chains of marriage/family and neighbour disputes, and chains that grow more severe, are flagged as
 //! at risk of escalation (民转刑风险) and listed first.
 
@@ -280,7 +281,8 @@ struct ChainCase {
     repeat_of: Option<String>,
     village: String,
     category: Category,
-    party: Option<(String, String)>,
+    /// Hash of the village, category, party's name and phone.
+    party: Option<u64>,
     reported: NaiveDateTime,
     severity: Severity,
     status: Status,
@@ -298,16 +300,22 @@ pub fn repeat_chains(
     };
     // Cases that could be in a chain: those naming an earlier case, those named, and those whose
     // village, category and party occur more than once.
+    // Parties are compared by a 64-bit hash of name and phone computed inside DuckDB: no name or
+    // phone ever reaches this process.
+    // One 64-bit key per village, category and party; a key seen twice marks a candidate.
     let sql = "WITH named AS (SELECT DISTINCT repeat_of AS id FROM cases WHERE repeat_of IS NOT NULL),
-                    parties AS (SELECT village_code, category, party_name, party_phone FROM cases
-                                WHERE party_name IS NOT NULL AND party_phone IS NOT NULL
-                                GROUP BY ALL HAVING count(*) > 1)
-               SELECT c.case_id, c.repeat_of, c.village_code, c.category, c.party_name, c.party_phone,
-                      CAST(c.reported_at AS VARCHAR), c.severity, c.status
-               FROM cases c
-               WHERE c.repeat_of IS NOT NULL
-                  OR c.case_id IN (SELECT id FROM named)
-                  OR (c.village_code, c.category, c.party_name, c.party_phone) IN (SELECT * FROM parties)";
+               parties AS (SELECT hash(village_code, category, party_name, party_phone) AS party FROM cases
+                           WHERE party_name IS NOT NULL AND party_phone IS NOT NULL
+                           GROUP BY ALL HAVING count(*) > 1)
+               SELECT case_id, repeat_of, village_code, category,
+                      CASE WHEN party_name IS NOT NULL AND party_phone IS NOT NULL
+                           THEN hash(village_code, category, party_name, party_phone) END,
+                      CAST(reported_at AS VARCHAR), severity, status
+               FROM cases
+               WHERE repeat_of IS NOT NULL
+                  OR case_id IN (SELECT id FROM named)
+                  OR (party_name IS NOT NULL AND party_phone IS NOT NULL
+                      AND hash(village_code, category, party_name, party_phone) IN (SELECT party FROM parties))";
     let mut stmt = conn.prepare(sql).map_err(err)?;
     let store = |what: &str, value: &str| AnalyticsError::Store(format!("{what} {value:?} in a chain"));
     let mut cases: Vec<ChainCase> = Vec::new();
@@ -315,19 +323,15 @@ pub fn repeat_chains(
     while let Some(row) = rows.next().map_err(err)? {
         let text = |i: usize| -> Result<Option<String>, AnalyticsError> { row.get(i).map_err(err) };
         let category = text(3)?.unwrap_or_default();
-        let reported = text(6)?.unwrap_or_default();
-        let severity = text(7)?.unwrap_or_default();
-        let status = text(8)?.unwrap_or_default();
-        let party = match (text(4)?, text(5)?) {
-            (Some(name), Some(phone)) => Some((name, phone)),
-            _ => None,
-        };
+        let reported = text(5)?.unwrap_or_default();
+        let severity = text(6)?.unwrap_or_default();
+        let status = text(7)?.unwrap_or_default();
         cases.push(ChainCase {
             case_id: text(0)?.unwrap_or_default(),
             repeat_of: text(1)?,
             village: text(2)?.unwrap_or_default(),
             category: category.parse().map_err(|_| store("category", &category))?,
-            party,
+            party: row.get::<_, Option<u64>>(4).map_err(err)?,
             reported: fengqiao_ingest::time::parse_datetime(&reported).ok_or_else(|| store("time", &reported))?,
             severity: severity.parse().map_err(|_| store("severity", &severity))?,
             status: status.parse().map_err(|_| store("status", &status))?,
@@ -358,10 +362,10 @@ pub fn repeat_chains(
             via_repeat[j] = true;
         }
     }
-    let mut last_of_party: HashMap<(&str, Category, &str, &str), usize> = HashMap::new();
+    let mut last_of_party: HashMap<(&str, Category, u64), usize> = HashMap::new();
     for (i, c) in cases.iter().enumerate() {
-        let Some((name, phone)) = &c.party else { continue };
-        let key = (c.village.as_str(), c.category, name.as_str(), phone.as_str());
+        let Some(party) = c.party else { continue };
+        let key = (c.village.as_str(), c.category, party);
         if let Some(&j) = last_of_party.get(&key) {
             if (c.reported - cases[j].reported).num_days() <= opts.link_days {
                 let (a, b) = (root(&mut parent, i), root(&mut parent, j));
