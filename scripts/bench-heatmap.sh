@@ -41,13 +41,7 @@ fi
 out="$repo/bench-out"
 work="$out/heatmap"
 mkdir -p "$work"
-db="$out/ingest-$n.duckdb"
-if [ ! -f "$db" ]; then
-  csv="$out/cases-$n.csv"
-  [ -f "$csv" ] || "$bin" generate --cases "$n" --months 12 --end 2026-10-31 --seed 42 --out "$csv" >&2
-  rm -f "$db.wal"
-  CI=1 "$bin" ingest --db "$db" "$csv" >&2
-fi
+db="$(scripts/bench-store.sh "$n")"
 
 # 1. Rust (cargo runs benches from the package directory: absolute paths).
 rust="$work/rust.tsv"

@@ -5,25 +5,15 @@
 # classification benchmark against pymannkendall (scripts/bench-mann-kendall.sh).
 #
 #   scripts/bench-trends.sh [CASES] [RUNS]     defaults 10000000 and 5
-# Reuses bench-out/ingest-CASES.duckdb when present, otherwise generates and ingests it as
-# scripts/bench-ingest.sh does. Output: the raw timings (TSV) on stdout.
+# The store: scripts/bench-store.sh (bench-out/ingest-CASES.duckdb, made once). Output: the raw timings (TSV) on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 n="${1:-10000000}"
 runs="${2:-5}"
 
-cargo build --release --quiet
+db="$(scripts/bench-store.sh "$n")"
 bin="$CARGO_TARGET_DIR/release/fengqiao"
-out="$PWD/bench-out"
-mkdir -p "$out"
-db="$out/ingest-$n.duckdb"
-if [ ! -f "$db" ]; then
-  csv="$out/cases-$n.csv"
-  [ -f "$csv" ] || "$bin" generate --cases "$n" --months 12 --end 2026-10-31 --seed 42 --out "$csv" >&2
-  rm -f "$db.wal"
-  CI=1 "$bin" ingest --db "$db" "$csv" >&2
-fi
 
 echo "# in-process (analytics/benches/emerging.rs), $(nproc) cores, $(date -u +%F)"
 FENGQIAO_BENCH_DB="$db" FENGQIAO_BENCH_RUNS="$runs" cargo bench --quiet -p fengqiao-analytics --bench emerging

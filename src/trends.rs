@@ -8,10 +8,12 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use fengqiao_analytics::cube::{cube, last_case_day, CubeOptions, Space, Step};
 use fengqiao_analytics::departments::Departments;
-use fengqiao_analytics::emerging::{emerging_hot_spots, EmergingOptions, GlobalWindow};
+use fengqiao_analytics::emerging::{emerging_hot_spots, EmergingOptions, GlobalWindow, LocationTrend};
 use fengqiao_analytics::pattern::Pattern;
-use fengqiao_analytics::recurring::{recurring, repeat_chains, ChainOptions, RecurringOptions};
-use fengqiao_analytics::warning::{alerts, AlertOptions};
+use fengqiao_analytics::recurring::{
+    recurring, repeat_chains, ChainOptions, RecurringOptions, RecurringProblem, RepeatChain,
+};
+use fengqiao_analytics::warning::{alerts, Alert, AlertOptions};
 use fengqiao_ingest::model::AdminLevel;
 
 use crate::heat::{sink, time_arg, FilterArgs};
@@ -50,15 +52,24 @@ impl OutputArgs {
         Ok(())
     }
 
-    fn write_csv(&self, header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<()> {
+    /// One CSV row per item, one column per (name, value) pair.
+    fn write_table<T>(&self, columns: &[Column<T>], rows: &[T]) -> Result<()> {
         let mut csv = csv::Writer::from_writer(sink(self.out.as_deref())?);
-        csv.write_record(header)?;
+        csv.write_record(columns.iter().map(|(name, _)| *name))?;
         for row in rows {
-            csv.write_record(&row)?;
+            csv.write_record(columns.iter().map(|(_, value)| value(row)))?;
         }
         csv.flush()?;
         Ok(())
     }
+}
+
+/// A CSV column: its name and how to write it.
+type Column<T> = (&'static str, fn(&T) -> String);
+
+/// Counts as `3;0;1`.
+fn joined(values: &[u32]) -> String {
+    values.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(";")
 }
 
 fn level_arg(value: &str) -> Result<AdminLevel> {
@@ -171,58 +182,31 @@ pub fn run_trends(args: &TrendsArgs) -> Result<()> {
     if args.output.format() == TableFormat::Json {
         return args.output.write_json(&result);
     }
-    let key = if args.level.is_some() { "unit_code" } else { "h3" };
-    let header = [
-        key,
-        "name",
-        "county_code",
-        "township_code",
-        "village_code",
-        "pattern",
-        "pattern_zh",
-        "total",
-        "counts",
-        "hot_steps",
-        "cold_steps",
-        "mk_s",
-        "mk_z",
-        "mk_tau",
-        "mk_p",
-        "count_mk_s",
-        "count_mk_tau",
-        "count_mk_p",
-        "count_trend",
-        "gi_z_last",
-        "gi_p_last",
+    let mut columns: Vec<Column<LocationTrend>> = vec![
+        ("name", |l| l.name.clone()),
+        ("county_code", |l| l.county_code.clone()),
+        ("township_code", |l| l.township_code.clone()),
+        ("village_code", |l| l.village_code.clone()),
+        ("pattern", |l| l.pattern.code().to_string()),
+        ("pattern_zh", |l| l.pattern.name_zh().to_string()),
+        ("total", |l| l.total.to_string()),
+        ("counts", |l| joined(&l.counts)),
+        ("hot_steps", |l| l.hot_steps.to_string()),
+        ("cold_steps", |l| l.cold_steps.to_string()),
+        ("mk_s", |l| l.mk_s.to_string()),
+        ("mk_z", |l| format!("{:.6}", l.mk_z)),
+        ("mk_tau", |l| format!("{:.6}", l.mk_tau)),
+        ("mk_p", |l| format!("{:.6e}", l.mk_p)),
+        ("count_mk_s", |l| l.count_mk_s.to_string()),
+        ("count_mk_tau", |l| format!("{:.6}", l.count_mk_tau)),
+        ("count_mk_p", |l| format!("{:.6e}", l.count_mk_p)),
+        ("count_trend", |l| l.count_trend.code().to_string()),
+        ("gi_z_last", |l| format!("{:.6}", l.gi_z_last)),
+        ("gi_p_last", |l| format!("{:.6e}", l.gi_p_last)),
     ];
-    args.output.write_csv(
-        &header,
-        result.locations.iter().map(|l| {
-            vec![
-                l.location.clone(),
-                l.name.clone(),
-                l.county_code.clone(),
-                l.township_code.clone(),
-                l.village_code.clone(),
-                l.pattern.code().to_string(),
-                l.pattern.name_zh().to_string(),
-                l.total.to_string(),
-                l.counts.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(";"),
-                l.hot_steps.to_string(),
-                l.cold_steps.to_string(),
-                l.mk_s.to_string(),
-                format!("{:.6}", l.mk_z),
-                format!("{:.6}", l.mk_tau),
-                format!("{:.6e}", l.mk_p),
-                l.count_mk_s.to_string(),
-                format!("{:.6}", l.count_mk_tau),
-                format!("{:.6e}", l.count_mk_p),
-                l.count_trend.code().to_string(),
-                format!("{:.6}", l.gi_z_last),
-                format!("{:.6e}", l.gi_p_last),
-            ]
-        }),
-    )
+    let key = if args.level.is_some() { "unit_code" } else { "h3" };
+    columns.insert(0, (key, |l| l.location.clone()));
+    args.output.write_table(&columns, &result.locations)
 }
 
 /// `fengqiao recurring`.
@@ -276,49 +260,26 @@ pub fn run_recurring(args: &RecurringArgs) -> Result<()> {
         if args.output.format() == TableFormat::Json {
             return args.output.write_json(&chains);
         }
-        let header = [
-            "rank",
-            "cases",
-            "case_ids",
-            "county",
-            "township",
-            "village_code",
-            "village",
-            "category",
-            "category_zh",
-            "first_reported",
-            "last_reported",
-            "min_gap_days",
-            "open",
-            "last_severity",
-            "escalating",
-            "escalation_risk",
-            "linked_by",
+        let columns: [Column<RepeatChain>; 17] = [
+            ("rank", |c| c.rank.to_string()),
+            ("cases", |c| c.case_ids.len().to_string()),
+            ("case_ids", |c| c.case_ids.join(";")),
+            ("county", |c| c.place.county_name.clone()),
+            ("township", |c| c.place.township_name.clone()),
+            ("village_code", |c| c.place.unit_code.clone()),
+            ("village", |c| c.place.unit_name.clone()),
+            ("category", |c| c.place.category.code().to_string()),
+            ("category_zh", |c| c.place.category_zh.clone()),
+            ("first_reported", |c| c.first_reported.to_string()),
+            ("last_reported", |c| c.last_reported.to_string()),
+            ("min_gap_days", |c| c.min_gap_days.to_string()),
+            ("open", |c| c.open.to_string()),
+            ("last_severity", |c| c.last_severity.code().to_string()),
+            ("escalating", |c| c.escalating.to_string()),
+            ("escalation_risk", |c| c.escalation_risk.to_string()),
+            ("linked_by", |c| c.linked_by.code().to_string()),
         ];
-        return args.output.write_csv(
-            &header,
-            chains.iter().map(|c| {
-                vec![
-                    c.rank.to_string(),
-                    c.case_ids.len().to_string(),
-                    c.case_ids.join(";"),
-                    c.county_name.clone(),
-                    c.township_name.clone(),
-                    c.village_code.clone(),
-                    c.village_name.clone(),
-                    c.category.code().to_string(),
-                    c.category_zh.clone(),
-                    c.first_reported.to_string(),
-                    c.last_reported.to_string(),
-                    c.min_gap_days.to_string(),
-                    c.open.to_string(),
-                    c.last_severity.code().to_string(),
-                    c.escalating.to_string(),
-                    c.escalation_risk.to_string(),
-                    c.linked_by.code().to_string(),
-                ]
-            }),
-        );
+        return args.output.write_table(&columns, &chains);
     }
     let report = recurring(
         store.conn(),
@@ -343,49 +304,26 @@ pub fn run_recurring(args: &RecurringArgs) -> Result<()> {
     if args.output.format() == TableFormat::Json {
         return args.output.write_json(&report);
     }
-    let header = [
-        "rank",
-        "unit_code",
-        "unit",
-        "county",
-        "township",
-        "category",
-        "category_zh",
-        "active_steps",
-        "window",
-        "cases_in_window",
-        "counts",
-        "trend",
-        "mk_tau",
-        "mk_p",
-        "score",
-        "lead_department",
-        "support_departments",
+    let columns: [Column<RecurringProblem>; 17] = [
+        ("rank", |p| p.rank.to_string()),
+        ("unit_code", |p| p.place.unit_code.clone()),
+        ("unit", |p| p.place.unit_name.clone()),
+        ("county", |p| p.place.county_name.clone()),
+        ("township", |p| p.place.township_name.clone()),
+        ("category", |p| p.place.category.code().to_string()),
+        ("category_zh", |p| p.place.category_zh.clone()),
+        ("active_steps", |p| p.active_steps.to_string()),
+        ("window", |p| p.window.to_string()),
+        ("cases_in_window", |p| p.cases_in_window.to_string()),
+        ("counts", |p| joined(&p.counts)),
+        ("trend", |p| p.trend.code().to_string()),
+        ("mk_tau", |p| format!("{:.4}", p.mk_tau)),
+        ("mk_p", |p| format!("{:.4e}", p.mk_p)),
+        ("score", |p| format!("{:.4}", p.score)),
+        ("lead_department", |p| p.department.lead.clone()),
+        ("support_departments", |p| p.department.support.join(";")),
     ];
-    args.output.write_csv(
-        &header,
-        report.problems.iter().map(|p| {
-            vec![
-                p.rank.to_string(),
-                p.unit_code.clone(),
-                p.unit_name.clone(),
-                p.county_name.clone(),
-                p.township_name.clone(),
-                p.category.code().to_string(),
-                p.category_zh.clone(),
-                p.active_steps.to_string(),
-                p.window.to_string(),
-                p.cases_in_window.to_string(),
-                p.counts.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(";"),
-                p.trend.code().to_string(),
-                format!("{:.4}", p.mk_tau),
-                format!("{:.4e}", p.mk_p),
-                format!("{:.4}", p.score),
-                p.department.lead.clone(),
-                p.department.support.join(";"),
-            ]
-        }),
-    )
+    args.output.write_table(&columns, &report.problems)
 }
 
 /// `fengqiao alerts`.
@@ -445,51 +383,26 @@ pub fn run_alerts(args: &AlertsArgs) -> Result<()> {
     if args.output.format() == TableFormat::Json {
         return args.output.write_json(&list);
     }
-    let header = [
-        "rank",
-        "severity",
-        "severity_zh",
-        "status",
-        "unit_code",
-        "unit",
-        "county",
-        "township",
-        "category",
-        "category_zh",
-        "window_start",
-        "window_end",
-        "observed",
-        "expected",
-        "threshold",
-        "p",
-        "recurrence_years",
-        "baseline",
-        "lead_department",
+    let columns: [Column<Alert>; 19] = [
+        ("rank", |a| a.rank.to_string()),
+        ("severity", |a| a.severity.code().to_string()),
+        ("severity_zh", |a| a.severity_zh.clone()),
+        ("status", |a| if a.ongoing { "ongoing" } else { "new" }.to_string()),
+        ("unit_code", |a| a.place.unit_code.clone()),
+        ("unit", |a| a.place.unit_name.clone()),
+        ("county", |a| a.place.county_name.clone()),
+        ("township", |a| a.place.township_name.clone()),
+        ("category", |a| a.place.category.code().to_string()),
+        ("category_zh", |a| a.place.category_zh.clone()),
+        ("window_start", |a| a.window_start.to_string()),
+        ("window_end", |a| a.window_end.to_string()),
+        ("observed", |a| a.observed.to_string()),
+        ("expected", |a| format!("{:.3}", a.expected)),
+        ("threshold", |a| a.threshold.to_string()),
+        ("p", |a| format!("{:.3e}", a.p)),
+        ("recurrence_years", |a| format!("{:.1}", a.recurrence_years)),
+        ("baseline", |a| joined(&a.baseline)),
+        ("lead_department", |a| a.department.lead.clone()),
     ];
-    args.output.write_csv(
-        &header,
-        list.iter().map(|a| {
-            vec![
-                a.rank.to_string(),
-                a.severity.code().to_string(),
-                a.severity_zh.clone(),
-                if a.ongoing { "ongoing" } else { "new" }.to_string(),
-                a.unit_code.clone(),
-                a.unit_name.clone(),
-                a.county_name.clone(),
-                a.township_name.clone(),
-                a.category.code().to_string(),
-                a.category_zh.clone(),
-                a.window_start.to_string(),
-                a.window_end.to_string(),
-                a.observed.to_string(),
-                format!("{:.3}", a.expected),
-                a.threshold.to_string(),
-                format!("{:.3e}", a.p),
-                format!("{:.1}", a.recurrence_years),
-                a.baseline.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(";"),
-                a.department.lead.clone(),
-            ]
-        }),
-    )
+    args.output.write_table(&columns, &list)
 }

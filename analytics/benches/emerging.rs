@@ -11,9 +11,6 @@
 //!
 //! Output: `name<TAB>median_ms<TAB>min_ms<TAB>runs` lines, `peak_rss_mib<TAB>…` and `info<TAB>…`.
 
-use std::path::PathBuf;
-
-use duckdb::{AccessMode, Config, Connection};
 use fengqiao_analytics::cube::{cube, last_case_day, CubeOptions, Space, Step};
 use fengqiao_analytics::departments::Departments;
 use fengqiao_analytics::emerging::{emerging_hot_spots, EmergingOptions};
@@ -25,24 +22,11 @@ use fengqiao_ingest::Region;
 use h3o::Resolution;
 
 mod support;
-use support::{bench, fail, peak_rss_kib};
+use support::{bench, fail, open_store, peak_rss_kib, runs};
 
 fn main() {
-    let db = std::env::var_os("FENGQIAO_BENCH_DB")
-        .map(PathBuf::from)
-        .or_else(|| std::env::args_os().skip(1).find(|a| a != "--bench").map(PathBuf::from))
-        .unwrap_or_else(|| fail("set FENGQIAO_BENCH_DB (or pass the store path)"));
-    let runs: usize = std::env::var("FENGQIAO_BENCH_RUNS").ok().map_or(5, |v| {
-        v.parse().unwrap_or_else(|_| fail("FENGQIAO_BENCH_RUNS: not a number"))
-    });
-    let config = Config::default()
-        .access_mode(AccessMode::ReadOnly)
-        .unwrap_or_else(|e| fail(&e.to_string()));
-    let conn = Connection::open_with_flags(&db, config).unwrap_or_else(|e| fail(&format!("{}: {e}", db.display())));
-    let cases: u64 = conn
-        .query_row("SELECT count(*) FROM cases", [], |r| r.get(0))
-        .unwrap_or_else(|e| fail(&e.to_string()));
-    println!("info\tstore\t{}\t{cases} cases", db.display());
+    let runs = runs(5);
+    let (conn, _) = open_store();
 
     let region = Region::chenzhou();
     let last = last_case_day(&conn, &region, &Filter::default())

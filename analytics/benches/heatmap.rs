@@ -23,7 +23,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, NaiveDateTime};
-use duckdb::{AccessMode, Config, Connection};
 use fengqiao_analytics::aggregate::{aggregate_cells, SeverityWeights};
 use fengqiao_analytics::cache::CaseColumns;
 use fengqiao_analytics::cells::{k_ring_weights, study_area};
@@ -36,30 +35,16 @@ use fengqiao_ingest::Region;
 use h3o::{CellIndex, Resolution};
 
 mod support;
-use support::{bench, fail, peak_rss_kib};
+use support::{bench, fail, open_store, peak_rss_kib, runs};
 
 /// Cells of the Gi* kernel-alone timing.
 const KERNEL_CELLS: usize = 50_000;
 
 fn main() {
-    let db = std::env::var_os("FENGQIAO_BENCH_DB")
-        .map(PathBuf::from)
-        .or_else(|| std::env::args_os().skip(1).find(|a| a != "--bench").map(PathBuf::from))
-        .unwrap_or_else(|| fail("set FENGQIAO_BENCH_DB (or pass the store path)"));
     let out = std::env::var_os("FENGQIAO_BENCH_OUT").map_or_else(|| PathBuf::from("bench-out/heatmap"), PathBuf::from);
-    let runs: usize = std::env::var("FENGQIAO_BENCH_RUNS").ok().map_or(5, |v| {
-        v.parse().unwrap_or_else(|_| fail("FENGQIAO_BENCH_RUNS: not a number"))
-    });
+    let runs = runs(5);
     std::fs::create_dir_all(&out).unwrap_or_else(|e| fail(&format!("{}: {e}", out.display())));
-
-    let config = Config::default()
-        .access_mode(AccessMode::ReadOnly)
-        .unwrap_or_else(|e| fail(&e.to_string()));
-    let conn = Connection::open_with_flags(&db, config).unwrap_or_else(|e| fail(&format!("{}: {e}", db.display())));
-    let cases: u64 = conn
-        .query_row("SELECT count(*) FROM cases", [], |r| r.get(0))
-        .unwrap_or_else(|e| fail(&e.to_string()));
-    println!("info\tstore\t{}\t{cases} cases", db.display());
+    let (conn, cases) = open_store();
 
     let region = Region::chenzhou();
     let as_of = day(2026, 11, 1);

@@ -24,7 +24,7 @@ use fengqiao_analytics::pattern::{classify_all, classify_all_fdr, BinState, Patt
 use fengqiao_analytics::trend::{mann_kendall, MannKendall};
 
 mod support;
-use support::{bench, fail, peak_rss_kib};
+use support::{bench, fail, peak_rss_kib, runs};
 
 const LOCATIONS: usize = 50_000;
 const STEPS: usize = 52;
@@ -57,9 +57,7 @@ fn series() -> Vec<f64> {
 }
 
 fn main() {
-    let runs: usize = std::env::var("FENGQIAO_BENCH_RUNS").ok().map_or(11, |v| {
-        v.parse().unwrap_or_else(|_| fail("FENGQIAO_BENCH_RUNS: not a number"))
-    });
+    let runs = runs(11);
     let z = series();
     let states: Vec<BinState> = z
         .iter()

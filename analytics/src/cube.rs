@@ -373,14 +373,7 @@ pub fn locations(region: &Region, space: Space, filter: &Filter) -> Result<Vec<L
             if level == AdminLevel::City {
                 return Err(AnalyticsError::Level(level));
             }
-            let within = match &filter.unit {
-                Some(code) => Some(
-                    region
-                        .id(code)
-                        .ok_or_else(|| AnalyticsError::UnknownUnit(code.clone()))?,
-                ),
-                None => None,
-            };
+            let within = filter.unit_id(region)?;
             Ok(region
                 .level(level)
                 .filter(|&(id, _)| within.is_none_or(|w| is_within(region, id, w)))

@@ -67,6 +67,20 @@ impl Filter {
     }
 }
 
+impl Filter {
+    /// The index of the filter's unit in `region` (`None` without a unit); fails with
+    /// [`AnalyticsError::UnknownUnit`] when the region has no such unit.
+    pub fn unit_id(&self, region: &Region) -> Result<Option<fengqiao_ingest::region::UnitId>, AnalyticsError> {
+        match &self.unit {
+            Some(code) => region
+                .id(code)
+                .map(Some)
+                .ok_or_else(|| AnalyticsError::UnknownUnit(code.clone())),
+            None => Ok(None),
+        }
+    }
+}
+
 /// The column of `cases` holding the code of the unit of `level` a case belongs to (`None` for the
 /// city: every case belongs to it).
 pub fn unit_column(level: AdminLevel) -> Option<&'static str> {

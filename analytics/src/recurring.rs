@@ -64,16 +64,50 @@ impl Default for RecurringOptions {
     }
 }
 
-/// A unit × category that keeps coming back.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RecurringProblem {
-    pub rank: usize,
+/// An admin unit and a category, named for people: what a recurring problem, an alert or a chain is
+/// about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnitCategory {
     pub unit_code: String,
     pub unit_name: String,
     pub county_name: String,
     pub township_name: String,
     pub category: Category,
     pub category_zh: String,
+}
+
+impl UnitCategory {
+    /// `unit` (an index into the region's units) and `category`, with the names of the county and
+    /// township the unit lies in (empty where it has none).
+    pub fn new(region: &Region, unit: u32, category: Category) -> UnitCategory {
+        let (mut county_name, mut township_name) = (String::new(), String::new());
+        let mut at = Some(unit);
+        while let Some(u) = at {
+            let x = &region.units[u as usize];
+            match x.level {
+                AdminLevel::County => county_name = x.name.clone(),
+                AdminLevel::Township => township_name = x.name.clone(),
+                _ => {}
+            }
+            at = region.parent(u);
+        }
+        UnitCategory {
+            unit_code: region.units[unit as usize].code.clone(),
+            unit_name: region.units[unit as usize].name.clone(),
+            county_name,
+            township_name,
+            category,
+            category_zh: category.zh().to_string(),
+        }
+    }
+}
+
+/// A unit × category that keeps coming back.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecurringProblem {
+    pub rank: usize,
+    #[serde(flatten)]
+    pub place: UnitCategory,
     /// Steps of the window with cases.
     pub active_steps: usize,
     pub window: usize,
@@ -157,15 +191,9 @@ pub fn recurring(
                 Trend::NoTrend => 1.0,
             };
             let score = active_steps as f64 / window as f64 * (1.0 + cases_in_window as f64).log2() * factor;
-            let (county_name, township_name) = enclosing_names(region, unit);
             RecurringProblem {
                 rank: 0,
-                unit_code: region.units[unit as usize].code.clone(),
-                unit_name: region.units[unit as usize].name.clone(),
-                county_name,
-                township_name,
-                category,
-                category_zh: category.zh().to_string(),
+                place: UnitCategory::new(region, unit, category),
                 active_steps,
                 window,
                 cases_in_window,
@@ -181,8 +209,8 @@ pub fn recurring(
     problems.sort_by(|a, b| {
         b.score
             .total_cmp(&a.score)
-            .then(a.unit_code.cmp(&b.unit_code))
-            .then(a.category.cmp(&b.category))
+            .then(a.place.unit_code.cmp(&b.place.unit_code))
+            .then(a.place.category.cmp(&b.place.category))
     });
     for (i, p) in problems.iter_mut().enumerate() {
         p.rank = i + 1;
@@ -194,22 +222,6 @@ pub fn recurring(
         min_active: opts.min_active,
         problems,
     })
-}
-
-/// Names of the county and township a unit lies in (empty where it has none).
-pub fn enclosing_names(region: &Region, unit: u32) -> (String, String) {
-    let (mut county, mut township) = (String::new(), String::new());
-    let mut at = Some(unit);
-    while let Some(u) = at {
-        let x = &region.units[u as usize];
-        match x.level {
-            AdminLevel::County => county = x.name.clone(),
-            AdminLevel::Township => township = x.name.clone(),
-            _ => {}
-        }
-        at = region.parent(u);
-    }
-    (county, township)
 }
 
 /// How repeat chains are linked.
@@ -256,12 +268,9 @@ pub struct RepeatChain {
     pub rank: usize,
     /// Case ids, in order of reporting.
     pub case_ids: Vec<String>,
-    pub village_code: String,
-    pub village_name: String,
-    pub township_name: String,
-    pub county_name: String,
-    pub category: Category,
-    pub category_zh: String,
+    /// The village of the latest case and the category of the first.
+    #[serde(flatten)]
+    pub place: UnitCategory,
     pub first_reported: NaiveDateTime,
     pub last_reported: NaiveDateTime,
     /// Shortest days between two consecutive cases.
@@ -383,14 +392,7 @@ pub fn repeat_chains(
     }
 
     let filter = &opts.filter;
-    let within = match &filter.unit {
-        Some(code) => Some(
-            region
-                .id(code)
-                .ok_or_else(|| AnalyticsError::UnknownUnit(code.clone()))?,
-        ),
-        None => None,
-    };
+    let within = filter.unit_id(region)?;
     let mut chains: Vec<RepeatChain> = groups
         .into_values()
         .filter(|members| members.len() > 1)
@@ -413,22 +415,23 @@ pub fn repeat_chains(
                 .min()
                 .unwrap_or(0);
             let escalating = members.windows(2).any(|w| cases[w[1]].severity > cases[w[0]].severity);
-            let village = region.unit(&last.village);
-            let (county_name, township_name) = region
-                .id(&last.village)
-                .map(|id| enclosing_names(region, id))
-                .unwrap_or_default();
+            let place = match region.id(&last.village) {
+                Some(id) => UnitCategory::new(region, id, first.category),
+                None => UnitCategory {
+                    unit_code: last.village.clone(),
+                    unit_name: String::new(),
+                    county_name: String::new(),
+                    township_name: String::new(),
+                    category: first.category,
+                    category_zh: first.category.zh().to_string(),
+                },
+            };
             let repeat = members.iter().any(|&i| via_repeat[i]);
             let party = members.iter().any(|&i| via_party[i]);
             RepeatChain {
                 rank: 0,
                 case_ids: members.iter().map(|&i| cases[i].case_id.clone()).collect(),
-                village_code: last.village.clone(),
-                village_name: village.map(|v| v.name.clone()).unwrap_or_default(),
-                township_name,
-                county_name,
-                category: first.category,
-                category_zh: first.category.zh().to_string(),
+                place,
                 first_reported: first.reported,
                 last_reported: last.reported,
                 min_gap_days,

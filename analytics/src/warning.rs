@@ -37,7 +37,7 @@ use statrs::distribution::{DiscreteCDF, NegativeBinomial, Poisson};
 use crate::cube::{count_rows, locations, periods, Location, Space, Step};
 use crate::departments::{Department, Departments};
 use crate::filter::Filter;
-use crate::recurring::enclosing_names;
+use crate::recurring::UnitCategory;
 use crate::AnalyticsError;
 
 /// Days in a window.
@@ -106,12 +106,8 @@ impl AlertSeverity {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alert {
     pub rank: usize,
-    pub unit_code: String,
-    pub unit_name: String,
-    pub county_name: String,
-    pub township_name: String,
-    pub category: Category,
-    pub category_zh: String,
+    #[serde(flatten)]
+    pub place: UnitCategory,
     pub window_start: NaiveDate,
     pub window_end: NaiveDate,
     pub observed: u32,
@@ -283,16 +279,10 @@ pub fn alerts(
             AlertSeverity::Yellow
         };
         let category = Category::ALL[c];
-        let (county_name, township_name) = enclosing_names(region, unit);
         let (range, current) = baseline_range(0);
         out.push(Alert {
             rank: 0,
-            unit_code: region.units[unit as usize].code.clone(),
-            unit_name: region.units[unit as usize].name.clone(),
-            county_name,
-            township_name,
-            category,
-            category_zh: category.zh().to_string(),
+            place: UnitCategory::new(region, unit, category),
             window_start: windows[current].start,
             window_end: windows[current].end,
             observed,
@@ -313,8 +303,8 @@ pub fn alerts(
             .cmp(&a.severity)
             .then(a.p.total_cmp(&b.p))
             .then((b.observed as f64 - b.expected).total_cmp(&(a.observed as f64 - a.expected)))
-            .then(a.unit_code.cmp(&b.unit_code))
-            .then(a.category.cmp(&b.category))
+            .then(a.place.unit_code.cmp(&b.place.unit_code))
+            .then(a.place.category.cmp(&b.place.category))
     });
     if let Some(limit) = opts.limit {
         out.truncate(limit);

@@ -1,11 +1,13 @@
 //! Gi* against PySAL esda (and h3o's k-rings against Uber's h3) on the committed reference file made by
 //! `scripts/reference/gistar_esda.py`; and, when Python with esda is at hand, against a fresh run.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use fengqiao_analytics::cells::k_ring_weights;
 use fengqiao_analytics::gistar::gi_star;
 use h3o::CellIndex;
+
+mod support;
 
 #[derive(serde::Deserialize)]
 struct Reference {
@@ -66,30 +68,7 @@ fn gi_star_equals_esda_on_the_committed_reference() {
 /// with esda and h3 exists the committed file above is the check, and this says so.
 #[test]
 fn gi_star_equals_a_live_esda_run_when_python_has_it() {
-    let venv = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/fengqiao/pyref/bin/python"));
-    let python = std::env::var_os("FENGQIAO_PYREF")
-        .map(PathBuf::from)
-        .or(venv.filter(|p| p.exists()))
-        .unwrap_or_else(|| PathBuf::from("python3"));
-    let has_esda = std::process::Command::new(&python)
-        .args(["-c", "import esda, h3, libpysal"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_esda {
-        eprintln!(
-            "no Python with esda, h3 and libpysal at {}: live check not run",
-            python.display()
-        );
-        return;
+    if let Some((_dir, live)) = support::run_reference_script("esda, h3, libpysal", "gistar_esda.py") {
+        check(&live);
     }
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("live.json");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/reference/gistar_esda.py");
-    let status = std::process::Command::new(&python)
-        .arg(script)
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    check(&out);
 }

@@ -2,10 +2,12 @@
 //! `scripts/reference/mann_kendall_pymk.py`; and, when Python with pymannkendall is at hand, against a
 //! fresh run. Then the emerging hot-spot classes fed by the Mann–Kendall trend of z-score series.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use fengqiao_analytics::pattern::{classify_all, BinState, Pattern};
 use fengqiao_analytics::trend::{mann_kendall, Trend};
+
+mod support;
 
 #[derive(serde::Deserialize)]
 struct Reference {
@@ -71,32 +73,9 @@ fn mann_kendall_equals_pymannkendall_on_the_committed_reference() {
 /// Python with pymannkendall exists the committed file above is the check, and this says so.
 #[test]
 fn mann_kendall_equals_a_live_pymannkendall_run_when_python_has_it() {
-    let venv = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/fengqiao/pyref/bin/python"));
-    let python = std::env::var_os("FENGQIAO_PYREF")
-        .map(PathBuf::from)
-        .or(venv.filter(|p| p.exists()))
-        .unwrap_or_else(|| PathBuf::from("python3"));
-    let has_pymk = std::process::Command::new(&python)
-        .args(["-c", "import pymannkendall, numpy, scipy"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_pymk {
-        eprintln!(
-            "no Python with pymannkendall at {}: live check not run",
-            python.display()
-        );
-        return;
+    if let Some((_dir, live)) = support::run_reference_script("pymannkendall, numpy, scipy", "mann_kendall_pymk.py") {
+        check(&live);
     }
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("live.json");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/reference/mann_kendall_pymk.py");
-    let status = std::process::Command::new(&python)
-        .arg(script)
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    check(&out);
 }
 
 /// Location-major z-scores and states for `locations` series of `steps` steps each, from

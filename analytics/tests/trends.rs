@@ -223,7 +223,7 @@ fn planted_patterns_are_recovered(seed: u64) {
     let found: HashSet<(String, _)> = report
         .problems
         .iter()
-        .map(|p| (p.unit_code.clone(), p.category))
+        .map(|p| (p.place.unit_code.clone(), p.place.category))
         .collect();
     let planted: Vec<_> = truth
         .recurring
@@ -240,7 +240,7 @@ fn planted_patterns_are_recovered(seed: u64) {
         assert!(
             p.active_steps >= 4 && p.counts[p.counts.len() - 8..].iter().filter(|&&n| n > 0).count() == p.active_steps
         );
-        assert_eq!(p.department, *departments.of(p.category));
+        assert_eq!(p.department, *departments.of(p.place.category));
     }
 
     // Early warning: the spike alerts in its week and not before.
@@ -251,7 +251,7 @@ fn planted_patterns_are_recovered(seed: u64) {
         let list = alerts(conn, &region, &departments, &opts).unwrap();
         let hit = list
             .iter()
-            .find(|a| a.unit_code == spike.village_code && a.category == spike.category)
+            .find(|a| a.place.unit_code == spike.village_code && a.place.category == spike.category)
             .cloned();
         (hit, list)
     };
@@ -280,7 +280,7 @@ fn planted_patterns_are_recovered(seed: u64) {
             .find(|c| c.case_ids.contains(&planted.case_ids[0]))
             .unwrap_or_else(|| panic!("seed {seed}: chain {:?} not found", planted.case_ids));
         assert_eq!(chain.case_ids, planted.case_ids, "seed {seed}");
-        assert_eq!(chain.village_code, planted.village_code);
+        assert_eq!(chain.place.unit_code, planted.village_code);
         let risky = matches!(
             planted.category,
             fengqiao_ingest::model::Category::MarriageFamily | fengqiao_ingest::model::Category::Neighbour
