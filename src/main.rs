@@ -105,6 +105,19 @@ enum Command {
         #[command(flatten)]
         args: trends::AlertsArgs,
     },
+    /// The tile server and API (vector and raster tiles, TileJSON, JSON/CSV/Arrow API, live updates).
+    Serve {
+        #[arg(long, default_value = "fengqiao.duckdb")]
+        db: PathBuf,
+        /// Address to listen on; anything but loopback needs tokens in --config.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// Server configuration: tokens with roles and unit scopes (docs/api.md).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        region: Option<PathBuf>,
+    },
     /// Build the default region's data set if missing, ingest it, and print a summary.
     Demo {
         /// Where the demo keeps its data file and store.
@@ -112,6 +125,9 @@ enum Command {
         dir: PathBuf,
         #[arg(long)]
         region: Option<PathBuf>,
+        /// Then serve it (as `fengqiao serve`) on this address, e.g. 127.0.0.1:8080.
+        #[arg(long)]
+        serve: Option<std::net::SocketAddr>,
     },
 }
 
@@ -175,7 +191,18 @@ fn main() -> Result<()> {
         Command::Trends { args } => trends::run_trends(&args)?,
         Command::Recurring { args } => trends::run_recurring(&args)?,
         Command::Alerts { args } => trends::run_alerts(&args)?,
-        Command::Demo { dir, region } => demo(&dir, region.as_deref())?,
+        Command::Serve {
+            db,
+            addr,
+            config,
+            region,
+        } => serve(&db, addr, config.as_deref(), region.as_deref())?,
+        Command::Demo { dir, region, serve: addr } => {
+            demo(&dir, region.as_deref())?;
+            if let Some(addr) = addr {
+                serve(&dir.join("fengqiao.duckdb"), addr, None, region.as_deref())?;
+            }
+        }
     }
     Ok(())
 }
@@ -270,6 +297,25 @@ fn print_report(r: &IngestReport) {
     if !r.unknown_columns.is_empty() {
         eprintln!("    ignored unknown columns: {}", r.unknown_columns.join(", "));
     }
+}
+
+/// `fengqiao serve`: checks the address against the tokens, opens the store, serves until stopped.
+fn serve(db: &Path, addr: std::net::SocketAddr, config: Option<&Path>, region_dir: Option<&Path>) -> Result<()> {
+    let region = Region::load_or_default(region_dir)?;
+    let config = match config {
+        Some(path) => fengqiao_tiles::config::ServerConfig::load(path, &region)?,
+        None => fengqiao_tiles::config::ServerConfig::default(),
+    };
+    config.check_bind(addr)?;
+    fengqiao_tiles::server::init_logging(config.log_json);
+    if !db.exists() {
+        bail!("{}: no such store (run `fengqiao ingest` or `fengqiao demo` first)", db.display());
+    }
+    let store = Store::open(db)?;
+    let state = fengqiao_tiles::AppState::new(store, region, config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    eprintln!("serving {} on http://{addr}/ (TileJSON: /tiles/hex.json, API: /api/openapi.json)", db.display());
+    tokio::runtime::Runtime::new()?.block_on(fengqiao_tiles::server::serve(state, addr))?;
+    Ok(())
 }
 
 fn demo(dir: &Path, region_dir: Option<&Path>) -> Result<()> {

@@ -8,6 +8,9 @@
 use chrono::NaiveDateTime;
 use duckdb::Connection;
 use fengqiao_ingest::model::{CaseClass, Severity};
+use fengqiao_ingest::Region;
+
+use crate::filter::Filter;
 use serde::Serialize;
 
 use crate::AnalyticsError;
@@ -18,6 +21,8 @@ pub struct Summary {
     pub cases: u64,
     /// Per class code, in [`CaseClass::ALL`] order.
     pub by_class: Vec<(String, u64)>,
+    /// Per channel code, with its count, largest first.
+    pub by_channel: Vec<(String, u64)>,
     /// Per county code, with its count, largest first.
     pub by_county: Vec<(String, u64)>,
     /// Finished cases (resolved, unresolved or closed).
@@ -51,12 +56,29 @@ pub fn summary(
     from: Option<NaiveDateTime>,
     to: Option<NaiveDateTime>,
 ) -> Result<Summary, AnalyticsError> {
+    let mut parts = Vec::new();
+    let mut params = Vec::new();
+    for (t, condition) in [
+        (from, "reported_at >= CAST(? AS TIMESTAMP)"),
+        (to, "reported_at < CAST(? AS TIMESTAMP)"),
+    ] {
+        if let Some(t) = t {
+            parts.push(condition);
+            params.push(fengqiao_ingest::time::format_datetime(t));
+        }
+    }
+    let clause = if parts.is_empty() { "TRUE".to_string() } else { parts.join(" AND ") };
+    summary_where(conn, &clause, &params)
+}
+
+/// Computes the [`Summary`] of the cases `filter` selects (its period, values and unit).
+pub fn summary_of(conn: &Connection, region: &Region, filter: &Filter) -> Result<Summary, AnalyticsError> {
+    let (clause, params) = filter.where_clause(region)?;
+    summary_where(conn, &clause, &params)
+}
+
+fn summary_where(conn: &Connection, filter: &str, params: &[String]) -> Result<Summary, AnalyticsError> {
     let err = |what| move |source| AnalyticsError::Query { what, source };
-    let fmt = |t: Option<NaiveDateTime>| t.map(fengqiao_ingest::time::format_datetime);
-    let filter =
-        "(? IS NULL OR reported_at >= CAST(? AS TIMESTAMP)) AND (? IS NULL OR reported_at < CAST(? AS TIMESTAMP))";
-    let (f, t) = (fmt(from), fmt(to));
-    let params = duckdb::params![f, f, t, t];
     let (cases, finished, on_time, answered, satisfied): (i64, i64, i64, i64, i64) = conn
         .query_row(
             &format!(
@@ -69,7 +91,7 @@ pub fn summary(
                  FROM cases WHERE {filter}",
                 deadline_days_sql()
             ),
-            params,
+            duckdb::params_from_iter(params.iter()),
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .map_err(err("headline figures"))?;
@@ -80,7 +102,7 @@ pub fn summary(
             ))
             .map_err(err(what))?;
         let rows = stmt
-            .query_map(params, |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))
+            .query_map(duckdb::params_from_iter(params.iter()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))
             .map_err(err(what))?;
         rows.collect::<Result<_, _>>().map_err(err(what))
     };
@@ -96,6 +118,7 @@ pub fn summary(
     Ok(Summary {
         cases: cases as u64,
         by_class,
+        by_channel: grouped("channel", "intake by channel")?,
         by_county: grouped("county_code", "intake by county")?,
         finished: finished as u64,
         finished_on_time: on_time as u64,

@@ -1,0 +1,516 @@
+//! The JSON API under `/api/`: heat map, hot-spot clusters, trends, recurring problems and chains,
+//! alerts, KPIs, unit drill-down, case lists and ingest — each in JSON, and the tabular ones also as
+//! CSV and Arrow IPC streams (GeoJSON for the heat map), chosen by `format=` or the `Accept` header.
+//!
+//! Roles: `display` sees aggregates with small counts hidden; `analyst` adds case lists and chains
+//! (no personal fields); `admin` adds the personal fields and ingest. A scoped token sees its unit
+//! only. The analytics run off the async runtime on a pooled reader connection.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use chrono::NaiveDate;
+use fengqiao_analytics::aggregate::{aggregate_units, SeverityWeights};
+use fengqiao_analytics::cube::{cube, is_within, last_case_day, CubeOptions, Space, Step};
+use fengqiao_analytics::departments::Departments;
+use fengqiao_analytics::emerging::{emerging_hot_spots, EmergingOptions};
+use fengqiao_analytics::filter::Filter;
+use fengqiao_analytics::recurring::{recurring as recurring_problems, repeat_chains, ChainOptions, RecurringOptions};
+use fengqiao_analytics::warning::{alerts as early_warning, AlertOptions};
+use fengqiao_ingest::model::AdminLevel;
+use fengqiao_ingest::IngestOptions;
+use serde_json::Value;
+
+use crate::config::Role;
+use crate::error::ApiError;
+use crate::layers::{self, LayerRequest};
+use crate::params::Params;
+use crate::state::{AppState, Principal};
+use crate::table::{self, Format};
+
+/// Largest file `POST /api/ingest` accepts.
+pub const MAX_UPLOAD_BYTES: usize = 512 * 1024 * 1024;
+/// Longest page of `/api/cases`.
+pub const MAX_PAGE: usize = 1000;
+
+/// Whether unit `code` lies in the principal's scope (always without one).
+fn in_scope(state: &AppState, who: &Principal, code: &str) -> bool {
+    match who.scope {
+        None => true,
+        Some(scope) => state.region.id(code).is_some_and(|id| is_within(&state.region, id, scope)),
+    }
+}
+
+/// Blanks counts below the display threshold in a row (display role only).
+fn suppress_fields(row: &mut Value, fields: &[&str], k: u64) {
+    for field in fields {
+        if let Some(v) = row.get_mut(*field) {
+            let small = v.as_u64().is_some_and(|n| n > 0 && n < k);
+            if small {
+                *v = Value::Null;
+            }
+        }
+    }
+}
+
+pub async fn heatmap(
+    State(state): State<Arc<AppState>>,
+    Extension(who): Extension<Principal>,
+    Query(query): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let params = Params::new(query);
+    params.allow(true, &["res"])?;
+    let format = table::negotiate(&params, &headers, true)?;
+    let res = fengqiao_analytics::cells::resolution(params.number_in("res", 8u8, 5..=10)?)?;
+    let request = LayerRequest {
+        res,
+        filter: params.filter(&state.region, &who)?,
+        who: who.clone(),
+        trends: false,
+    };
+    let layer = layers::heat_layer(&state, request).await?;
+    let cells: Vec<_> = layer
+        .map
+        .cells
+        .iter()
+        .filter(|c| in_scope(&state, &who, &c.village_code))
+        .collect();
+    if format == Format::GeoJson {
+        return Ok(table::geojson_cells(&cells));
+    }
+    let rows: Vec<Value> = cells
+        .iter()
+        .map(|c| serde_json::to_value(c).map_err(|e| ApiError::Internal(e.to_string())))
+        .collect::<Result<_, _>>()?;
+    let whole = serde_json::json!({ "res": layer.map.res, "k": layer.map.k, "weeks": layer.map.weeks, "cells": rows });
+    table::respond(format, &whole, &rows)
+}
+
+pub async fn hotspots(
+    State(state): State<Arc<AppState>>,
+    Extension(who): Extension<Principal>,
+    Query(query): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let params = Params::new(query);
+    params.allow(true, &["res"])?;
+    let format = table::negotiate(&params, &headers, false)?;
+    let res = fengqiao_analytics::cells::resolution(params.number_in("res", 8u8, 5..=10)?)?;
+    let request = LayerRequest {
+        res,
+        filter: params.filter(&state.region, &who)?,
+        who: who.clone(),
+        trends: false,
+    };
+    let layer = layers::heat_layer(&state, request).await?;
+    let rows: Vec<Value> = layer
+        .map
+        .clusters
+        .iter()
+        .filter(|c| c.villages.iter().any(|v| in_scope(&state, &who, &v.code)))
+        .map(|c| serde_json::to_value(c).map_err(|e| ApiError::Internal(e.to_string())))
+        .collect::<Result<_, _>>()?;
+    table::respond(format, &Value::Array(rows.clone()), &rows)
+}
+
+/// `space` from `res` or `level`.
+fn space_of(params: &Params) -> Result<Space, ApiError> {
+    Ok(match params.get("level") {
+        Some(level) => Space::Units(level_of(level)?),
+        None => Space::Cells(fengqiao_analytics::cells::resolution(params.number_in("res", 8u8, 5..=9)?)?),
+    })
+}
+
+fn level_of(value: &str) -> Result<AdminLevel, ApiError> {
+    let level: AdminLevel = value
+        .parse()
+        .map_err(|e| ApiError::BadRequest(format!("level={value}: {e}")))?;
+    if level == AdminLevel::City {
+        return Err(ApiError::BadRequest("level=city: use county, township, village or grid".into()));
+    }
+    Ok(level)
+}
+
+/// The last day of a period: `to` (inclusive) when given.
+fn last_day(filter: &Filter) -> Option<NaiveDate> {
+    filter.to.map(|t| (t - chrono::Duration::microseconds(1)).date())
+}
+
+pub async fn trends(
+    State(state): State<Arc<AppState>>,
+    Extension(who): Extension<Principal>,
+    Query(query): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let params = Params::new(query);
+    params.allow(true, &["res", "level", "step", "steps", "k", "time_window"])?;
+    let format = table::negotiate(&params, &headers, false)?;
+    let filter = params.filter(&state.region, &who)?;
+    let opts = CubeOptions {
+        space: space_of(&params)?,
+        step: params.parse_or("step", Step::Week)?,
+        steps: params.number_in("steps", 52usize, 3..=260)?,
+        last_day: last_day(&filter),
+        filter,
+    };
+    let emerging = EmergingOptions {
+        k: params.number_in("k", 1u32, 0..=5)?,
+        time_window: params.number_in("time_window", 1usize, 0..=8)?,
+        ..EmergingOptions::default()
+    };
+    let display = who.role == Role::Display;
+    let k = state.config.suppress_below;
+    let result = state
+        .read(move |conn, state| {
+            let cube = cube(conn, &state.region, &opts)?;
+            Ok(emerging_hot_spots(&state.region, &cube, &emerging))
+        })
+        .await?;
+    let rows: Vec<Value> = result
+        .locations
+        .iter()
+        .filter(|l| {
+            let code = if l.village_code.is_empty() { &l.location } else { &l.village_code };
+            in_scope(&state, &who, code) || (l.village_code.is_empty() && in_scope(&state, &who, &l.location))
+        })
+        .map(|l| {
+            let mut row = serde_json::to_value(l).map_err(|e| ApiError::Internal(e.to_string()))?;
+            if display && l.total > 0 && l.total < k {
+                row["counts"] = Value::Null;
+                row["total"] = Value::Null;
+            }
+            Ok(row)
+        })
+        .collect::<Result<_, ApiError>>()?;
+    let whole = serde_json::json!({
+        "step": result.step, "periods": result.periods, "options": result.options,
+        "pattern_counts": result.pattern_counts, "locations": rows,
+    });
+    table::respond(format, &whole, &rows)
+}
+
+pub async fn recurring(
+    State(state): State<Arc<AppState>>,
+    Extension(who): Extension<Principal>,
+    Query(query): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let params = Params::new(query);
+    params.allow(true, &["level", "step", "window", "min_active", "history"])?;
+    let format = table::negotiate(&params, &headers, false)?;
+    let filter = params.filter(&state.region, &who)?;
+    let opts = RecurringOptions {
+        level: params.get("level").map_or(Ok(AdminLevel::Village), level_of)?,
+        step: params.parse_or("step", Step::Week)?,
+        window: params.number_in("window", 8usize, 1..=104)?,
+        min_active: params.number_in("min_active", 4usize, 1..=104)?,
+        history: params.number_in("history", 26usize, 1..=260)?,
+        last_day: last_day(&filter),
+        filter,
+    };
+    let display = who.role == Role::Display;
+    let k = state.config.suppress_below;
+    let report = state
+        .read(move |conn, state| Ok(recurring_problems(conn, &state.region, &Departments::default(), &opts)?))
+        .await?;
+    let rows: Vec<Value> = report
+        .problems
+        .iter()
+        .map(|p| {
+            let mut row = serde_json::to_value(p).map_err(|e| ApiError::Internal(e.to_string()))?;
+            if display {
+                suppress_fields(&mut row, &["cases_in_window"], k);
+                row["counts"] = Value::Null;
+            }
+            Ok(row)
+        })
+        .collect::<Result<_, ApiError>>()?;
+    let whole = serde_json::json!({
+        "step": report.step, "periods": report.periods, "window": report.window,
+        "min_active": report.min_active, "problems": rows,
+    });
+    table::respond(format, &whole, &rows)
+}
+
+pub async fn chains(
+    State(state): State<Arc<AppState>>,
+    Extension(who): Extension<Principal>,
+    Query(query): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let params = Params::new(query);
+    params.allow(true, &["link_days"])?;
+    let format = table::negotiate(&params, &headers, false)?;
+    let opts = ChainOptions {
+        link_days: params.number_in("link_days", 90i64, 1..=3650)?,
+        filter: params.filter(&state.region, &who)?,
+    };
+    let chains = state
+        .read(move |conn, state| Ok(repeat_chains(conn, &state.region, &opts)?))
+        .await?;
+    let rows: Vec<Value> = chains
+        .iter()
+        .map(|c| serde_json::to_value(c).map_err(|e| ApiError::Internal(e.to_string())))
+        .collect::<Result<_, _>>()?;
+    table::respond(format, &Value::Array(rows.clone()), &rows)
+}
+
+pub async fn alerts(
+    State(state): State<Arc<AppState>>,
+    Extension(who): Extension<Principal>,
+    Query(query): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let params = Params::new(query);
+    params.allow(true, &["as_of", "level", "limit", "min_cases", "min_recurrence_years"])?;
+    let format = table::negotiate(&params, &headers, false)?;
+    let filter = params.filter(&state.region, &who)?;
+    let as_of = params.time("as_of", false)?.map(|t| t.date());
+    let level = params.get("level").map_or(Ok(AdminLevel::Village), level_of)?;
+    let limit = params.number_in("limit", 50usize, 0..=100_000)?;
+    let min_cases = params.number_in("min_cases", 3u32, 1..=1000)?;
+    let years = params.number_in("min_recurrence_years", 20.0f64, 0.1..=1e6)?;
+    let list = state
+        .read(move |conn, state| {
+            let as_of = match as_of {
+                Some(d) => d,
+                None => match last_case_day(conn, &state.region, &filter)? {
+                    Some(d) => d,
+                    None => return Ok(Vec::new()),
+                },
+            };
+            let mut opts = AlertOptions::new(as_of);
+            opts.level = level;
+            opts.limit = (limit > 0).then_some(limit);
+            opts.min_cases = min_cases;
+            opts.min_recurrence_years = years;
+            opts.filter = filter;
+            Ok(early_warning(conn, &state.region, &Departments::default(), &opts)?)
+        })
+        .await?;
+    let rows: Vec<Value> = list
+        .iter()
+        .map(|a| serde_json::to_value(a).map_err(|e| ApiError::Internal(e.to_string())))
+        .collect::<Result<_, _>>()?;
+    table::respond(format, &Value::Array(rows.clone()), &rows)
+}
+
+pub async fn kpis(
+    State(state): State<Arc<AppState>>,
+    Extension(who): Extension<Principal>,
+    Query(query): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let params = Params::new(query);
+    params.allow(true, &["level"])?;
+    let format = table::negotiate(&params, &headers, false)?;
+    let filter = params.filter(&state.region, &who)?;
+    let level = params.get("level").map_or(Ok(AdminLevel::County), level_of)?;
+    let display = who.role == Role::Display;
+    let k = state.config.suppress_below;
+    let (summary, units) = state
+        .read(move |conn, state| {
+            let summary = fengqiao_analytics::kpi::summary_of(conn, &state.region, &filter)?;
+            let units = aggregate_units(
+                conn,
+                &state.region,
+                level,
+                &filter,
+                &SeverityWeights::default(),
+                fengqiao_ingest::time::now_china(),
+            )?;
+            Ok((summary, units))
+        })
+        .await?;
+    let rows: Vec<Value> = units
+        .iter()
+        .filter(|u| in_scope(&state, &who, &u.code))
+        .map(|u| {
+            let mut row = serde_json::to_value(u).map_err(|e| ApiError::Internal(e.to_string()))?;
+            if display {
+                suppress_fields(&mut row, &["count", "open", "overdue", "serious"], k);
+            }
+            Ok(row)
+        })
+        .collect::<Result<_, ApiError>>()?;
+    let whole = serde_json::json!({ "summary": summary, "units": rows });
+    table::respond(format, &whole, &rows)
+}
+
+pub async fn unit(
+    State(state): State<Arc<AppState>>,
+    Extension(who): Extension<Principal>,
+    Path(code): Path<String>,
+    Query(query): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let params = Params::new(query);
+    params.allow(true, &[])?;
+    let format = table::negotiate(&params, &headers, false)?;
+    let region = Arc::clone(&state.region);
+    let id = region
+        .id(&code)
+        .ok_or_else(|| ApiError::NotFound(format!("no unit {code} in {}", region.code)))?;
+    // A scoped token may open its own unit, the units inside it, and the units above it (to walk
+    // down from the city), but sees figures only inside its scope.
+    if let Some(scope) = who.scope {
+        if !is_within(&region, id, scope) && !is_within(&region, scope, id) {
+            return Err(ApiError::Forbidden(format!("unit {code} is outside this token's area")));
+        }
+    }
+    let unit = &region.units[id as usize];
+    let children: Vec<u32> = region.children(id).to_vec();
+    let child_level = children.first().map(|&c| region.units[c as usize].level);
+    let mut filter = params.filter(&region, &who)?;
+    if filter.unit.is_none() || who.scope.is_some_and(|s| is_within(&region, id, s)) {
+        filter.unit = Some(code.clone());
+    }
+    let display = who.role == Role::Display;
+    let k = state.config.suppress_below;
+    let figures = match child_level {
+        Some(level) => {
+            state
+                .read(move |conn, state| {
+                    Ok(aggregate_units(
+                        conn,
+                        &state.region,
+                        level,
+                        &filter,
+                        &SeverityWeights::default(),
+                        fengqiao_ingest::time::now_china(),
+                    )?)
+                })
+                .await?
+        }
+        None => Vec::new(),
+    };
+    let child_codes: std::collections::HashSet<&str> =
+        children.iter().map(|&c| region.units[c as usize].code.as_str()).collect();
+    let rows: Vec<Value> = figures
+        .iter()
+        .filter(|f| child_codes.contains(f.code.as_str()) && in_scope(&state, &who, &f.code))
+        .map(|f| {
+            let mut row = serde_json::to_value(f).map_err(|e| ApiError::Internal(e.to_string()))?;
+            if display {
+                suppress_fields(&mut row, &["count", "open", "overdue", "serious"], k);
+            }
+            Ok(row)
+        })
+        .collect::<Result<_, ApiError>>()?;
+    let mut breadcrumbs = Vec::new();
+    let mut up = Some(id);
+    while let Some(u) = up {
+        let x = &region.units[u as usize];
+        breadcrumbs.push(serde_json::json!({ "code": x.code, "name": x.name, "level": x.level.code() }));
+        up = region.parent(u);
+    }
+    breadcrumbs.reverse();
+    let whole = serde_json::json!({
+        "code": unit.code, "name": unit.name, "level": unit.level.code(),
+        "population": unit.population, "breadcrumbs": breadcrumbs, "children": rows,
+    });
+    table::respond(format, &whole, &rows)
+}
+
+/// The columns of `/api/cases`; `party_name` and `party_phone` only for admin.
+const CASE_COLUMNS: &str = "case_id, CAST(reported_at AS VARCHAR) AS reported_at, channel, class, category, severity, \
+     status, CAST(closed_at AS VARCHAR) AS closed_at, satisfaction, county_code, township_code, village_code, \
+     grid_code, lng, lat, h3, repeat_of";
+
+pub async fn cases(
+    State(state): State<Arc<AppState>>,
+    Extension(who): Extension<Principal>,
+    Query(query): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let params = Params::new(query);
+    params.allow(true, &["page", "per_page"])?;
+    let format = table::negotiate(&params, &headers, false)?;
+    let filter = params.filter(&state.region, &who)?;
+    let page = params.number_in("page", 1usize, 1..=1_000_000)?;
+    let per_page = params.number_in("per_page", 100usize, 1..=MAX_PAGE)?;
+    let personal = who.role == Role::Admin;
+    let (total, rows) = state
+        .read(move |conn, state| {
+            let (clause, binds) = filter.where_clause(&state.region)?;
+            let total: i64 = conn
+                .query_row(
+                    &format!("SELECT count(*) FROM cases WHERE {clause}"),
+                    duckdb::params_from_iter(binds.iter()),
+                    |r| r.get(0),
+                )
+                .map_err(|e| ApiError::Internal(format!("counting cases: {e}")))?;
+            let columns = if personal {
+                format!("{CASE_COLUMNS}, party_name, party_phone")
+            } else {
+                CASE_COLUMNS.to_string()
+            };
+            let sql = format!(
+                "SELECT {columns} FROM cases WHERE {clause} ORDER BY reported_at DESC, case_id LIMIT {per_page} OFFSET {}",
+                (page - 1) * per_page
+            );
+            let rows = table::query_rows(conn, &sql, &binds)?;
+            Ok((total as u64, rows))
+        })
+        .await?;
+    let whole = serde_json::json!({ "total": total, "page": page, "per_page": per_page, "cases": rows });
+    table::respond(format, &whole, &rows)
+}
+
+/// `POST /api/ingest?name=cases.csv` with the file as the body (or `Content-Type` `text/csv`,
+/// `application/x-ndjson`, `application/vnd.apache.parquet`): ingested in one transaction with the
+/// CLI's rules; answers the ingest report.
+pub async fn ingest(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let params = Params::new(query);
+    params.allow(false, &["name"])?;
+    if body.is_empty() {
+        return Err(ApiError::BadRequest("the body is empty: send the case file as the request body".into()));
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let name = params.get("name").unwrap_or("upload").to_string();
+    let extension = match std::path::Path::new(&name).extension().and_then(|e| e.to_str()) {
+        Some(e @ ("csv" | "ndjson" | "jsonl" | "parquet")) => e.to_string(),
+        _ if content_type.starts_with("text/csv") => "csv".into(),
+        _ if content_type.contains("ndjson") => "ndjson".into(),
+        _ if content_type.contains("parquet") => "parquet".into(),
+        _ => {
+            return Err(ApiError::BadRequest(
+                "say what the file is: ?name=cases.csv (or .ndjson, .parquet) or a Content-Type".into(),
+            ))
+        }
+    };
+    let safe_name: String = name
+        .chars()
+        .map(|c| if c.is_alphanumeric() || c == '.' || c == '-' || c == '_' { c } else { '_' })
+        .collect();
+    let report = state
+        .write(move |store, region| {
+            let dir = tempfile::tempdir().map_err(|e| ApiError::Internal(format!("a temporary directory: {e}")))?;
+            let stem = safe_name.trim_end_matches(&format!(".{extension}"));
+            let path = dir.path().join(format!("{stem}.{extension}"));
+            std::fs::write(&path, &body).map_err(|e| ApiError::Internal(format!("{}: {e}", path.display())))?;
+            let report = store
+                .ingest_file(&path, region, &IngestOptions::default(), &fengqiao_ingest::store::NoProgress)
+                .map_err(|e| match e {
+                    fengqiao_ingest::store::IngestError::File { .. } => ApiError::BadRequest(e.to_string()),
+                    other => ApiError::Internal(other.to_string()),
+                })?;
+            let changed = report.inserted + report.updated > 0;
+            Ok((report, changed))
+        })
+        .await?;
+    Ok(axum::Json(serde_json::json!({ "version": state.version(), "report": report })).into_response())
+}

@@ -1,0 +1,514 @@
+//! The tile sets: `hex` (the heat map's H3 hexagons as MVT), `heat` (the same as PNG) and `admin`
+//! (county boundaries, derived township and village outlines, and label points with Chinese names —
+//! the offline basemap), and their TileJSON.
+//!
+//! The hexagons' resolution follows the zoom ([`resolution_for_zoom`]): a heat map is computed once
+//! per data version, resolution, filter and view (display roles see suppressed counts; scoped
+//! tokens only their unit's cells) and cut into tiles through a per-zoom index of which cells touch
+//! which tile. A tile lists the cells with cases or a significant Gi* (others add nothing to draw).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use fengqiao_analytics::aggregate::SeverityWeights;
+use fengqiao_analytics::cube::{is_within, CubeOptions, Space, Step};
+use fengqiao_analytics::emerging::{emerging_hot_spots, EmergingOptions};
+use fengqiao_analytics::filter::Filter;
+use fengqiao_analytics::hotspot::{heatmap, heatmap_cached, suppress_small_counts, HeatCell, Heatmap, HeatmapOptions};
+use fengqiao_analytics::pattern::Pattern;
+use fengqiao_analytics::response::{Level, Rules};
+use fengqiao_ingest::model::AdminLevel;
+use fengqiao_ingest::region::UnitId;
+use fengqiao_ingest::Region;
+use h3o::geom::SolventBuilder;
+use h3o::{CellIndex, Resolution};
+
+use crate::config::Role;
+use crate::error::ApiError;
+use crate::mvt::{self, Feature, Geometry, Layer, Value};
+use crate::raster::{self, Shape};
+use crate::state::{AppState, Principal};
+use crate::TileId;
+
+/// Zooms the hexagon tile sets serve.
+pub const HEX_ZOOMS: std::ops::RangeInclusive<u8> = 5..=16;
+/// Zooms the admin tile set serves.
+pub const ADMIN_ZOOMS: std::ops::RangeInclusive<u8> = 4..=16;
+
+/// The H3 resolution of the hexagons at zoom `z`: each hexagon a few to a few dozen pixels across.
+///
+/// | zoom | resolution | hexagon edge |
+/// |---|---|---|
+/// | ≤ 7 | 6 | ~3.7 km |
+/// | 8–9 | 7 | ~1.4 km |
+/// | 10–11 | 8 | ~530 m |
+/// | ≥ 12 | 9 | ~200 m |
+pub fn resolution_for_zoom(z: u8) -> Resolution {
+    match z {
+        0..=7 => Resolution::Six,
+        8..=9 => Resolution::Seven,
+        10..=11 => Resolution::Eight,
+        _ => Resolution::Nine,
+    }
+}
+
+/// The four-level colours (蓝 · 黄 · 橙 · 红), RGBA.
+pub fn level_colour(level: Level) -> [u8; 4] {
+    match level {
+        Level::Blue => [0x3b, 0x82, 0xf6, 0xd0],
+        Level::Yellow => [0xfa, 0xcc, 0x15, 0xd8],
+        Level::Orange => [0xf9, 0x73, 0x16, 0xe0],
+        Level::Red => [0xdc, 0x26, 0x26, 0xe8],
+    }
+}
+
+/// A computed heat map, ready to be cut into tiles.
+pub struct HeatLayer {
+    pub map: Heatmap,
+    /// The cells drawn (with cases, suppressed counts or a significant Gi*), as indices into
+    /// `map.cells`, with their H3 cells.
+    shown: Vec<(usize, CellIndex)>,
+    /// Per zoom: which drawn cells touch which tile.
+    index: Mutex<HashMap<u8, Arc<TileIndex>>>,
+    /// Emerging hot-spot pattern per cell, when asked for.
+    pub patterns: Option<HashMap<String, Pattern>>,
+    /// Most cases in a drawn cell (for the raster ramp).
+    max_count: u64,
+}
+
+/// Tile (x, y) → positions in a layer's drawn cells.
+type TileIndex = HashMap<(u32, u32), Vec<u32>>;
+
+/// What a heat layer is computed from.
+pub struct LayerRequest {
+    pub res: Resolution,
+    pub filter: Filter,
+    pub who: Principal,
+    pub trends: bool,
+}
+
+impl LayerRequest {
+    /// The cache key: everything the layer depends on.
+    pub fn key(&self, version: u64) -> String {
+        let view = if self.who.role == Role::Display { "display" } else { "full" };
+        format!(
+            "{version}|{}|{:?}|{view}|{:?}|{}",
+            u8::from(self.res),
+            self.filter,
+            self.who.scope,
+            self.trends
+        )
+    }
+}
+
+/// The layer for `request`, from the cache or computed (off the async runtime).
+pub async fn heat_layer(state: &Arc<AppState>, request: LayerRequest) -> Result<Arc<HeatLayer>, ApiError> {
+    let key = request.key(state.version());
+    if let Some(layer) = state.layers.lock().expect("layer cache").get(&key) {
+        return Ok(Arc::clone(layer));
+    }
+    let layer = state
+        .read(move |conn, state| build_layer(conn, state, &request).map(Arc::new))
+        .await?;
+    state.layers.lock().expect("layer cache").put(key, Arc::clone(&layer));
+    Ok(layer)
+}
+
+fn build_layer(conn: &duckdb::Connection, state: &AppState, request: &LayerRequest) -> Result<HeatLayer, ApiError> {
+    let region = &state.region;
+    let opts = HeatmapOptions {
+        res: request.res,
+        k: 1,
+        kernel: false,
+        filter: request.filter.clone(),
+        weights: SeverityWeights::default(),
+        as_of: fengqiao_ingest::time::now_china(),
+        rules: Rules::default(),
+    };
+    let mut map = match state.columns() {
+        Some(columns) => heatmap_cached(&columns, region, &opts)?,
+        None => heatmap(conn, region, &opts)?,
+    };
+    if request.who.role == Role::Display {
+        suppress_small_counts(&mut map, state.config.suppress_below);
+    }
+    let inside = |cell: &HeatCell| match request.who.scope {
+        None => true,
+        Some(scope) => region.id(&cell.village_code).is_some_and(|v| is_within(region, v, scope)),
+    };
+    let shown: Vec<(usize, CellIndex)> = map
+        .cells
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| (c.count != Some(0) || c.confidence != 0) && inside(c))
+        .filter_map(|(i, c)| c.h3.parse::<CellIndex>().ok().map(|cell| (i, cell)))
+        .collect();
+    let max_count = shown.iter().filter_map(|&(i, _)| map.cells[i].count).max().unwrap_or(0);
+    let patterns = if request.trends {
+        let cube = fengqiao_analytics::cube::cube(
+            conn,
+            region,
+            &CubeOptions {
+                space: Space::Cells(request.res),
+                step: Step::Week,
+                steps: 52,
+                last_day: request.filter.to.map(|t| (t - chrono::Duration::microseconds(1)).date()),
+                filter: Filter {
+                    from: None,
+                    ..request.filter.clone()
+                },
+            },
+        )?;
+        let trends = emerging_hot_spots(region, &cube, &EmergingOptions::default());
+        Some(trends.locations.into_iter().map(|l| (l.location, l.pattern)).collect())
+    } else {
+        None
+    };
+    Ok(HeatLayer {
+        map,
+        shown,
+        index: Mutex::new(HashMap::new()),
+        patterns,
+        max_count,
+    })
+}
+
+impl HeatLayer {
+    /// The cells drawn in `tile`, as indices into `map.cells`, with their cells.
+    pub fn cells_in(&self, tile: TileId) -> Vec<(usize, CellIndex)> {
+        let index = {
+            let mut by_zoom = self.index.lock().expect("tile index");
+            Arc::clone(by_zoom.entry(tile.z).or_insert_with(|| Arc::new(self.build_index(tile.z))))
+        };
+        index
+            .get(&(tile.x, tile.y))
+            .map(|list| list.iter().map(|&k| self.shown[k as usize]).collect())
+            .unwrap_or_default()
+    }
+
+    fn build_index(&self, z: u8) -> TileIndex {
+        let mut index = TileIndex::new();
+        for (k, &(_, cell)) in self.shown.iter().enumerate() {
+            let boundary = cell.boundary();
+            let (mut west, mut east, mut south, mut north) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+            for v in boundary.iter() {
+                west = west.min(v.lng());
+                east = east.max(v.lng());
+                south = south.min(v.lat());
+                north = north.max(v.lat());
+            }
+            let (Ok(nw), Ok(se)) = (TileId::containing(z, west, north), TileId::containing(z, east, south)) else {
+                continue;
+            };
+            for y in nw.y..=se.y {
+                for x in nw.x..=se.x {
+                    index.entry((x, y)).or_default().push(k as u32);
+                }
+            }
+        }
+        index
+    }
+
+    /// The tile as MVT (uncompressed), or `None` when nothing is in it.
+    pub fn mvt(&self, tile: TileId) -> Option<Vec<u8>> {
+        let features: Vec<Feature> = self
+            .cells_in(tile)
+            .into_iter()
+            .map(|(i, cell)| {
+                let c = &self.map.cells[i];
+                let mut properties = vec![("h3".to_string(), Value::String(c.h3.clone()))];
+                if let Some(n) = c.count {
+                    properties.push(("count".into(), Value::Int(n as i64)));
+                }
+                if let Some(s) = c.score {
+                    properties.push(("score".into(), Value::Double(s)));
+                }
+                properties.push(("gi_z".into(), Value::Double((c.gi_z * 1000.0).round() / 1000.0)));
+                properties.push(("confidence".into(), Value::Int(i64::from(c.confidence))));
+                if let Some(level) = c.level {
+                    properties.push(("level".into(), Value::String(level.code().to_string())));
+                }
+                if let Some(category) = c.top_category {
+                    properties.push(("top_category".into(), Value::String(category.code().to_string())));
+                }
+                if let Some(pattern) = self.patterns.as_ref().and_then(|p| p.get(&c.h3)) {
+                    properties.push(("pattern".into(), Value::String(pattern.code().to_string())));
+                }
+                Feature {
+                    id: Some(u64::from(cell)),
+                    geometry: Geometry::Polygons(vec![vec![ring(cell)]]),
+                    properties,
+                }
+            })
+            .collect();
+        if features.is_empty() {
+            return None;
+        }
+        Some(mvt::encode(
+            tile,
+            &[Layer {
+                name: "hex".into(),
+                features,
+            }],
+        ))
+    }
+
+    /// The tile as PNG (`size` 256 or 512), or `None` when nothing is in it.
+    pub fn png(&self, tile: TileId, size: u32) -> Result<Option<Vec<u8>>, ApiError> {
+        let shapes: Vec<Shape> = self
+            .cells_in(tile)
+            .into_iter()
+            .map(|(i, cell)| {
+                let c = &self.map.cells[i];
+                let fill = match (c.level, c.count) {
+                    (Some(level), _) => level_colour(level),
+                    (None, Some(n)) => {
+                        // A light teal ramp by cases, for cells outside the hot-spot clusters.
+                        let share = if self.max_count > 0 {
+                            (n as f64 / self.max_count as f64).sqrt()
+                        } else {
+                            0.0
+                        };
+                        [0x5e, 0xc4, 0xc0, (40.0 + 140.0 * share) as u8]
+                    }
+                    (None, None) => [0x9c, 0xa3, 0xaf, 0x60],
+                };
+                Shape {
+                    rings: vec![ring(cell)],
+                    fill,
+                    outline: None,
+                }
+            })
+            .collect();
+        if shapes.is_empty() {
+            return Ok(None);
+        }
+        raster::render(tile, size, &shapes)
+            .map(Some)
+            .map_err(|e| ApiError::Internal(e.to_string()))
+    }
+}
+
+/// A cell's boundary as a WGS84 ring.
+fn ring(cell: CellIndex) -> Vec<[f64; 2]> {
+    cell.boundary().iter().map(|v| [v.lng(), v.lat()]).collect()
+}
+
+/// The admin basemap: boundaries (real for the city and counties, derived below), label points.
+pub struct Basemap {
+    outlines: Vec<Outline>,
+}
+
+/// One unit's outline.
+struct Outline {
+    level: AdminLevel,
+    code: String,
+    name: String,
+    /// Polygons, each its rings (WGS84).
+    polygons: Vec<Vec<Vec<[f64; 2]>>>,
+}
+
+static BASEMAP: OnceLock<(String, Basemap)> = OnceLock::new();
+
+/// Townships and villages have points, not boundaries, in the region data: their outlines here are
+/// the res-8 cells of the study area whose nearest village lies in them, dissolved.
+pub fn basemap(region: &Region) -> &'static Basemap {
+    let (code, map) = BASEMAP.get_or_init(|| (region.code.clone(), build_basemap(region)));
+    debug_assert_eq!(code, &region.code, "one region per process");
+    map
+}
+
+fn build_basemap(region: &Region) -> Basemap {
+    let mut outlines = Vec::new();
+    for (level, unit) in region
+        .units
+        .iter()
+        .filter(|u| matches!(u.level, AdminLevel::City | AdminLevel::County))
+        .map(|u| (u.level, u))
+    {
+        if let Some(boundary) = &unit.boundary {
+            outlines.push(Outline {
+                level,
+                code: unit.code.clone(),
+                name: unit.name.clone(),
+                polygons: polygons(boundary),
+            });
+        }
+    }
+    let cells = fengqiao_analytics::cells::study_area(region, Resolution::Eight);
+    let places = fengqiao_analytics::places::cell_places(region, &cells);
+    for level in [AdminLevel::Township, AdminLevel::Village] {
+        let mut groups: HashMap<UnitId, Vec<CellIndex>> = HashMap::new();
+        for (cell, place) in cells.iter().zip(&places) {
+            let unit = if level == AdminLevel::Township {
+                place.township
+            } else {
+                place.village
+            };
+            groups.entry(unit).or_default().push(*cell);
+        }
+        let mut units: Vec<_> = groups.into_iter().collect();
+        units.sort_by_key(|(u, _)| *u);
+        for (unit, cells) in units {
+            if let Ok(shape) = SolventBuilder::new().build().dissolve(cells) {
+                let u = &region.units[unit as usize];
+                outlines.push(Outline {
+                    level,
+                    code: u.code.clone(),
+                    name: u.name.clone(),
+                    polygons: polygons(&shape),
+                });
+            }
+        }
+    }
+    Basemap { outlines }
+}
+
+fn polygons(shape: &geo::MultiPolygon<f64>) -> Vec<Vec<Vec<[f64; 2]>>> {
+    shape
+        .0
+        .iter()
+        .map(|p| {
+            std::iter::once(p.exterior())
+                .chain(p.interiors())
+                .map(|r| r.0.iter().map(|c| [c.x, c.y]).collect())
+                .collect()
+        })
+        .collect()
+}
+
+/// The lowest zoom at which a level's outlines and labels appear.
+pub fn admin_min_zoom(level: AdminLevel) -> u8 {
+    match level {
+        AdminLevel::City | AdminLevel::County => 4,
+        AdminLevel::Township => 9,
+        AdminLevel::Village => 11,
+        AdminLevel::Grid => 13,
+    }
+}
+
+/// The admin tile: layer `boundary` (outlines with `code`, `name`, `level`) and layer `label`
+/// (points with the same), for the levels shown at this zoom.
+pub fn admin_tile(region: &Region, tile: TileId) -> Option<Vec<u8>> {
+    let map = basemap(region);
+    let bounds = tile.bounds();
+    let props = |level: AdminLevel, code: &str, name: &str| {
+        vec![
+            ("code".to_string(), Value::String(code.to_string())),
+            ("name".to_string(), Value::String(name.to_string())),
+            ("level".to_string(), Value::String(level.code().to_string())),
+        ]
+    };
+    let boundary: Vec<Feature> = map
+        .outlines
+        .iter()
+        .filter(|o| tile.z >= admin_min_zoom(o.level))
+        .map(|o| Feature {
+            id: None,
+            geometry: Geometry::Polygons(o.polygons.clone()),
+            properties: props(o.level, &o.code, &o.name),
+        })
+        .collect();
+    let pad_x = (bounds.east - bounds.west) * 0.05;
+    let pad_y = (bounds.north - bounds.south) * 0.05;
+    let label: Vec<Feature> = region
+        .units
+        .iter()
+        .filter(|u| tile.z >= admin_min_zoom(u.level) && u.level != AdminLevel::City)
+        .filter(|u| {
+            (bounds.west - pad_x..=bounds.east + pad_x).contains(&u.lng)
+                && (bounds.south - pad_y..=bounds.north + pad_y).contains(&u.lat)
+        })
+        .map(|u| Feature {
+            id: None,
+            geometry: Geometry::Points(vec![[u.lng, u.lat]]),
+            properties: props(u.level, &u.code, &u.name),
+        })
+        .collect();
+    let bytes = mvt::encode(
+        tile,
+        &[
+            Layer {
+                name: "boundary".into(),
+                features: boundary,
+            },
+            Layer {
+                name: "label".into(),
+                features: label,
+            },
+        ],
+    );
+    (!bytes.is_empty()).then_some(bytes)
+}
+
+/// The region's bounding box `[west, south, east, north]` and centre.
+pub fn region_bounds(region: &Region) -> ([f64; 4], [f64; 2]) {
+    let mut b = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+    if let Some(boundary) = &region.units[0].boundary {
+        for p in &boundary.0 {
+            for c in &p.exterior().0 {
+                b = [b[0].min(c.x), b[1].min(c.y), b[2].max(c.x), b[3].max(c.y)];
+            }
+        }
+    }
+    let centre = [region.units[0].lng, region.units[0].lat];
+    (b, centre)
+}
+
+/// TileJSON 3.0.0 for tile set `name` (`hex`, `heat` or `admin`), its tile URLs under `base`
+/// carrying `query` (the data version and filters).
+pub fn tilejson(region: &Region, name: &str, base: &str, query: &str) -> Option<serde_json::Value> {
+    let (bounds, centre) = region_bounds(region);
+    let (extension, zooms, description) = match name {
+        "hex" => ("mvt", HEX_ZOOMS, "矛盾热力图: H3 hexagons with cases, Gi* and four-level response"),
+        "heat" => ("png", HEX_ZOOMS, "矛盾热力图 (raster): the hexagons in the four-level colours"),
+        "admin" => ("mvt", ADMIN_ZOOMS, "行政区划底图: boundaries and names (offline basemap)"),
+        _ => return None,
+    };
+    let q = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{query}")
+    };
+    let mut json = serde_json::json!({
+        "tilejson": "3.0.0",
+        "name": format!("{} {name}", region.name),
+        "description": description,
+        "attribution": region.attribution,
+        "tiles": [format!("{base}/tiles/{name}/{{z}}/{{x}}/{{y}}.{extension}{q}")],
+        "minzoom": zooms.start(),
+        "maxzoom": zooms.end(),
+        "bounds": bounds,
+        "center": [centre[0], centre[1], 9],
+        "scheme": "xyz",
+    });
+    let fields = match name {
+        "hex" => Some(serde_json::json!({
+            "id": "hex",
+            "description": "H3 cells (resolution by zoom: 6 up to z7, 7 at z8–9, 8 at z10–11, 9 from z12)",
+            "minzoom": zooms.start(), "maxzoom": zooms.end(),
+            "fields": {
+                "h3": "String", "count": "Number", "score": "Number", "gi_z": "Number",
+                "confidence": "Number", "level": "String", "top_category": "String", "pattern": "String"
+            }
+        })),
+        "admin" => Some(serde_json::json!({
+            "id": "boundary", "description": "city, county, township and village outlines",
+            "minzoom": zooms.start(), "maxzoom": zooms.end(),
+            "fields": { "code": "String", "name": "String", "level": "String" }
+        })),
+        _ => None,
+    };
+    if let Some(layer) = fields {
+        let mut layers = vec![layer];
+        if name == "admin" {
+            layers.push(serde_json::json!({
+                "id": "label", "description": "label points of counties, townships, villages and grids",
+                "minzoom": zooms.start(), "maxzoom": zooms.end(),
+                "fields": { "code": "String", "name": "String", "level": "String" }
+            }));
+        }
+        json["vector_layers"] = serde_json::Value::Array(layers);
+    }
+    Some(json)
+}
