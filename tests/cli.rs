@@ -367,3 +367,17 @@ fn trends_recurring_and_alerts_from_the_cli() {
         );
     }
 }
+
+#[test]
+fn serve_refuses_an_open_network_address_without_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.duckdb");
+    let out = fengqiao()
+        .args(["serve", "--addr", "0.0.0.0:0", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("refusing to listen on 0.0.0.0:0 without tokens"), "{stderr}");
+}
