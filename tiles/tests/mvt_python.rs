@@ -73,7 +73,11 @@ fn python_mapbox_vector_tile_decodes_our_hexagons_to_their_h3_boundaries() {
         .enumerate()
         .map(|(i, cell)| Feature {
             id: Some(u64::from(*cell)),
-            geometry: Geometry::Polygons(vec![vec![cell.boundary().iter().map(|ll| [ll.lng(), ll.lat()]).collect()]]),
+            geometry: Geometry::Polygons(vec![vec![cell
+                .boundary()
+                .iter()
+                .map(|ll| [ll.lng(), ll.lat()])
+                .collect()]]),
             properties: vec![
                 ("h3".into(), Value::String(cell.to_string())),
                 ("count".into(), Value::Int((i % 23) as i64)),
@@ -120,14 +124,22 @@ fn python_mapbox_vector_tile_decodes_our_hexagons_to_their_h3_boundaries() {
     // Overlap of a ring's box with the buffered tile, shrunk by `margin` (cells that merely touch it may
     // collapse when clipped, so the count is checked between the strict and the loose overlap).
     let overlaps = |ring: &[[f64; 2]], margin: f64| {
-        let (min_x, max_x) = ring.iter().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p[0]), b.max(p[0])));
-        let (min_y, max_y) = ring.iter().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p[1]), b.max(p[1])));
+        let (min_x, max_x) = ring
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p[0]), b.max(p[0])));
+        let (min_y, max_y) = ring
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p[1]), b.max(p[1])));
         max_x >= lo + margin && min_x <= hi - margin && max_y >= lo + margin && min_y <= hi - margin
     };
     let loose = cells.iter().filter(|c| overlaps(&projected(c), 0.0)).count();
     let strict = cells.iter().filter(|c| overlaps(&projected(c), 1.0)).count();
     let features = layer["features"].as_array().unwrap();
-    assert!((strict..=loose).contains(&features.len()), "{} features kept, {strict}..={loose} expected", features.len());
+    assert!(
+        (strict..=loose).contains(&features.len()),
+        "{} features kept, {strict}..={loose} expected",
+        features.len()
+    );
     assert!(loose < cells.len(), "some cells lie outside the tile");
     let index: std::collections::HashMap<String, (usize, &CellIndex)> =
         cells.iter().enumerate().map(|(i, c)| (c.to_string(), (i, c))).collect();
@@ -144,10 +156,16 @@ fn python_mapbox_vector_tile_decodes_our_hexagons_to_their_h3_boundaries() {
         let gi_z = props["gi_z"].as_f64().unwrap();
         let want = (i as f64 - 300.0) / 37.0;
         assert!(props["gi_z"].is_f64(), "{cell}: a double");
-        assert!((gi_z - want).abs() <= 1e-12 * want.abs().max(1.0), "{cell}: {gi_z} vs {want}");
+        assert!(
+            (gi_z - want).abs() <= 1e-12 * want.abs().max(1.0),
+            "{cell}: {gi_z} vs {want}"
+        );
         assert_eq!(props.as_object().unwrap().len(), 3);
 
-        assert_eq!(feature["type"], "Polygon", "{cell}: one polygon (rings grouped by winding)");
+        assert_eq!(
+            feature["type"], "Polygon",
+            "{cell}: one polygon (rings grouped by winding)"
+        );
         let rings = feature["coordinates"].as_array().unwrap();
         assert_eq!(rings.len(), 1, "{cell}: no holes");
         let mut ring: Vec<[f64; 2]> = rings[0]
@@ -158,20 +176,34 @@ fn python_mapbox_vector_tile_decodes_our_hexagons_to_their_h3_boundaries() {
             .collect();
         assert_eq!(ring.first(), ring.last(), "mapbox_vector_tile closes rings");
         ring.pop();
-        assert!(ring_area2(&ring) > 0.0, "{cell}: exterior ring clockwise in tile coordinates");
+        assert!(
+            ring_area2(&ring) > 0.0,
+            "{cell}: exterior ring clockwise in tile coordinates"
+        );
         for p in &ring {
-            assert!(p[0].fract() == 0.0 && p[1].fract() == 0.0, "{cell}: integer coordinates");
-            assert!((lo..=hi).contains(&p[0]) && (lo..=hi).contains(&p[1]), "{cell}: {p:?} outside the buffer");
+            assert!(
+                p[0].fract() == 0.0 && p[1].fract() == 0.0,
+                "{cell}: integer coordinates"
+            );
+            assert!(
+                (lo..=hi).contains(&p[0]) && (lo..=hi).contains(&p[1]),
+                "{cell}: {p:?} outside the buffer"
+            );
         }
         let want = projected(cell);
-        if want.iter().all(|p| (lo..=hi).contains(&p[0]) && (lo..=hi).contains(&p[1])) {
+        if want
+            .iter()
+            .all(|p| (lo..=hi).contains(&p[0]) && (lo..=hi).contains(&p[1]))
+        {
             assert!(same_ring(&ring, &want, 1.0), "{cell}: {ring:?} vs {want:?}");
             whole += 1;
         } else {
             // Clipped: every vertex is one of the cell's or lies on the buffered tile's edge.
             for p in &ring {
                 let on_edge = [p[0], p[1]].iter().any(|&c| c == lo || c == hi);
-                let a_vertex = want.iter().any(|w| (w[0] - p[0]).abs() <= 1.0 && (w[1] - p[1]).abs() <= 1.0);
+                let a_vertex = want
+                    .iter()
+                    .any(|w| (w[0] - p[0]).abs() <= 1.0 && (w[1] - p[1]).abs() <= 1.0);
                 assert!(on_edge || a_vertex, "{cell}: {p:?}");
             }
             clipped += 1;
