@@ -21,7 +21,7 @@ if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || ! ls /usr/share/po
 fi
 martin="$cache/martin/bin/martin"
 if [ ! -x "$martin" ]; then
-  CARGO_TARGET_DIR="$cache/martin-target" cargo install martin@1.14.0 --locked --root "$cache/martin"
+  CARGO_TARGET_DIR="$cache/martin-target" cargo install martin@1.14.0 --locked --no-default-features --features postgres,pmtiles,mbtiles,metrics --root "$cache/martin"
 fi
 pyref="$cache/pyref"
 "$pyref/bin/python" -c 'import h3' 2>/dev/null || "$pyref/bin/pip" install --quiet h3

@@ -197,7 +197,11 @@ fn main() -> Result<()> {
             config,
             region,
         } => serve(&db, addr, config.as_deref(), region.as_deref())?,
-        Command::Demo { dir, region, serve: addr } => {
+        Command::Demo {
+            dir,
+            region,
+            serve: addr,
+        } => {
             demo(&dir, region.as_deref())?;
             if let Some(addr) = addr {
                 serve(&dir.join("fengqiao.duckdb"), addr, None, region.as_deref())?;
@@ -309,11 +313,17 @@ fn serve(db: &Path, addr: std::net::SocketAddr, config: Option<&Path>, region_di
     config.check_bind(addr)?;
     fengqiao_tiles::server::init_logging(config.log_json);
     if !db.exists() {
-        bail!("{}: no such store (run `fengqiao ingest` or `fengqiao demo` first)", db.display());
+        bail!(
+            "{}: no such store (run `fengqiao ingest` or `fengqiao demo` first)",
+            db.display()
+        );
     }
     let store = Store::open(db)?;
     let state = fengqiao_tiles::AppState::new(store, region, config).map_err(|e| anyhow::anyhow!("{e}"))?;
-    eprintln!("serving {} on http://{addr}/ (TileJSON: /tiles/hex.json, API: /api/openapi.json)", db.display());
+    eprintln!(
+        "serving {} on http://{addr}/ (TileJSON: /tiles/hex.json, API: /api/openapi.json)",
+        db.display()
+    );
     tokio::runtime::Runtime::new()?.block_on(fengqiao_tiles::server::serve(state, addr))?;
     Ok(())
 }

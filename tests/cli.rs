@@ -379,5 +379,8 @@ fn serve_refuses_an_open_network_address_without_tokens() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("refusing to listen on 0.0.0.0:0 without tokens"), "{stderr}");
+    assert!(
+        stderr.contains("refusing to listen on 0.0.0.0:0 without tokens"),
+        "{stderr}"
+    );
 }

@@ -67,7 +67,11 @@ pub fn summary(
             params.push(fengqiao_ingest::time::format_datetime(t));
         }
     }
-    let clause = if parts.is_empty() { "TRUE".to_string() } else { parts.join(" AND ") };
+    let clause = if parts.is_empty() {
+        "TRUE".to_string()
+    } else {
+        parts.join(" AND ")
+    };
     summary_where(conn, &clause, &params)
 }
 
@@ -102,7 +106,9 @@ fn summary_where(conn: &Connection, filter: &str, params: &[String]) -> Result<S
             ))
             .map_err(err(what))?;
         let rows = stmt
-            .query_map(duckdb::params_from_iter(params.iter()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))
+            .query_map(duckdb::params_from_iter(params.iter()), |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+            })
             .map_err(err(what))?;
         rows.collect::<Result<_, _>>().map_err(err(what))
     };

@@ -12,7 +12,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use chrono::NaiveDate;
 use fengqiao_analytics::aggregate::{aggregate_units, SeverityWeights};
 use fengqiao_analytics::cube::{cube, is_within, last_case_day, CubeOptions, Space, Step};
@@ -41,9 +40,15 @@ pub const MAX_PAGE: usize = 1000;
 fn in_scope(state: &AppState, who: &Principal, code: &str) -> bool {
     match who.scope {
         None => true,
-        Some(scope) => state.region.id(code).is_some_and(|id| is_within(&state.region, id, scope)),
+        Some(scope) => state
+            .region
+            .id(code)
+            .is_some_and(|id| is_within(&state.region, id, scope)),
     }
 }
+
+/// The count fields of a unit's figures.
+const UNIT_COUNTS: [&str; 4] = ["count", "open", "overdue", "serious"];
 
 /// Blanks counts below the display threshold in a row (display role only).
 fn suppress_fields(row: &mut Value, fields: &[&str], k: u64) {
@@ -57,19 +62,74 @@ fn suppress_fields(row: &mut Value, fields: &[&str], k: u64) {
     }
 }
 
-pub async fn heatmap(
-    State(state): State<Arc<AppState>>,
-    Extension(who): Extension<Principal>,
-    Query(query): Query<Vec<(String, String)>>,
+/// What every API handler starts from: who asks, the query parameters and the headers (for the
+/// response format).
+pub struct Ask {
+    pub who: Principal,
+    pub params: Params,
     headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let params = Params::new(query);
-    params.allow(true, &["res"])?;
-    let format = table::negotiate(&params, &headers, true)?;
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Ask {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Ask, ApiError> {
+        let who = parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .ok_or_else(|| ApiError::Internal("a data route without authentication".into()))?;
+        let Query(query) = Query::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::BadRequest(format!("the query string: {e}")))?;
+        Ok(Ask {
+            who,
+            params: Params::new(query),
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+impl Ask {
+    /// Checks the parameters (the filters and `own`) and picks the response format.
+    fn start(&self, own: &[&str], geojson: bool) -> Result<Format, ApiError> {
+        self.params.allow(true, own)?;
+        table::negotiate(&self.params, &self.headers, geojson)
+    }
+
+    /// The filter, limited to the token's scope.
+    fn filter(&self, state: &AppState) -> Result<Filter, ApiError> {
+        self.params.filter(&state.region, &self.who)
+    }
+
+    /// Whether the display role's small-count suppression applies.
+    fn display(&self) -> bool {
+        self.who.role == Role::Display
+    }
+}
+
+/// Items as JSON rows, each passed through `edit` (e.g. to hide small counts).
+fn to_rows<T: serde::Serialize>(
+    items: impl IntoIterator<Item = T>,
+    edit: impl Fn(&T, &mut Value),
+) -> Result<Vec<Value>, ApiError> {
+    items
+        .into_iter()
+        .map(|item| {
+            let mut row = serde_json::to_value(&item).map_err(|e| ApiError::Internal(e.to_string()))?;
+            edit(&item, &mut row);
+            Ok(row)
+        })
+        .collect()
+}
+
+pub async fn heatmap(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Response, ApiError> {
+    let format = ask.start(&["res"], true)?;
+    let (who, params) = (&ask.who, &ask.params);
     let res = fengqiao_analytics::cells::resolution(params.number_in("res", 8u8, 5..=10)?)?;
     let request = LayerRequest {
         res,
-        filter: params.filter(&state.region, &who)?,
+        filter: ask.filter(&state)?,
         who: who.clone(),
         trends: false,
     };
@@ -78,43 +138,33 @@ pub async fn heatmap(
         .map
         .cells
         .iter()
-        .filter(|c| in_scope(&state, &who, &c.village_code))
+        .filter(|c| in_scope(&state, who, &c.village_code))
         .collect();
     if format == Format::GeoJson {
         return Ok(table::geojson_cells(&cells));
     }
-    let rows: Vec<Value> = cells
-        .iter()
-        .map(|c| serde_json::to_value(c).map_err(|e| ApiError::Internal(e.to_string())))
-        .collect::<Result<_, _>>()?;
+    let rows = to_rows(&cells, |_, _| {})?;
     let whole = serde_json::json!({ "res": layer.map.res, "k": layer.map.k, "weeks": layer.map.weeks, "cells": rows });
     table::respond(format, &whole, &rows)
 }
 
-pub async fn hotspots(
-    State(state): State<Arc<AppState>>,
-    Extension(who): Extension<Principal>,
-    Query(query): Query<Vec<(String, String)>>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let params = Params::new(query);
-    params.allow(true, &["res"])?;
-    let format = table::negotiate(&params, &headers, false)?;
+pub async fn hotspots(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Response, ApiError> {
+    let format = ask.start(&["res"], false)?;
+    let (who, params) = (&ask.who, &ask.params);
     let res = fengqiao_analytics::cells::resolution(params.number_in("res", 8u8, 5..=10)?)?;
     let request = LayerRequest {
         res,
-        filter: params.filter(&state.region, &who)?,
+        filter: ask.filter(&state)?,
         who: who.clone(),
         trends: false,
     };
     let layer = layers::heat_layer(&state, request).await?;
-    let rows: Vec<Value> = layer
+    let clusters = layer
         .map
         .clusters
         .iter()
-        .filter(|c| c.villages.iter().any(|v| in_scope(&state, &who, &v.code)))
-        .map(|c| serde_json::to_value(c).map_err(|e| ApiError::Internal(e.to_string())))
-        .collect::<Result<_, _>>()?;
+        .filter(|c| c.villages.iter().any(|v| in_scope(&state, who, &v.code)));
+    let rows = to_rows(clusters, |_, _| {})?;
     table::respond(format, &Value::Array(rows.clone()), &rows)
 }
 
@@ -122,7 +172,11 @@ pub async fn hotspots(
 fn space_of(params: &Params) -> Result<Space, ApiError> {
     Ok(match params.get("level") {
         Some(level) => Space::Units(level_of(level)?),
-        None => Space::Cells(fengqiao_analytics::cells::resolution(params.number_in("res", 8u8, 5..=9)?)?),
+        None => Space::Cells(fengqiao_analytics::cells::resolution(params.number_in(
+            "res",
+            8u8,
+            5..=9,
+        )?)?),
     })
 }
 
@@ -131,7 +185,9 @@ fn level_of(value: &str) -> Result<AdminLevel, ApiError> {
         .parse()
         .map_err(|e| ApiError::BadRequest(format!("level={value}: {e}")))?;
     if level == AdminLevel::City {
-        return Err(ApiError::BadRequest("level=city: use county, township, village or grid".into()));
+        return Err(ApiError::BadRequest(
+            "level=city: use county, township, village or grid".into(),
+        ));
     }
     Ok(level)
 }
@@ -141,18 +197,12 @@ fn last_day(filter: &Filter) -> Option<NaiveDate> {
     filter.to.map(|t| (t - chrono::Duration::microseconds(1)).date())
 }
 
-pub async fn trends(
-    State(state): State<Arc<AppState>>,
-    Extension(who): Extension<Principal>,
-    Query(query): Query<Vec<(String, String)>>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let params = Params::new(query);
-    params.allow(true, &["res", "level", "step", "steps", "k", "time_window"])?;
-    let format = table::negotiate(&params, &headers, false)?;
-    let filter = params.filter(&state.region, &who)?;
+pub async fn trends(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Response, ApiError> {
+    let format = ask.start(&["res", "level", "step", "steps", "k", "time_window"], false)?;
+    let (who, params) = (&ask.who, &ask.params);
+    let filter = ask.filter(&state)?;
     let opts = CubeOptions {
-        space: space_of(&params)?,
+        space: space_of(params)?,
         step: params.parse_or("step", Step::Week)?,
         steps: params.number_in("steps", 52usize, 3..=260)?,
         last_day: last_day(&filter),
@@ -163,7 +213,7 @@ pub async fn trends(
         time_window: params.number_in("time_window", 1usize, 0..=8)?,
         ..EmergingOptions::default()
     };
-    let display = who.role == Role::Display;
+    let display = ask.display();
     let k = state.config.suppress_below;
     let result = state
         .read(move |conn, state| {
@@ -171,22 +221,21 @@ pub async fn trends(
             Ok(emerging_hot_spots(&state.region, &cube, &emerging))
         })
         .await?;
-    let rows: Vec<Value> = result
-        .locations
-        .iter()
-        .filter(|l| {
-            let code = if l.village_code.is_empty() { &l.location } else { &l.village_code };
-            in_scope(&state, &who, code) || (l.village_code.is_empty() && in_scope(&state, &who, &l.location))
-        })
-        .map(|l| {
-            let mut row = serde_json::to_value(l).map_err(|e| ApiError::Internal(e.to_string()))?;
-            if display && l.total > 0 && l.total < k {
-                row["counts"] = Value::Null;
-                row["total"] = Value::Null;
-            }
-            Ok(row)
-        })
-        .collect::<Result<_, ApiError>>()?;
+    let locations = result.locations.iter().filter(|l| {
+        // Cells carry their village; units are their own code.
+        let code = if l.village_code.is_empty() {
+            &l.location
+        } else {
+            &l.village_code
+        };
+        in_scope(&state, who, code)
+    });
+    let rows = to_rows(locations, |l, row| {
+        if display && l.total > 0 && l.total < k {
+            row["counts"] = Value::Null;
+            row["total"] = Value::Null;
+        }
+    })?;
     let whole = serde_json::json!({
         "step": result.step, "periods": result.periods, "options": result.options,
         "pattern_counts": result.pattern_counts, "locations": rows,
@@ -194,16 +243,10 @@ pub async fn trends(
     table::respond(format, &whole, &rows)
 }
 
-pub async fn recurring(
-    State(state): State<Arc<AppState>>,
-    Extension(who): Extension<Principal>,
-    Query(query): Query<Vec<(String, String)>>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let params = Params::new(query);
-    params.allow(true, &["level", "step", "window", "min_active", "history"])?;
-    let format = table::negotiate(&params, &headers, false)?;
-    let filter = params.filter(&state.region, &who)?;
+pub async fn recurring(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Response, ApiError> {
+    let format = ask.start(&["level", "step", "window", "min_active", "history"], false)?;
+    let params = &ask.params;
+    let filter = ask.filter(&state)?;
     let opts = RecurringOptions {
         level: params.get("level").map_or(Ok(AdminLevel::Village), level_of)?,
         step: params.parse_or("step", Step::Week)?,
@@ -213,23 +256,17 @@ pub async fn recurring(
         last_day: last_day(&filter),
         filter,
     };
-    let display = who.role == Role::Display;
+    let display = ask.display();
     let k = state.config.suppress_below;
     let report = state
         .read(move |conn, state| Ok(recurring_problems(conn, &state.region, &Departments::default(), &opts)?))
         .await?;
-    let rows: Vec<Value> = report
-        .problems
-        .iter()
-        .map(|p| {
-            let mut row = serde_json::to_value(p).map_err(|e| ApiError::Internal(e.to_string()))?;
-            if display {
-                suppress_fields(&mut row, &["cases_in_window"], k);
-                row["counts"] = Value::Null;
-            }
-            Ok(row)
-        })
-        .collect::<Result<_, ApiError>>()?;
+    let rows = to_rows(&report.problems, |_, row| {
+        if display {
+            suppress_fields(row, &["cases_in_window"], k);
+            row["counts"] = Value::Null;
+        }
+    })?;
     let whole = serde_json::json!({
         "step": report.step, "periods": report.periods, "window": report.window,
         "min_active": report.min_active, "problems": rows,
@@ -237,39 +274,24 @@ pub async fn recurring(
     table::respond(format, &whole, &rows)
 }
 
-pub async fn chains(
-    State(state): State<Arc<AppState>>,
-    Extension(who): Extension<Principal>,
-    Query(query): Query<Vec<(String, String)>>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let params = Params::new(query);
-    params.allow(true, &["link_days"])?;
-    let format = table::negotiate(&params, &headers, false)?;
+pub async fn chains(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Response, ApiError> {
+    let format = ask.start(&["link_days"], false)?;
+    let params = &ask.params;
     let opts = ChainOptions {
         link_days: params.number_in("link_days", 90i64, 1..=3650)?,
-        filter: params.filter(&state.region, &who)?,
+        filter: ask.filter(&state)?,
     };
     let chains = state
         .read(move |conn, state| Ok(repeat_chains(conn, &state.region, &opts)?))
         .await?;
-    let rows: Vec<Value> = chains
-        .iter()
-        .map(|c| serde_json::to_value(c).map_err(|e| ApiError::Internal(e.to_string())))
-        .collect::<Result<_, _>>()?;
+    let rows = to_rows(&chains, |_, _| {})?;
     table::respond(format, &Value::Array(rows.clone()), &rows)
 }
 
-pub async fn alerts(
-    State(state): State<Arc<AppState>>,
-    Extension(who): Extension<Principal>,
-    Query(query): Query<Vec<(String, String)>>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let params = Params::new(query);
-    params.allow(true, &["as_of", "level", "limit", "min_cases", "min_recurrence_years"])?;
-    let format = table::negotiate(&params, &headers, false)?;
-    let filter = params.filter(&state.region, &who)?;
+pub async fn alerts(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Response, ApiError> {
+    let format = ask.start(&["as_of", "level", "limit", "min_cases", "min_recurrence_years"], false)?;
+    let params = &ask.params;
+    let filter = ask.filter(&state)?;
     let as_of = params.time("as_of", false)?.map(|t| t.date());
     let level = params.get("level").map_or(Ok(AdminLevel::Village), level_of)?;
     let limit = params.number_in("limit", 50usize, 0..=100_000)?;
@@ -293,25 +315,16 @@ pub async fn alerts(
             Ok(early_warning(conn, &state.region, &Departments::default(), &opts)?)
         })
         .await?;
-    let rows: Vec<Value> = list
-        .iter()
-        .map(|a| serde_json::to_value(a).map_err(|e| ApiError::Internal(e.to_string())))
-        .collect::<Result<_, _>>()?;
+    let rows = to_rows(&list, |_, _| {})?;
     table::respond(format, &Value::Array(rows.clone()), &rows)
 }
 
-pub async fn kpis(
-    State(state): State<Arc<AppState>>,
-    Extension(who): Extension<Principal>,
-    Query(query): Query<Vec<(String, String)>>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let params = Params::new(query);
-    params.allow(true, &["level"])?;
-    let format = table::negotiate(&params, &headers, false)?;
-    let filter = params.filter(&state.region, &who)?;
+pub async fn kpis(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Response, ApiError> {
+    let format = ask.start(&["level"], false)?;
+    let (who, params) = (&ask.who, &ask.params);
+    let filter = ask.filter(&state)?;
     let level = params.get("level").map_or(Ok(AdminLevel::County), level_of)?;
-    let display = who.role == Role::Display;
+    let display = ask.display();
     let k = state.config.suppress_below;
     let (summary, units) = state
         .read(move |conn, state| {
@@ -327,31 +340,22 @@ pub async fn kpis(
             Ok((summary, units))
         })
         .await?;
-    let rows: Vec<Value> = units
-        .iter()
-        .filter(|u| in_scope(&state, &who, &u.code))
-        .map(|u| {
-            let mut row = serde_json::to_value(u).map_err(|e| ApiError::Internal(e.to_string()))?;
-            if display {
-                suppress_fields(&mut row, &["count", "open", "overdue", "serious"], k);
-            }
-            Ok(row)
-        })
-        .collect::<Result<_, ApiError>>()?;
+    let rows = to_rows(units.iter().filter(|u| in_scope(&state, who, &u.code)), |_, row| {
+        if display {
+            suppress_fields(row, &UNIT_COUNTS, k);
+        }
+    })?;
     let whole = serde_json::json!({ "summary": summary, "units": rows });
     table::respond(format, &whole, &rows)
 }
 
 pub async fn unit(
     State(state): State<Arc<AppState>>,
-    Extension(who): Extension<Principal>,
     Path(code): Path<String>,
-    Query(query): Query<Vec<(String, String)>>,
-    headers: HeaderMap,
+    ask: Ask,
 ) -> Result<Response, ApiError> {
-    let params = Params::new(query);
-    params.allow(true, &[])?;
-    let format = table::negotiate(&params, &headers, false)?;
+    let format = ask.start(&[], false)?;
+    let who = &ask.who;
     let region = Arc::clone(&state.region);
     let id = region
         .id(&code)
@@ -366,11 +370,11 @@ pub async fn unit(
     let unit = &region.units[id as usize];
     let children: Vec<u32> = region.children(id).to_vec();
     let child_level = children.first().map(|&c| region.units[c as usize].level);
-    let mut filter = params.filter(&region, &who)?;
+    let mut filter = ask.filter(&state)?;
     if filter.unit.is_none() || who.scope.is_some_and(|s| is_within(&region, id, s)) {
         filter.unit = Some(code.clone());
     }
-    let display = who.role == Role::Display;
+    let display = ask.display();
     let k = state.config.suppress_below;
     let figures = match child_level {
         Some(level) => {
@@ -389,11 +393,13 @@ pub async fn unit(
         }
         None => Vec::new(),
     };
-    let child_codes: std::collections::HashSet<&str> =
-        children.iter().map(|&c| region.units[c as usize].code.as_str()).collect();
+    let child_codes: std::collections::HashSet<&str> = children
+        .iter()
+        .map(|&c| region.units[c as usize].code.as_str())
+        .collect();
     let rows: Vec<Value> = figures
         .iter()
-        .filter(|f| child_codes.contains(f.code.as_str()) && in_scope(&state, &who, &f.code))
+        .filter(|f| child_codes.contains(f.code.as_str()) && in_scope(&state, who, &f.code))
         .map(|f| {
             let mut row = serde_json::to_value(f).map_err(|e| ApiError::Internal(e.to_string()))?;
             if display {
@@ -422,16 +428,10 @@ const CASE_COLUMNS: &str = "case_id, CAST(reported_at AS VARCHAR) AS reported_at
      status, CAST(closed_at AS VARCHAR) AS closed_at, satisfaction, county_code, township_code, village_code, \
      grid_code, lng, lat, h3, repeat_of";
 
-pub async fn cases(
-    State(state): State<Arc<AppState>>,
-    Extension(who): Extension<Principal>,
-    Query(query): Query<Vec<(String, String)>>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let params = Params::new(query);
-    params.allow(true, &["page", "per_page"])?;
-    let format = table::negotiate(&params, &headers, false)?;
-    let filter = params.filter(&state.region, &who)?;
+pub async fn cases(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Response, ApiError> {
+    let format = ask.start(&["page", "per_page"], false)?;
+    let (who, params) = (&ask.who, &ask.params);
+    let filter = ask.filter(&state)?;
     let page = params.number_in("page", 1usize, 1..=1_000_000)?;
     let per_page = params.number_in("per_page", 100usize, 1..=MAX_PAGE)?;
     let personal = who.role == Role::Admin;
@@ -474,7 +474,9 @@ pub async fn ingest(
     let params = Params::new(query);
     params.allow(false, &["name"])?;
     if body.is_empty() {
-        return Err(ApiError::BadRequest("the body is empty: send the case file as the request body".into()));
+        return Err(ApiError::BadRequest(
+            "the body is empty: send the case file as the request body".into(),
+        ));
     }
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -494,7 +496,13 @@ pub async fn ingest(
     };
     let safe_name: String = name
         .chars()
-        .map(|c| if c.is_alphanumeric() || c == '.' || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_alphanumeric() || c == '.' || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let report = state
         .write(move |store, region| {
@@ -503,7 +511,12 @@ pub async fn ingest(
             let path = dir.path().join(format!("{stem}.{extension}"));
             std::fs::write(&path, &body).map_err(|e| ApiError::Internal(format!("{}: {e}", path.display())))?;
             let report = store
-                .ingest_file(&path, region, &IngestOptions::default(), &fengqiao_ingest::store::NoProgress)
+                .ingest_file(
+                    &path,
+                    region,
+                    &IngestOptions::default(),
+                    &fengqiao_ingest::store::NoProgress,
+                )
                 .map_err(|e| match e {
                     fengqiao_ingest::store::IngestError::File { .. } => ApiError::BadRequest(e.to_string()),
                     other => ApiError::Internal(other.to_string()),

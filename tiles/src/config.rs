@@ -129,7 +129,10 @@ impl ServerConfig {
             }
             if let Some(unit) = &t.unit {
                 if region.unit(unit).is_none() {
-                    return Err(invalid(format!("{which}: unit {unit:?} is not in region {}", region.code)));
+                    return Err(invalid(format!(
+                        "{which}: unit {unit:?} is not in region {}",
+                        region.code
+                    )));
                 }
             }
         }
@@ -183,9 +186,15 @@ unit = "431002"
         let err = ServerConfig::parse(&short, "f.toml", &region).unwrap_err().to_string();
         assert!(err.contains("f.toml") && err.contains("shorter"), "{err}");
         let twice = GOOD.replace("county-token-0123456789abcdef", "wall-token-0123456789abcdef");
-        assert!(ServerConfig::parse(&twice, "f.toml", &region).unwrap_err().to_string().contains("twice"));
+        assert!(ServerConfig::parse(&twice, "f.toml", &region)
+            .unwrap_err()
+            .to_string()
+            .contains("twice"));
         let unit = GOOD.replace("431002", "999999");
-        assert!(ServerConfig::parse(&unit, "f.toml", &region).unwrap_err().to_string().contains("999999"));
+        assert!(ServerConfig::parse(&unit, "f.toml", &region)
+            .unwrap_err()
+            .to_string()
+            .contains("999999"));
         let role = GOOD.replace("\"display\"", "\"boss\"");
         assert!(ServerConfig::parse(&role, "f.toml", &region).is_err());
         assert!(Role::Display < Role::Analyst && Role::Analyst < Role::Admin);
@@ -196,7 +205,10 @@ unit = "431002"
         let open = ServerConfig::default();
         assert!(open.check_bind("127.0.0.1:8080".parse().unwrap()).is_ok());
         assert!(open.check_bind("[::1]:8080".parse().unwrap()).is_ok());
-        let err = open.check_bind("0.0.0.0:8080".parse().unwrap()).unwrap_err().to_string();
+        let err = open
+            .check_bind("0.0.0.0:8080".parse().unwrap())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("refusing to listen on 0.0.0.0:8080"), "{err}");
         let region = Region::chenzhou();
         let guarded = ServerConfig::parse(GOOD, "f.toml", &region).unwrap();

@@ -90,7 +90,11 @@ pub struct LayerRequest {
 impl LayerRequest {
     /// The cache key: everything the layer depends on.
     pub fn key(&self, version: u64) -> String {
-        let view = if self.who.role == Role::Display { "display" } else { "full" };
+        let view = if self.who.role == Role::Display {
+            "display"
+        } else {
+            "full"
+        };
         format!(
             "{version}|{}|{:?}|{view}|{:?}|{}",
             u8::from(self.res),
@@ -134,7 +138,9 @@ fn build_layer(conn: &duckdb::Connection, state: &AppState, request: &LayerReque
     }
     let inside = |cell: &HeatCell| match request.who.scope {
         None => true,
-        Some(scope) => region.id(&cell.village_code).is_some_and(|v| is_within(region, v, scope)),
+        Some(scope) => region
+            .id(&cell.village_code)
+            .is_some_and(|v| is_within(region, v, scope)),
     };
     let shown: Vec<(usize, CellIndex)> = map
         .cells
@@ -152,7 +158,10 @@ fn build_layer(conn: &duckdb::Connection, state: &AppState, request: &LayerReque
                 space: Space::Cells(request.res),
                 step: Step::Week,
                 steps: 52,
-                last_day: request.filter.to.map(|t| (t - chrono::Duration::microseconds(1)).date()),
+                last_day: request
+                    .filter
+                    .to
+                    .map(|t| (t - chrono::Duration::microseconds(1)).date()),
                 filter: Filter {
                     from: None,
                     ..request.filter.clone()
@@ -178,7 +187,11 @@ impl HeatLayer {
     pub fn cells_in(&self, tile: TileId) -> Vec<(usize, CellIndex)> {
         let index = {
             let mut by_zoom = self.index.lock().expect("tile index");
-            Arc::clone(by_zoom.entry(tile.z).or_insert_with(|| Arc::new(self.build_index(tile.z))))
+            Arc::clone(
+                by_zoom
+                    .entry(tile.z)
+                    .or_insert_with(|| Arc::new(self.build_index(tile.z))),
+            )
         };
         index
             .get(&(tile.x, tile.y))
@@ -460,9 +473,21 @@ pub fn region_bounds(region: &Region) -> ([f64; 4], [f64; 2]) {
 pub fn tilejson(region: &Region, name: &str, base: &str, query: &str) -> Option<serde_json::Value> {
     let (bounds, centre) = region_bounds(region);
     let (extension, zooms, description) = match name {
-        "hex" => ("mvt", HEX_ZOOMS, "矛盾热力图: H3 hexagons with cases, Gi* and four-level response"),
-        "heat" => ("png", HEX_ZOOMS, "矛盾热力图 (raster): the hexagons in the four-level colours"),
-        "admin" => ("mvt", ADMIN_ZOOMS, "行政区划底图: boundaries and names (offline basemap)"),
+        "hex" => (
+            "mvt",
+            HEX_ZOOMS,
+            "矛盾热力图: H3 hexagons with cases, Gi* and four-level response",
+        ),
+        "heat" => (
+            "png",
+            HEX_ZOOMS,
+            "矛盾热力图 (raster): the hexagons in the four-level colours",
+        ),
+        "admin" => (
+            "mvt",
+            ADMIN_ZOOMS,
+            "行政区划底图: boundaries and names (offline basemap)",
+        ),
         _ => return None,
     };
     let q = if query.is_empty() {

@@ -47,14 +47,20 @@ impl Metrics {
         let _ = writeln!(out, "# TYPE fengqiao_requests_total counter");
         for (route, r) in routes.iter() {
             for (status, n) in &r.by_status {
-                let _ = writeln!(out, "fengqiao_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}");
+                let _ = writeln!(
+                    out,
+                    "fengqiao_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
+                );
             }
         }
         let _ = writeln!(out, "# HELP fengqiao_request_seconds Request latency by route.");
         let _ = writeln!(out, "# TYPE fengqiao_request_seconds histogram");
         for (route, r) in routes.iter() {
             for (bound, n) in BUCKETS.iter().zip(r.buckets) {
-                let _ = writeln!(out, "fengqiao_request_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {n}");
+                let _ = writeln!(
+                    out,
+                    "fengqiao_request_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {n}"
+                );
             }
             let _ = writeln!(
                 out,

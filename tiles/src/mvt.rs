@@ -686,7 +686,7 @@ fn to_pb_value(v: &Value) -> pb::Value {
         Value::String(s) => out.string_value = Some(s.clone()),
         Value::Int(i) if *i >= 0 => out.uint_value = Some(*i as u64),
         Value::Int(i) => out.sint_value = Some(*i),
-        Value::Double(d) => out.float_value = Some(*d as f32),
+        Value::Double(d) => out.double_value = Some(*d),
         Value::Bool(b) => out.bool_value = Some(*b),
     }
     out

@@ -16,7 +16,11 @@ pub fn document() -> Value {
             .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
             .collect();
-        let data_route = route.path.starts_with("/api/") && !matches!(route.path, "/api/openapi.json" | "/api/events" | "/api/version" | "/api/ingest")
+        let data_route = route.path.starts_with("/api/")
+            && !matches!(
+                route.path,
+                "/api/openapi.json" | "/api/events" | "/api/version" | "/api/ingest"
+            )
             || route.path.starts_with("/tiles/");
         if data_route {
             parameters.extend(FILTER_KEYS.iter().map(|name| {
@@ -24,9 +28,11 @@ pub fn document() -> Value {
                         "description": filter_description(name) })
             }));
         }
-        parameters.extend(COMMON_KEYS.iter().map(|name| {
-            json!({ "name": name, "in": "query", "required": false, "schema": { "type": "string" } })
-        }));
+        parameters.extend(
+            COMMON_KEYS
+                .iter()
+                .map(|name| json!({ "name": name, "in": "query", "required": false, "schema": { "type": "string" } })),
+        );
         let mut operation = json!({
             "summary": route.summary,
             "parameters": parameters,

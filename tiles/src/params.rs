@@ -13,7 +13,9 @@ use crate::error::ApiError;
 use crate::state::Principal;
 
 /// The filter parameters, accepted by every data route.
-pub const FILTER_KEYS: [&str; 8] = ["from", "to", "category", "class", "channel", "status", "severity", "unit"];
+pub const FILTER_KEYS: [&str; 8] = [
+    "from", "to", "category", "class", "channel", "status", "severity", "unit",
+];
 /// Accepted everywhere: the data version (for caches), a token for clients that cannot send headers,
 /// and the response format.
 pub const COMMON_KEYS: [&str; 3] = ["v", "access_token", "format"];
@@ -67,7 +69,10 @@ impl Params {
             .flat_map(|(_, v)| v.split(','))
             .map(str::trim)
             .filter(|v| !v.is_empty())
-            .map(|v| v.parse::<T>().map_err(|e| ApiError::BadRequest(format!("{key}={v}: {e}"))))
+            .map(|v| {
+                v.parse::<T>()
+                    .map_err(|e| ApiError::BadRequest(format!("{key}={v}: {e}")))
+            })
             .collect()
     }
 
@@ -145,7 +150,10 @@ impl Params {
 pub fn scoped(mut filter: Filter, region: &Region, who: &Principal) -> Result<Filter, ApiError> {
     if let Some(code) = &filter.unit {
         if region.unit(code).is_none() {
-            return Err(ApiError::BadRequest(format!("unit={code}: no such unit in {}", region.code)));
+            return Err(ApiError::BadRequest(format!(
+                "unit={code}: no such unit in {}",
+                region.code
+            )));
         }
     }
     let Some(scope) = who.scope else { return Ok(filter) };
@@ -185,9 +193,16 @@ mod tests {
     #[test]
     fn filters_parse_and_bad_values_say_which() {
         let region = Region::chenzhou();
-        let p = params(&[("category", "labour,邻里关系"), ("category", "other"), ("to", "2026-10-31")]);
+        let p = params(&[
+            ("category", "labour,邻里关系"),
+            ("category", "other"),
+            ("to", "2026-10-31"),
+        ]);
         let f = p.filter(&region, &admin()).unwrap();
-        assert_eq!(f.categories, vec![Category::Labour, Category::Neighbour, Category::Other]);
+        assert_eq!(
+            f.categories,
+            vec![Category::Labour, Category::Neighbour, Category::Other]
+        );
         assert_eq!(f.to.unwrap().to_string(), "2026-11-01 00:00:00");
         let bad = |q: &[(&str, &str)]| params(q).filter(&region, &admin()).unwrap_err().to_string();
         assert!(bad(&[("category", "fishing")]).contains("fishing"));
@@ -195,7 +210,11 @@ mod tests {
         assert!(bad(&[("from", "2026-10-02"), ("to", "2026-10-01")]).contains("not after"));
         assert!(bad(&[("from", "2000-01-01"), ("to", "2026-10-01")]).contains("longer than"));
         assert!(bad(&[("unit", "999")]).contains("no such unit"));
-        assert!(params(&[("colour", "red")]).allow(true, &["res"]).unwrap_err().to_string().contains("colour"));
+        assert!(params(&[("colour", "red")])
+            .allow(true, &["res"])
+            .unwrap_err()
+            .to_string()
+            .contains("colour"));
         assert!(params(&[("res", "8"), ("v", "3")]).allow(false, &["res"]).is_ok());
         assert!(params(&[("res", "12")]).number_in("res", 8u8, 5..=10).is_err());
     }
@@ -212,7 +231,10 @@ mod tests {
         assert_eq!(f.unit.as_deref(), Some("431002"));
         let township = region.children(region.id("431002").unwrap())[0];
         let code = region.units[township as usize].code.clone();
-        assert_eq!(params(&[("unit", &code)]).filter(&region, &county).unwrap().unit, Some(code));
+        assert_eq!(
+            params(&[("unit", &code)]).filter(&region, &county).unwrap().unit,
+            Some(code)
+        );
         let err = params(&[("unit", "431003")]).filter(&region, &county).unwrap_err();
         assert!(matches!(err, ApiError::Forbidden(_)), "{err:?}");
     }

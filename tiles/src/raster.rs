@@ -79,7 +79,7 @@ pub fn render(tile: TileId, size: u32, shapes: &[Shape]) -> Result<Vec<u8>, Rast
         if !shape
             .rings
             .first()
-            .and_then(|exterior| wgs84_bbox(exterior))
+            .and_then(wgs84_bbox)
             .is_some_and(|b| boxes_overlap(b, visible))
         {
             continue;

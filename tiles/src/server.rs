@@ -35,27 +35,132 @@ pub struct RouteDoc {
 
 /// Every route the server answers.
 pub const ROUTES: &[RouteDoc] = &[
-    RouteDoc { method: "get", path: "/healthz", summary: "Liveness: 200 and the data version", role: None },
-    RouteDoc { method: "get", path: "/metrics", summary: "Prometheus metrics", role: None },
-    RouteDoc { method: "get", path: "/api/openapi.json", summary: "This document", role: None },
-    RouteDoc { method: "get", path: "/tiles/hex.json", summary: "TileJSON of the hexagon tiles", role: Some(Role::Display) },
-    RouteDoc { method: "get", path: "/tiles/heat.json", summary: "TileJSON of the raster heat tiles", role: Some(Role::Display) },
-    RouteDoc { method: "get", path: "/tiles/admin.json", summary: "TileJSON of the admin basemap", role: Some(Role::Display) },
-    RouteDoc { method: "get", path: "/tiles/hex/{z}/{x}/{y}", summary: "Hexagon vector tile (`{y}.mvt`, gzip MVT 2.1); filters as parameters; 204 when empty", role: Some(Role::Display) },
-    RouteDoc { method: "get", path: "/tiles/heat/{z}/{x}/{y}", summary: "Raster heat tile (`{y}.png` 256 px, `{y}@2x.png` 512 px); 204 when empty", role: Some(Role::Display) },
-    RouteDoc { method: "get", path: "/tiles/admin/{z}/{x}/{y}", summary: "Admin basemap vector tile (`{y}.mvt`): boundaries and labels", role: Some(Role::Display) },
-    RouteDoc { method: "get", path: "/api/heatmap", summary: "Heat-map cells (JSON, GeoJSON, CSV, Arrow)", role: Some(Role::Display) },
-    RouteDoc { method: "get", path: "/api/hotspots", summary: "Hot-spot clusters with level, reason and places", role: Some(Role::Display) },
-    RouteDoc { method: "get", path: "/api/trends", summary: "Emerging hot spots: pattern, counts and Mann–Kendall per location", role: Some(Role::Display) },
-    RouteDoc { method: "get", path: "/api/recurring", summary: "Recurring problems (类案) with lead departments", role: Some(Role::Display) },
-    RouteDoc { method: "get", path: "/api/chains", summary: "Repeat chains (民转刑 watch list): case ids, places", role: Some(Role::Analyst) },
-    RouteDoc { method: "get", path: "/api/alerts", summary: "Early-warning alerts for the 7 days ending `as_of`", role: Some(Role::Display) },
-    RouteDoc { method: "get", path: "/api/kpis", summary: "Intake by class and channel, 办结率, 按时办结率, 满意度, per unit", role: Some(Role::Display) },
-    RouteDoc { method: "get", path: "/api/units/{code}", summary: "A unit with its children's figures (drill-down)", role: Some(Role::Display) },
-    RouteDoc { method: "get", path: "/api/cases", summary: "Paged case list; personal fields for admin only", role: Some(Role::Analyst) },
-    RouteDoc { method: "post", path: "/api/ingest", summary: "Ingest a case file (CSV, NDJSON, Parquet) as the CLI does", role: Some(Role::Admin) },
-    RouteDoc { method: "get", path: "/api/events", summary: "Server-sent events: `data` when the store changes", role: Some(Role::Display) },
-    RouteDoc { method: "get", path: "/api/version", summary: "The data version", role: Some(Role::Display) },
+    RouteDoc {
+        method: "get",
+        path: "/healthz",
+        summary: "Liveness: 200 and the data version",
+        role: None,
+    },
+    RouteDoc {
+        method: "get",
+        path: "/metrics",
+        summary: "Prometheus metrics",
+        role: None,
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/openapi.json",
+        summary: "This document",
+        role: None,
+    },
+    RouteDoc {
+        method: "get",
+        path: "/tiles/hex.json",
+        summary: "TileJSON of the hexagon tiles",
+        role: Some(Role::Display),
+    },
+    RouteDoc {
+        method: "get",
+        path: "/tiles/heat.json",
+        summary: "TileJSON of the raster heat tiles",
+        role: Some(Role::Display),
+    },
+    RouteDoc {
+        method: "get",
+        path: "/tiles/admin.json",
+        summary: "TileJSON of the admin basemap",
+        role: Some(Role::Display),
+    },
+    RouteDoc {
+        method: "get",
+        path: "/tiles/hex/{z}/{x}/{y}",
+        summary: "Hexagon vector tile (`{y}.mvt`, gzip MVT 2.1); filters as parameters; 204 when empty",
+        role: Some(Role::Display),
+    },
+    RouteDoc {
+        method: "get",
+        path: "/tiles/heat/{z}/{x}/{y}",
+        summary: "Raster heat tile (`{y}.png` 256 px, `{y}@2x.png` 512 px); 204 when empty",
+        role: Some(Role::Display),
+    },
+    RouteDoc {
+        method: "get",
+        path: "/tiles/admin/{z}/{x}/{y}",
+        summary: "Admin basemap vector tile (`{y}.mvt`): boundaries and labels",
+        role: Some(Role::Display),
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/heatmap",
+        summary: "Heat-map cells (JSON, GeoJSON, CSV, Arrow)",
+        role: Some(Role::Display),
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/hotspots",
+        summary: "Hot-spot clusters with level, reason and places",
+        role: Some(Role::Display),
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/trends",
+        summary: "Emerging hot spots: pattern, counts and Mann–Kendall per location",
+        role: Some(Role::Display),
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/recurring",
+        summary: "Recurring problems (类案) with lead departments",
+        role: Some(Role::Display),
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/chains",
+        summary: "Repeat chains (民转刑 watch list): case ids, places",
+        role: Some(Role::Analyst),
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/alerts",
+        summary: "Early-warning alerts for the 7 days ending `as_of`",
+        role: Some(Role::Display),
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/kpis",
+        summary: "Intake by class and channel, 办结率, 按时办结率, 满意度, per unit",
+        role: Some(Role::Display),
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/units/{code}",
+        summary: "A unit with its children's figures (drill-down)",
+        role: Some(Role::Display),
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/cases",
+        summary: "Paged case list; personal fields for admin only",
+        role: Some(Role::Analyst),
+    },
+    RouteDoc {
+        method: "post",
+        path: "/api/ingest",
+        summary: "Ingest a case file (CSV, NDJSON, Parquet) as the CLI does",
+        role: Some(Role::Admin),
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/events",
+        summary: "Server-sent events: `data` when the store changes",
+        role: Some(Role::Display),
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/version",
+        summary: "The data version",
+        role: Some(Role::Display),
+    },
 ];
 
 /// The router over `state`.
@@ -95,7 +200,9 @@ async fn measure(State(state): State<Arc<AppState>>, request: Request, next: Nex
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
     let response = next.run(request).await;
-    state.metrics.record(&route, response.status().as_u16(), started.elapsed());
+    state
+        .metrics
+        .record(&route, response.status().as_u16(), started.elapsed());
     response
 }
 
@@ -127,8 +234,12 @@ async fn authenticate(State(state): State<Arc<AppState>>, mut request: Request, 
         Err(e) => return e.into_response(),
     };
     if who.role < needed {
-        return ApiError::Forbidden(format!("this needs the {} role; the token has {}", needed.code(), who.role.code()))
-            .into_response();
+        return ApiError::Forbidden(format!(
+            "this needs the {} role; the token has {}",
+            needed.code(),
+            who.role.code()
+        ))
+        .into_response();
     }
     tracing::debug!(token = %who.name, role = who.role.code(), %path, "request");
     request.extensions_mut().insert(who);
@@ -165,12 +276,14 @@ async fn openapi() -> impl IntoResponse {
 /// store, and a keep-alive comment every 15 s.
 async fn events(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     let hello = serde_json::json!({ "type": "hello", "version": state.version() }).to_string();
-    let stream = tokio_stream::once(Ok::<Event, std::convert::Infallible>(Event::default().event("hello").data(hello)))
-        .chain(
-            BroadcastStream::new(state.events.subscribe())
-                .filter_map(|m| m.ok())
-                .map(|m| Ok(Event::default().event("data").data(m))),
-        );
+    let stream = tokio_stream::once(Ok::<Event, std::convert::Infallible>(
+        Event::default().event("hello").data(hello),
+    ))
+    .chain(
+        BroadcastStream::new(state.events.subscribe())
+            .filter_map(|m| m.ok())
+            .map(|m| Ok(Event::default().event("data").data(m))),
+    );
     Sse::new(stream).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
 }
 
@@ -316,8 +429,9 @@ async fn tile_response(
 
 /// FNV-1a, for ETags.
 fn fxhash(s: &str) -> u64 {
-    s.bytes()
-        .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 fn check_zoom(tile: TileId, zooms: std::ops::RangeInclusive<u8>) -> Result<(), ApiError> {
@@ -333,17 +447,42 @@ fn check_zoom(tile: TileId, zooms: std::ops::RangeInclusive<u8>) -> Result<(), A
 }
 
 async fn hex_tile(
+    state: State<Arc<AppState>>,
+    who: Extension<Principal>,
+    address: Path<(String, String, String)>,
+    query: Query<Vec<(String, String)>>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    heat_layer_tile(state, who, address, query, uri, headers, TileFormat::Mvt).await
+}
+
+async fn heat_tile(
+    state: State<Arc<AppState>>,
+    who: Extension<Principal>,
+    address: Path<(String, String, String)>,
+    query: Query<Vec<(String, String)>>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    heat_layer_tile(state, who, address, query, uri, headers, TileFormat::Png).await
+}
+
+/// A tile of the heat layer: hexagons as MVT (`trends=true` adds each cell's pattern) or PNG.
+async fn heat_layer_tile(
     State(state): State<Arc<AppState>>,
     Extension(who): Extension<Principal>,
     Path((z, x, y)): Path<(String, String, String)>,
     Query(query): Query<Vec<(String, String)>>,
     uri: axum::http::Uri,
     headers: HeaderMap,
+    format: TileFormat,
 ) -> Result<Response, ApiError> {
-    let (tile, _) = tile_address(&z, &x, &y, "mvt")?;
+    let extension = if format == TileFormat::Mvt { "mvt" } else { "png" };
+    let (tile, scale) = tile_address(&z, &x, &y, extension)?;
     check_zoom(tile, layers::HEX_ZOOMS)?;
     let params = Params::new(query);
-    params.allow(true, &["trends"])?;
+    params.allow(true, if format == TileFormat::Mvt { &["trends"] } else { &[] })?;
     let request = LayerRequest {
         res: resolution_for_zoom(tile.z),
         filter: params.filter(&state.region, &who)?,
@@ -352,34 +491,12 @@ async fn hex_tile(
     };
     let make = async {
         let layer = layers::heat_layer(&state, request).await?;
-        Ok(layer.mvt(tile))
+        match format {
+            TileFormat::Mvt => Ok(layer.mvt(tile)),
+            TileFormat::Png => layer.png(tile, 256 * scale),
+        }
     };
-    tile_response(&state, &who, &params, &uri, &headers, TileFormat::Mvt, make).await
-}
-
-async fn heat_tile(
-    State(state): State<Arc<AppState>>,
-    Extension(who): Extension<Principal>,
-    Path((z, x, y)): Path<(String, String, String)>,
-    Query(query): Query<Vec<(String, String)>>,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let (tile, scale) = tile_address(&z, &x, &y, "png")?;
-    check_zoom(tile, layers::HEX_ZOOMS)?;
-    let params = Params::new(query);
-    params.allow(true, &[])?;
-    let request = LayerRequest {
-        res: resolution_for_zoom(tile.z),
-        filter: params.filter(&state.region, &who)?,
-        who: who.clone(),
-        trends: false,
-    };
-    let make = async {
-        let layer = layers::heat_layer(&state, request).await?;
-        layer.png(tile, 256 * scale)
-    };
-    tile_response(&state, &who, &params, &uri, &headers, TileFormat::Png, make).await
+    tile_response(&state, &who, &params, &uri, &headers, format, make).await
 }
 
 async fn admin_tile(
@@ -412,7 +529,9 @@ pub fn header_value(value: &str) -> HeaderValue {
 pub fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     // A second initialisation (tests) is harmless.
     let _ = if json {
         builder.json().try_init()

@@ -116,9 +116,8 @@ impl AppState {
                 scope: None,
             });
         }
-        let token = token.ok_or_else(|| {
-            ApiError::Unauthorized("a bearer token is required (Authorization: Bearer …)".into())
-        })?;
+        let token = token
+            .ok_or_else(|| ApiError::Unauthorized("a bearer token is required (Authorization: Bearer …)".into()))?;
         // Compare against every token in full, so that the time taken says nothing about a match.
         let mut found = None;
         for (known, principal) in &self.tokens {
@@ -176,7 +175,9 @@ impl AppState {
             let version = self.version.fetch_add(1, Ordering::AcqRel) + 1;
             self.layers.lock().expect("layer cache").clear();
             self.tiles.lock().expect("tile cache").clear();
-            let _ = self.events.send(serde_json::json!({ "type": "data", "version": version }).to_string());
+            let _ = self
+                .events
+                .send(serde_json::json!({ "type": "data", "version": version }).to_string());
             self.refresh_columns();
         }
         Ok(value)
@@ -202,13 +203,11 @@ impl AppState {
         std::thread::spawn(move || {
             loop {
                 let version = state.version();
-                let loaded = state
-                    .take_reader()
-                    .and_then(|conn| {
-                        let columns = CaseColumns::load(&conn, &state.region).map_err(ApiError::from);
-                        state.readers.lock().expect("reader pool").push(conn);
-                        columns
-                    });
+                let loaded = state.take_reader().and_then(|conn| {
+                    let columns = CaseColumns::load(&conn, &state.region).map_err(ApiError::from);
+                    state.readers.lock().expect("reader pool").push(conn);
+                    columns
+                });
                 match loaded {
                     Ok(columns) => {
                         *state.columns.write().expect("columns") = Some((version, Arc::new(columns)));

@@ -41,10 +41,7 @@ pub fn negotiate(params: &Params, headers: &HeaderMap, geojson: bool) -> Result<
             )))
         }
         None => {
-            let accept = headers
-                .get(header::ACCEPT)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
+            let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
             if accept.contains(ARROW_STREAM) {
                 Format::Arrow
             } else if accept.contains("text/csv") {
@@ -192,10 +189,7 @@ pub fn query_rows(conn: &duckdb::Connection, sql: &str, binds: &[String]) -> Res
     let internal = |e: duckdb::Error| ApiError::Internal(format!("query: {e}"));
     let mut stmt = conn.prepare(sql).map_err(internal)?;
     let mut rows = stmt.query(duckdb::params_from_iter(binds.iter())).map_err(internal)?;
-    let names: Vec<String> = rows
-        .as_ref()
-        .map(|s| s.column_names())
-        .unwrap_or_default();
+    let names: Vec<String> = rows.as_ref().map(|s| s.column_names()).unwrap_or_default();
     let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(internal)? {
         let mut object = serde_json::Map::new();

@@ -80,7 +80,12 @@ fn app(tokens: bool) -> (Router, Arc<AppState>) {
     let mut store = Store::open_in_memory().unwrap();
     let region = Region::chenzhou();
     store
-        .ingest_file(&data().1, &region, &IngestOptions::default(), &fengqiao_ingest::store::NoProgress)
+        .ingest_file(
+            &data().1,
+            &region,
+            &IngestOptions::default(),
+            &fengqiao_ingest::store::NoProgress,
+        )
         .unwrap();
     let state = AppState::new(store, region, config(tokens)).unwrap();
     (router(Arc::clone(&state)), state)
@@ -165,9 +170,18 @@ async fn health_metrics_and_an_openapi_document_that_lists_exactly_the_served_ro
 
     let metrics = String::from_utf8(bytes(get(&app, "/metrics", None).await).await).unwrap();
     // /healthz twice (above and in the sweep), every route of the sweep once.
-    assert!(metrics.contains("fengqiao_requests_total{route=\"/healthz\",status=\"200\"} 2"), "{metrics}");
-    assert!(metrics.contains("fengqiao_requests_total{route=\"/api/kpis\",status=\"200\"} 1"), "{metrics}");
-    assert!(metrics.contains("fengqiao_requests_total{route=\"unmatched\",status=\"404\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("fengqiao_requests_total{route=\"/healthz\",status=\"200\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("fengqiao_requests_total{route=\"/api/kpis\",status=\"200\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("fengqiao_requests_total{route=\"unmatched\",status=\"404\"} 1"),
+        "{metrics}"
+    );
     assert!(metrics.contains("fengqiao_data_version 1"));
 }
 
@@ -178,7 +192,10 @@ async fn hexagon_tiles_decode_to_h3o_boundaries_and_empty_or_bad_tiles_say_so() 
     let response = get(&app, &format!("/tiles/hex/{}/{}/{}.mvt", t.z, t.x, t.y), None).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()[header::CONTENT_ENCODING], "gzip");
-    assert_eq!(response.headers()[header::CONTENT_TYPE], "application/vnd.mapbox-vector-tile");
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "application/vnd.mapbox-vector-tile"
+    );
     let etag = response.headers()[header::ETAG].to_str().unwrap().to_string();
     let layers = decode(&gunzip(&bytes(response).await)).unwrap();
     assert_eq!(layers.len(), 1);
@@ -226,7 +243,10 @@ async fn hexagon_tiles_decode_to_h3o_boundaries_and_empty_or_bad_tiles_say_so() 
         .header(header::IF_NONE_MATCH, &etag)
         .body(Body::empty())
         .unwrap();
-    assert_eq!(app.clone().oneshot(request).await.unwrap().status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(
+        app.clone().oneshot(request).await.unwrap().status(),
+        StatusCode::NOT_MODIFIED
+    );
     // Far out at sea: nothing to draw.
     let sea = TileId::containing(12, 120.0, 20.0).unwrap();
     let empty = get(&app, &format!("/tiles/hex/12/{}/{}.mvt", sea.x, sea.y), None).await;
@@ -246,7 +266,12 @@ async fn hexagon_tiles_decode_to_h3o_boundaries_and_empty_or_bad_tiles_say_so() 
         assert!(json(response).await["error"].as_str().is_some_and(|m| !m.is_empty()));
     }
     // A filter changes the tile.
-    let labour = get(&app, &format!("/tiles/hex/{}/{}/{}.mvt?category=labour", t.z, t.x, t.y), None).await;
+    let labour = get(
+        &app,
+        &format!("/tiles/hex/{}/{}/{}.mvt?category=labour", t.z, t.x, t.y),
+        None,
+    )
+    .await;
     let labour_layers = decode(&gunzip(&bytes(labour).await)).unwrap();
     assert!(labour_layers.is_empty() || labour_layers[0].features.len() < layer.features.len());
 }
@@ -259,7 +284,10 @@ async fn tilejson_raster_and_admin_tiles() {
         assert_eq!(doc["tilejson"], "3.0.0");
         let url = doc["tiles"][0].as_str().unwrap();
         assert!(url.contains(&format!("/tiles/{set}/{{z}}/{{x}}/{{y}}.")), "{url}");
-        assert!(url.contains(&format!("v={}", state.version())) && url.contains("category=labour"), "{url}");
+        assert!(
+            url.contains(&format!("v={}", state.version())) && url.contains("category=labour"),
+            "{url}"
+        );
         let b = doc["bounds"].as_array().unwrap();
         let b: Vec<f64> = b.iter().map(|v| v.as_f64().unwrap()).collect();
         assert!(b[0] < 113.0 && 113.0 < b[2] && b[1] < 25.7 && 25.7 < b[3], "{b:?}");
@@ -268,7 +296,10 @@ async fn tilejson_raster_and_admin_tiles() {
             assert!(!doc["vector_layers"].as_array().unwrap().is_empty());
         }
     }
-    assert_eq!(get(&app, "/tiles/roads.json", None).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&app, "/tiles/roads.json", None).await.status(),
+        StatusCode::NOT_FOUND
+    );
 
     // Raster: 256 and 512 px; a red (县级专班) cluster cell is drawn red.
     let t = TileId::containing(9, 113.015, 25.77).unwrap();
@@ -329,21 +360,40 @@ async fn roles_decide_what_a_token_sees() {
     let none = get(&app, "/api/heatmap", None).await;
     assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
     assert!(none.headers().contains_key(header::WWW_AUTHENTICATE));
-    assert_eq!(get(&app, "/api/heatmap", Some("not-a-token")).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        get(&app, "/api/heatmap", Some("not-a-token")).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
     let t = centre_tile();
     let tile = format!("/tiles/hex/{}/{}/{}.mvt", t.z, t.x, t.y);
     assert_eq!(get(&app, &tile, None).await.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(get(&app, &format!("{tile}?access_token={WALL}"), None).await.status(), StatusCode::OK);
+    assert_eq!(
+        get(&app, &format!("{tile}?access_token={WALL}"), None).await.status(),
+        StatusCode::OK
+    );
 
     // Display: aggregates with small counts hidden; no case lists, chains or ingest.
     let wall = json(get(&app, "/api/heatmap", Some(WALL)).await).await;
     let cells = wall["cells"].as_array().unwrap();
-    assert!(cells.iter().all(|c| c["count"].as_u64().is_none_or(|n| n == 0 || n >= 3)));
+    assert!(cells
+        .iter()
+        .all(|c| c["count"].as_u64().is_none_or(|n| n == 0 || n >= 3)));
     assert!(cells.iter().any(|c| c["suppressed"] == true));
     for route in ["/api/cases", "/api/chains"] {
-        assert_eq!(get(&app, route, Some(WALL)).await.status(), StatusCode::FORBIDDEN, "{route}");
+        assert_eq!(
+            get(&app, route, Some(WALL)).await.status(),
+            StatusCode::FORBIDDEN,
+            "{route}"
+        );
     }
-    let post = call(&app, "POST", "/api/ingest?name=x.csv", Some(ANALYST), Body::from("a,b\n")).await;
+    let post = call(
+        &app,
+        "POST",
+        "/api/ingest?name=x.csv",
+        Some(ANALYST),
+        Body::from("a,b\n"),
+    )
+    .await;
     assert_eq!(post.status(), StatusCode::FORBIDDEN);
 
     // Analyst: case lists without personal fields; admin: with them.
@@ -379,14 +429,22 @@ async fn a_county_token_sees_only_its_county() {
         StatusCode::FORBIDDEN
     );
     let cases = json(get(&app, "/api/cases?per_page=50", Some(COUNTY)).await).await;
-    assert!(cases["cases"].as_array().unwrap().iter().all(|c| c["county_code"] == COUNTY_CODE));
+    assert!(cases["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["county_code"] == COUNTY_CODE));
     // A tile of a neighbouring county's seat (嘉禾县, far from 北湖区) shows none of its cells.
     let jiahe = region.unit("431024").unwrap();
     let t = TileId::containing(12, jiahe.lng, jiahe.lat).unwrap();
     let response = get(&app, &format!("/tiles/hex/12/{}/{}.mvt", t.x, t.y), Some(COUNTY)).await;
     if response.status() == StatusCode::OK {
         for layer in decode(&gunzip(&bytes(response).await)).unwrap() {
-            assert!(layer.features.is_empty(), "{} cells of another county", layer.features.len());
+            assert!(
+                layer.features.is_empty(),
+                "{} cells of another county",
+                layer.features.len()
+            );
         }
     } else {
         assert_eq!(response.status(), StatusCode::NO_CONTENT);
@@ -410,14 +468,20 @@ async fn the_api_answers_in_json_csv_arrow_and_geojson() {
         .body(Body::empty())
         .unwrap();
     let response = app.clone().oneshot(request).await.unwrap();
-    assert_eq!(response.headers()[header::CONTENT_TYPE], "application/vnd.apache.arrow.stream");
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "application/vnd.apache.arrow.stream"
+    );
     let reader = arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes(response).await), None).unwrap();
     let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
     assert_eq!(rows, n);
     let geo = json(get(&app, "/api/heatmap?res=7&format=geojson", None).await).await;
     assert_eq!(geo["type"], "FeatureCollection");
     assert_eq!(geo["features"].as_array().unwrap().len(), n);
-    assert_eq!(get(&app, "/api/alerts?format=geojson", None).await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        get(&app, "/api/alerts?format=geojson", None).await.status(),
+        StatusCode::BAD_REQUEST
+    );
 
     // Every analysis route answers with its figures.
     let kpis = json(get(&app, "/api/kpis", None).await).await;
@@ -425,12 +489,19 @@ async fn the_api_answers_in_json_csv_arrow_and_geojson() {
     assert_eq!(kpis["units"].as_array().unwrap().len(), 11);
     let trends = json(get(&app, "/api/trends?res=7&steps=12", None).await).await;
     assert_eq!(trends["periods"].as_array().unwrap().len(), 12);
-    assert!(!json(get(&app, "/api/hotspots", None).await).await.as_array().unwrap().is_empty());
+    assert!(!json(get(&app, "/api/hotspots", None).await)
+        .await
+        .as_array()
+        .unwrap()
+        .is_empty());
     assert!(json(get(&app, "/api/recurring", None).await).await["problems"].is_array());
     assert!(json(get(&app, "/api/alerts", None).await).await.is_array());
     let city = json(get(&app, "/api/units/431000", None).await).await;
     assert_eq!(city["children"].as_array().unwrap().len(), 11);
-    assert_eq!(get(&app, "/api/units/999999", None).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&app, "/api/units/999999", None).await.status(),
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(
         get(&app, "/api/trends?steps=100000", None).await.status(),
         StatusCode::BAD_REQUEST
@@ -442,7 +513,9 @@ async fn ingest_by_api_while_tiles_are_read_and_clients_are_told() {
     let (app, state) = app(false);
     let t = centre_tile();
     let tile = format!("/tiles/hex/{}/{}/{}.mvt", t.z, t.x, t.y);
-    let before = json(get(&app, "/api/kpis", None).await).await["summary"]["cases"].as_u64().unwrap();
+    let before = json(get(&app, "/api/kpis", None).await).await["summary"]["cases"]
+        .as_u64()
+        .unwrap();
 
     // Listen to the event stream.
     let events = get(&app, "/api/events", None).await;
@@ -479,15 +552,27 @@ async fn ingest_by_api_while_tiles_are_read_and_clients_are_told() {
     let text = String::from_utf8_lossy(&data);
     assert!(text.contains("event: data") && text.contains("\"version\":2"), "{text}");
     assert_eq!(state.version(), 2);
-    let after = json(get(&app, "/api/kpis", None).await).await["summary"]["cases"].as_u64().unwrap();
+    let after = json(get(&app, "/api/kpis", None).await).await["summary"]["cases"]
+        .as_u64()
+        .unwrap();
     assert_eq!(after, before + inserted);
     let doc = json(get(&app, "/tiles/hex.json", None).await).await;
     assert!(doc["tiles"][0].as_str().unwrap().contains("v=2"));
 
     // A bad file is refused with its name and line, and changes nothing.
-    let bad = call(&app, "POST", "/api/ingest?name=bad.csv", None, Body::from("nothing,useful\n1,2\n")).await;
+    let bad = call(
+        &app,
+        "POST",
+        "/api/ingest?name=bad.csv",
+        None,
+        Body::from("nothing,useful\n1,2\n"),
+    )
+    .await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
-    assert!(json(bad).await["error"].as_str().unwrap().contains("missing required column"));
+    assert!(json(bad).await["error"]
+        .as_str()
+        .unwrap()
+        .contains("missing required column"));
     assert_eq!(state.version(), 2);
     let empty = call(&app, "POST", "/api/ingest?name=x.csv", None, Body::empty()).await;
     assert_eq!(empty.status(), StatusCode::BAD_REQUEST);
