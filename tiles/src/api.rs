@@ -123,17 +123,23 @@ fn to_rows<T: serde::Serialize>(
         .collect()
 }
 
-pub async fn heatmap(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Response, ApiError> {
-    let format = ask.start(&["res"], true)?;
-    let (who, params) = (&ask.who, &ask.params);
-    let res = fengqiao_analytics::cells::resolution(params.number_in("res", 8u8, 5..=10)?)?;
+/// The heat layer at `res` (5–10, default 8) for the request's filter and view — the one the tiles
+/// use, from the same cache.
+async fn heat_layer_of(state: &Arc<AppState>, ask: &Ask) -> Result<Arc<layers::HeatLayer>, ApiError> {
+    let res = fengqiao_analytics::cells::resolution(ask.params.number_in("res", 8u8, 5..=10)?)?;
     let request = LayerRequest {
         res,
-        filter: ask.filter(&state)?,
-        who: who.clone(),
+        filter: ask.filter(state)?,
+        who: ask.who.clone(),
         trends: false,
     };
-    let layer = layers::heat_layer(&state, request).await?;
+    layers::heat_layer(state, request).await
+}
+
+pub async fn heatmap(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Response, ApiError> {
+    let format = ask.start(&["res"], true)?;
+    let who = &ask.who;
+    let layer = heat_layer_of(&state, &ask).await?;
     let cells: Vec<_> = layer
         .map
         .cells
@@ -150,15 +156,8 @@ pub async fn heatmap(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Res
 
 pub async fn hotspots(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Response, ApiError> {
     let format = ask.start(&["res"], false)?;
-    let (who, params) = (&ask.who, &ask.params);
-    let res = fengqiao_analytics::cells::resolution(params.number_in("res", 8u8, 5..=10)?)?;
-    let request = LayerRequest {
-        res,
-        filter: ask.filter(&state)?,
-        who: who.clone(),
-        trends: false,
-    };
-    let layer = layers::heat_layer(&state, request).await?;
+    let who = &ask.who;
+    let layer = heat_layer_of(&state, &ask).await?;
     let clusters = layer
         .map
         .clusters
