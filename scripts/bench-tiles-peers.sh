@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The tile benchmark's peers (issue 5): martin serving the same hexagons from PostgreSQL + PostGIS as
-# table sources (one table per H3 resolution, the resolution Fengqiao draws at each zoom), measured
+# The tile benchmark's peers (issue 5): martin serving the same hexagons (1) from PostgreSQL + PostGIS
+# as table sources (one table per H3 resolution, the resolution Fengqiao draws at each zoom) and (2)
+# pre-rendered by martin-cp into one MBTiles file per zoom (the upper bound: no computation at all;
+# martin-cp writes MBTiles, not PMTiles, and no PMTiles writer is installable offline), measured
 # with the same wrk script, URL lists and concurrency as scripts/bench-tiles.sh, unfiltered (martin
 # has no server-side filters). Installs PostgreSQL + PostGIS (Debian packages) and martin
 # (`cargo install martin`, the version this toolchain builds) when missing.
@@ -93,8 +95,31 @@ for z in 8 10 12; do
   for pass in 1 2; do  # the first pass warms both caches; the second is measured
     for side in fengqiao martin; do
       if [ "$side" = fengqiao ]; then urls="$ours"; target="$base"; else urls="$theirs"; target="http://127.0.0.1:3000"; fi
+      [ "$side" = martin ] && side_name=martin_postgis || side_name=fengqiao
       result=$(WRK_URLS="$urls" wrk -t2 -c"$conns" -d"${duration}s" -s scripts/bench/urls.lua "$target" | grep '^RESULT')
-      [ "$pass" = 2 ] && printf '%s\t%s\twarm\t%s\n' "$z" "$side" "$(echo "$result" | cut -f2-)"
+      [ "$pass" = 2 ] && printf '%s\t%s\twarm\t%s\n' "$z" "$side_name" "$(echo "$result" | cut -f2-)"
     done
+  done
+done
+
+# The upper bound: the same tiles pre-rendered into MBTiles by martin-cp, served by martin.
+kill "$martin_pid" 2>/dev/null || true
+mbtiles=()
+for zr in "8 7" "10 8" "12 9"; do
+  set -- $zr
+  rm -f "$work/hex-z$1.mbtiles"
+  "$cache/martin/bin/martin-cp" --config "$work/martin.yaml" --source "hex_r$2" --output-file "$work/hex-z$1.mbtiles" \
+    --min-zoom "$1" --max-zoom "$1" --bbox 112.22,24.89,114.23,26.84 --encoding gzip >>"$work/martin-cp.log" 2>&1
+  mbtiles+=("$work/hex-z$1.mbtiles")
+done
+"$martin" "${mbtiles[@]}" --listen-addresses 127.0.0.1:3001 --workers 2 >"$work/martin-mbtiles.log" 2>&1 &
+martin_pid=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:3001/health" >/dev/null && break; sleep 0.2; done
+for z in 8 10 12; do
+  urls="$work/mbtiles-urls-$z.txt"
+  python3 scripts/bench/tile_urls.py "http://127.0.0.1:3001/hex-z$z" "$z" 400 | sed 's/\.mvt$//' >"$urls"
+  for pass in 1 2; do
+    result=$(WRK_URLS="$urls" wrk -t2 -c"$conns" -d"${duration}s" -s scripts/bench/urls.lua http://127.0.0.1:3001 | grep '^RESULT')
+    [ "$pass" = 2 ] && printf '%s\tmartin_mbtiles\twarm\t%s\n' "$z" "$(echo "$result" | cut -f2-)"
   done
 done
