@@ -266,7 +266,12 @@ async fn hexagon_tiles_decode_to_h3o_boundaries_and_empty_or_bad_tiles_say_so() 
         assert!(json(response).await["error"].as_str().is_some_and(|m| !m.is_empty()));
     }
     // With trends, each hexagon carries its emerging-hot-spot pattern.
-    let with_trends = get(&app, &format!("/tiles/hex/{}/{}/{}.mvt?trends=true", t.z, t.x, t.y), None).await;
+    let with_trends = get(
+        &app,
+        &format!("/tiles/hex/{}/{}/{}.mvt?trends=true", t.z, t.x, t.y),
+        None,
+    )
+    .await;
     let trend_layers = decode(&gunzip(&bytes(with_trends).await)).unwrap();
     let patterns: Vec<String> = trend_layers[0]
         .features
@@ -279,7 +284,9 @@ async fn hexagon_tiles_decode_to_h3o_boundaries_and_empty_or_bad_tiles_say_so() 
         })
         .collect();
     assert_eq!(patterns.len(), trend_layers[0].features.len());
-    assert!(patterns.iter().all(|p| p.parse::<fengqiao_analytics::pattern::Pattern>().is_ok()));
+    assert!(patterns
+        .iter()
+        .all(|p| p.parse::<fengqiao_analytics::pattern::Pattern>().is_ok()));
     // A filter changes the tile.
     let labour = get(
         &app,
