@@ -169,6 +169,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/openapi.json", get(openapi))
+        .route("/robots.txt", get(|| static_file(Path("robots.txt".to_string()))))
+        .route("/static/{*path}", get(static_file))
         .route("/tiles/{set}", get(tilejson))
         .route("/tiles/hex/{z}/{x}/{y}", get(hex_tile))
         .route("/tiles/heat/{z}/{x}/{y}", get(heat_tile))
@@ -266,6 +268,19 @@ async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(state.version(), state.started.elapsed()),
     )
+}
+
+/// An embedded file (no case data: no token needed), cached by browsers for a day.
+async fn static_file(Path(path): Path<String>) -> Result<Response, ApiError> {
+    let asset = fengqiao_web::asset(&path).ok_or_else(|| ApiError::NotFound(format!("no file {path}")))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, asset.content_type),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        asset.bytes,
+    )
+        .into_response())
 }
 
 async fn openapi() -> impl IntoResponse {

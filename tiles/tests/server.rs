@@ -151,6 +151,7 @@ async fn health_metrics_and_an_openapi_document_that_lists_exactly_the_served_ro
             .replace("{z}", &t.z.to_string())
             .replace("{x}", &t.x.to_string())
             .replace("{code}", COUNTY_CODE)
+            .replace("{path}", "vendor/maplibre-gl/maplibre-gl.mjs")
             .replace(
                 "{y}",
                 &format!("{}.{}", t.y, if path.contains("heat") { "png" } else { "mvt" }),
@@ -165,6 +166,16 @@ async fn health_metrics_and_an_openapi_document_that_lists_exactly_the_served_ro
             response.status()
         );
     }
+    let maplibre = get(&app, "/static/vendor/maplibre-gl/maplibre-gl.mjs", None).await;
+    assert_eq!(
+        maplibre.headers()[header::CONTENT_TYPE],
+        "text/javascript; charset=utf-8"
+    );
+    assert!(bytes(maplibre).await.len() > 1_000_000);
+    assert_eq!(
+        get(&app, "/static/../Cargo.toml", None).await.status(),
+        StatusCode::NOT_FOUND
+    );
     let unknown = get(&app, "/api/nothing", None).await;
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
 

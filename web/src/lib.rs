@@ -2,8 +2,10 @@
 //! the server needs no network and no files beside it (government intranets are offline).
 //!
 //! Inputs: the files under `web/static/` at build time. Outputs: [`asset`], which maps a request
-//! path to its bytes and content type. Pages join as they are built (issue 6); today it serves
-//! `robots.txt` (a case-data server is never to be indexed) and the data licences.
+//! path to its bytes and content type: `robots.txt` (a case-data server is never to be indexed), the
+//! data licences, and the front-end libraries vendored from npm by `scripts/vendor-web.sh`
+//! (MapLibre GL JS and Apache ECharts, with their licences) under `vendor/`. The pages join as they
+//! are built (issue 6).
 
 /// An embedded file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,7 +17,48 @@ pub struct Asset {
 const ASSETS: &[(&str, &[u8])] = &[
     ("robots.txt", include_bytes!("../static/robots.txt")),
     ("licenses/data.md", include_bytes!("../../data/chenzhou/LICENSES.md")),
+    (
+        "vendor/maplibre-gl/maplibre-gl.mjs",
+        include_bytes!("../static/vendor/maplibre-gl/maplibre-gl.mjs"),
+    ),
+    (
+        "vendor/maplibre-gl/maplibre-gl-worker.mjs",
+        include_bytes!("../static/vendor/maplibre-gl/maplibre-gl-worker.mjs"),
+    ),
+    (
+        "vendor/maplibre-gl/maplibre-gl.css",
+        include_bytes!("../static/vendor/maplibre-gl/maplibre-gl.css"),
+    ),
+    (
+        "vendor/maplibre-gl/LICENSE.txt",
+        include_bytes!("../static/vendor/maplibre-gl/LICENSE.txt"),
+    ),
+    (
+        "vendor/maplibre-gl/VERSION",
+        include_bytes!("../static/vendor/maplibre-gl/VERSION"),
+    ),
+    (
+        "vendor/echarts/echarts.min.js",
+        include_bytes!("../static/vendor/echarts/echarts.min.js"),
+    ),
+    (
+        "vendor/echarts/LICENSE",
+        include_bytes!("../static/vendor/echarts/LICENSE"),
+    ),
+    (
+        "vendor/echarts/NOTICE",
+        include_bytes!("../static/vendor/echarts/NOTICE"),
+    ),
+    (
+        "vendor/echarts/VERSION",
+        include_bytes!("../static/vendor/echarts/VERSION"),
+    ),
 ];
+
+/// Every embedded path.
+pub fn paths() -> impl Iterator<Item = &'static str> {
+    ASSETS.iter().map(|(p, _)| *p)
+}
 
 /// The content type served for a file name.
 pub fn content_type(path: &str) -> &'static str {
@@ -25,7 +68,7 @@ pub fn content_type(path: &str) -> &'static str {
         "css" => "text/css; charset=utf-8",
         "json" => "application/json",
         "md" => "text/markdown; charset=utf-8",
-        "txt" => "text/plain; charset=utf-8",
+        "txt" | "" => "text/plain; charset=utf-8",
         "png" => "image/png",
         "svg" => "image/svg+xml",
         "pbf" => "application/x-protobuf",
@@ -55,5 +98,30 @@ mod tests {
         assert!(std::str::from_utf8(licences.bytes).unwrap().contains("Clarmy"));
         assert_eq!(asset("../Cargo.toml"), None);
         assert_eq!(content_type("a/b.js"), "text/javascript; charset=utf-8");
+    }
+
+    #[test]
+    fn the_vendored_libraries_are_embedded_whole_with_their_licences() {
+        let maplibre = asset("vendor/maplibre-gl/maplibre-gl.mjs").unwrap();
+        assert_eq!(maplibre.content_type, "text/javascript; charset=utf-8");
+        let head = std::str::from_utf8(&maplibre.bytes[..200]).unwrap();
+        assert!(head.contains("MapLibre GL JS") && head.contains("v6.17.0"), "{head}");
+        assert!(maplibre.bytes.len() > 1_000_000);
+        // The main module loads its worker from beside it: that file must be here too.
+        assert!(std::str::from_utf8(maplibre.bytes)
+            .unwrap()
+            .contains("maplibre-gl-worker.mjs"));
+        assert!(asset("vendor/maplibre-gl/maplibre-gl-worker.mjs").unwrap().bytes.len() > 100_000);
+        let echarts = asset("vendor/echarts/echarts.min.js").unwrap();
+        assert!(echarts.bytes.len() > 1_000_000);
+        for licence in ["vendor/maplibre-gl/LICENSE.txt", "vendor/echarts/LICENSE"] {
+            let text = std::str::from_utf8(asset(licence).unwrap().bytes).unwrap();
+            assert!(text.contains("Copyright") || text.contains("License"), "{licence}");
+        }
+        // No file refers to a CDN.
+        for path in paths().filter(|p| p.ends_with(".mjs") || p.ends_with(".css")) {
+            let text = String::from_utf8_lossy(asset(path).unwrap().bytes);
+            assert!(!text.contains("unpkg.com") && !text.contains("cdn.jsdelivr"), "{path}");
+        }
     }
 }
