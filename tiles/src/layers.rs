@@ -118,6 +118,38 @@ pub async fn heat_layer(state: &Arc<AppState>, request: LayerRequest) -> Result<
     Ok(layer)
 }
 
+/// Computes the unfiltered layers of every hexagon resolution, for the display and the full view,
+/// into the cache: the wall's first tiles after a start or an ingest then need no computation.
+pub(crate) fn warm_up(conn: &duckdb::Connection, state: &AppState) {
+    let version = state.version();
+    for res in [Resolution::Six, Resolution::Seven, Resolution::Eight, Resolution::Nine] {
+        for role in [Role::Display, Role::Analyst] {
+            let request = LayerRequest {
+                res,
+                filter: Filter::default(),
+                who: Principal {
+                    name: "warm-up".into(),
+                    role,
+                    scope: None,
+                },
+                trends: false,
+            };
+            let key = request.key(version);
+            if state.layers.lock().expect("layer cache").contains(&key) {
+                continue;
+            }
+            match build_layer(conn, state, &request) {
+                Ok(layer) if state.version() == version => {
+                    state.layers.lock().expect("layer cache").put(key, Arc::new(layer));
+                }
+                Ok(_) => return, // the data changed meanwhile: the next load warms up again
+                Err(e) => tracing::warn!(error = %e, "warming up the heat layers"),
+            }
+        }
+    }
+    tracing::info!(version, "heat layers warmed up");
+}
+
 fn build_layer(conn: &duckdb::Connection, state: &AppState, request: &LayerRequest) -> Result<HeatLayer, ApiError> {
     let region = &state.region;
     let opts = HeatmapOptions {

@@ -194,7 +194,8 @@ impl AppState {
             .map(|(_, c)| Arc::clone(c))
     }
 
-    /// Loads the case columns of the current version in the background (once at a time).
+    /// Loads the case columns of the current version in the background (once at a time), then warms
+    /// up the unfiltered heat layers.
     pub fn refresh_columns(self: &Arc<Self>) {
         if self.loading_columns.swap(true, Ordering::AcqRel) {
             return;
@@ -212,6 +213,10 @@ impl AppState {
                     Ok(columns) => {
                         *state.columns.write().expect("columns") = Some((version, Arc::new(columns)));
                         tracing::info!(version, "case columns loaded");
+                        if let Ok(conn) = state.take_reader() {
+                            crate::layers::warm_up(&conn, &state);
+                            state.readers.lock().expect("reader pool").push(conn);
+                        }
                     }
                     Err(e) => tracing::error!(error = %e, "loading the case columns"),
                 }
