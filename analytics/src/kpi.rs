@@ -23,6 +23,8 @@ pub struct Summary {
     pub by_class: Vec<(String, u64)>,
     /// Per channel code, with its count, largest first.
     pub by_channel: Vec<(String, u64)>,
+    /// Per category code, with its count, largest first.
+    pub by_category: Vec<(String, u64)>,
     /// Per county code, with its count, largest first.
     pub by_county: Vec<(String, u64)>,
     /// Finished cases (resolved, unresolved or closed).
@@ -125,6 +127,7 @@ fn summary_where(conn: &Connection, filter: &str, params: &[String]) -> Result<S
         cases: cases as u64,
         by_class,
         by_channel: grouped("channel", "intake by channel")?,
+        by_category: grouped("category", "intake by category")?,
         by_county: grouped("county_code", "intake by county")?,
         finished: finished as u64,
         finished_on_time: on_time as u64,

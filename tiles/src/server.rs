@@ -169,6 +169,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/openapi.json", get(openapi))
+        .route("/", get(|| static_file(Path("wall.html".to_string()))))
+        .route("/fonts/{fontstack}/{range}", get(glyphs))
         .route("/robots.txt", get(|| static_file(Path("robots.txt".to_string()))))
         .route("/static/{*path}", get(static_file))
         .route("/tiles/{set}", get(tilejson))
@@ -259,8 +261,18 @@ async fn healthz(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     axum::Json(serde_json::json!({ "status": "ok", "version": state.version() }))
 }
 
-async fn version(State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    axum::Json(serde_json::json!({ "version": state.version() }))
+/// The data version and the last day with cases (what "today" is on the wall).
+async fn version(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let last_day = state
+        .read(|conn, state| {
+            Ok(fengqiao_analytics::cube::last_case_day(
+                conn,
+                &state.region,
+                &fengqiao_analytics::filter::Filter::default(),
+            )?)
+        })
+        .await?;
+    Ok(axum::Json(serde_json::json!({ "version": state.version(), "last_day": last_day })).into_response())
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
@@ -279,6 +291,23 @@ async fn static_file(Path(path): Path<String>) -> Result<Response, ApiError> {
             (header::CACHE_CONTROL, "public, max-age=86400"),
         ],
         asset.bytes,
+    )
+        .into_response())
+}
+
+/// Glyph ranges for MapLibre: an empty (valid) glyph set. The wall's labels are Chinese, which
+/// MapLibre draws with the browser's local font (`localIdeographFontFamily`), so no font files are
+/// served and none fetched from the internet.
+async fn glyphs(Path((_stack, range)): Path<(String, String)>) -> Result<Response, ApiError> {
+    if !range.ends_with(".pbf") {
+        return Err(ApiError::NotFound(format!("no glyph range {range}")));
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/x-protobuf"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        Vec::<u8>::new(),
     )
         .into_response())
 }

@@ -152,6 +152,7 @@ async fn health_metrics_and_an_openapi_document_that_lists_exactly_the_served_ro
             .replace("{x}", &t.x.to_string())
             .replace("{code}", COUNTY_CODE)
             .replace("{path}", "vendor/maplibre-gl/maplibre-gl.mjs")
+            .replace("{fontstack}/{range}", "Noto%20Sans/0-255.pbf")
             .replace(
                 "{y}",
                 &format!("{}.{}", t.y, if path.contains("heat") { "png" } else { "mvt" }),
@@ -166,6 +167,18 @@ async fn health_metrics_and_an_openapi_document_that_lists_exactly_the_served_ro
             response.status()
         );
     }
+    // The wall page loads only from this server.
+    let wall = String::from_utf8(bytes(get(&app, "/", None).await).await).unwrap();
+    assert!(wall.contains("/static/wall.js") && wall.contains("/static/vendor/maplibre-gl/maplibre-gl.css"));
+    let script = String::from_utf8(bytes(get(&app, "/static/wall.js", None).await).await).unwrap();
+    for text in [&wall, &script] {
+        assert!(
+            !text.contains("http://") && !text.contains("https://"),
+            "an outside URL in the wall page"
+        );
+    }
+    let version = json(get(&app, "/api/version", None).await).await;
+    assert_eq!(version["last_day"], "2026-10-31");
     let maplibre = get(&app, "/static/vendor/maplibre-gl/maplibre-gl.mjs", None).await;
     assert_eq!(
         maplibre.headers()[header::CONTENT_TYPE],

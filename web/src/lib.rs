@@ -16,6 +16,9 @@ pub struct Asset {
 
 const ASSETS: &[(&str, &[u8])] = &[
     ("robots.txt", include_bytes!("../static/robots.txt")),
+    ("wall.html", include_bytes!("../static/wall.html")),
+    ("wall.css", include_bytes!("../static/wall.css")),
+    ("wall.js", include_bytes!("../static/wall.js")),
     ("licenses/data.md", include_bytes!("../../data/chenzhou/LICENSES.md")),
     (
         "vendor/maplibre-gl/maplibre-gl.mjs",
