@@ -142,12 +142,17 @@ function refreshTiles() {
   }
 }
 
+/** Reloads every panel; a failure is shown in the ticker (the wall keeps running and retries on
+ * the next data event or in a minute). */
 async function refreshAll() {
-  const v = await api('/api/version');
-  state.version = v.version;
-  state.lastDay = v.last_day;
-  if (!state.lastDay) return;
-  await refreshPanels();
+  try {
+    const v = await api('/api/version');
+    state.version = v.version;
+    state.lastDay = v.last_day;
+    if (state.lastDay) await refreshPanels();
+  } catch (e) {
+    document.getElementById('ticker').textContent = `${lang === 'zh' ? '数据暂不可用' : 'Data unavailable'}: ${e.message}`;
+  }
 }
 
 function clock() {
@@ -182,6 +187,7 @@ setInterval(clock, 1000);
 await refreshAll();
 const events = new EventSource(withToken('/api/events'));
 events.addEventListener('data', () => { refreshTiles(); refreshAll(); });
+setInterval(refreshAll, 60000);
 if (options.get('tour') === '1') setInterval(tour, 15000);
 if (options.get('playback') === '1') playback();
 window.fengqiaoWall = { map, charts, state };
