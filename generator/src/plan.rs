@@ -192,6 +192,23 @@ fn cell_of(lng: f64, lat: f64) -> Option<CellIndex> {
     LatLng::new(lat, lng).ok().map(|ll| ll.to_cell(PLANT_RESOLUTION))
 }
 
+/// Every village's point and population: `(lng, lat, people)`.
+fn village_points(region: &Region) -> Vec<(f64, f64, u64)> {
+    region
+        .level(AdminLevel::Village)
+        .map(|(_, v)| (v.lng, v.lat, v.population.unwrap_or(0)))
+        .collect()
+}
+
+/// People living in the villages within `QUIET_NEIGHBOURHOOD_M` of a candidate (its own included).
+fn people_around(villages: &[(f64, f64, u64)], c: &Candidate) -> u64 {
+    villages
+        .iter()
+        .filter(|&&(lng, lat, _)| distance_m(c.lng, c.lat, lng, lat) <= p::QUIET_NEIGHBOURHOOD_M)
+        .map(|&(_, _, population)| population)
+        .sum()
+}
+
 fn far_from(c: &Candidate, anchors: &[(f64, f64)], min_m: f64) -> bool {
     anchors
         .iter()
@@ -320,21 +337,11 @@ impl Plan {
         let mut rng = rng_for(seed, Stream::Quiet, 0);
         // A quiet cell must also be quiet by nature: a small village (not a dense community) with
         // few people around it, so that no real concentration of background cases is there either.
-        let villages: Vec<(f64, f64, u64)> = region
-            .level(AdminLevel::Village)
-            .map(|(_, v)| (v.lng, v.lat, v.population.unwrap_or(0)))
-            .collect();
+        let villages = village_points(region);
         let mut pool: Vec<Candidate> = candidates(region, places, p::QUIET_MIN_POPULATION)
             .into_iter()
             .filter(|c| region.units[c.id as usize].population.unwrap_or(0) <= p::QUIET_MAX_POPULATION)
-            .filter(|c| {
-                let around: u64 = villages
-                    .iter()
-                    .filter(|&&(lng, lat, _)| distance_m(c.lng, c.lat, lng, lat) <= p::QUIET_NEIGHBOURHOOD_M)
-                    .map(|&(_, _, population)| population)
-                    .sum();
-                around <= p::QUIET_MAX_NEIGHBOURHOOD_POPULATION
-            })
+            .filter(|c| people_around(&villages, c) <= p::QUIET_MAX_NEIGHBOURHOOD_POPULATION)
             .collect();
         pool.shuffle(&mut rng);
         let anchors: Vec<(f64, f64)> = anchors.into_iter().chain(spike_point).collect();
@@ -468,18 +475,8 @@ fn choose_hotspots(region: &Region, places: &Places, period: &Period, scale: f64
     let mut small_pool = candidates(region, places, p::NEW_MIN_POPULATION);
     small_pool.shuffle(&mut rng);
     let weeks = period.weeks();
-    let villages: Vec<(f64, f64, u64)> = region
-        .level(AdminLevel::Village)
-        .map(|(_, v)| (v.lng, v.lat, v.population.unwrap_or(0)))
-        .collect();
-    let sparse = |c: &Candidate| {
-        let around: u64 = villages
-            .iter()
-            .filter(|&&(lng, lat, _)| distance_m(c.lng, c.lat, lng, lat) <= p::QUIET_NEIGHBOURHOOD_M)
-            .map(|&(_, _, population)| population)
-            .sum();
-        around <= p::NEW_MAX_NEIGHBOURHOOD_POPULATION
-    };
+    let villages = village_points(region);
+    let sparse = |c: &Candidate| people_around(&villages, c) <= p::NEW_MAX_NEIGHBOURHOOD_POPULATION;
     let mut chosen: Vec<(Candidate, HotspotKind)> = Vec::new();
     let mut cells_taken: HashSet<CellIndex> = HashSet::new();
     for kind in HotspotKind::ALL {
