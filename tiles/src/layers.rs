@@ -105,17 +105,27 @@ impl LayerRequest {
     }
 }
 
-/// The layer for `request`, from the cache or computed (off the async runtime).
+/// A cache entry: the layer once computed. Requests that arrive while it is being computed wait for
+/// that computation instead of starting their own (a wall asks for a dozen tiles of one layer at once).
+pub(crate) type LayerSlot = Arc<tokio::sync::OnceCell<Arc<HeatLayer>>>;
+
+/// The cache entry for `key`, created empty when missing.
+fn slot(state: &AppState, key: String) -> LayerSlot {
+    Arc::clone(
+        state
+            .layers
+            .lock()
+            .expect("layer cache")
+            .get_or_insert(key, LayerSlot::default),
+    )
+}
+
+/// The layer for `request`, from the cache or computed (off the async runtime, once per key).
 pub async fn heat_layer(state: &Arc<AppState>, request: LayerRequest) -> Result<Arc<HeatLayer>, ApiError> {
-    let key = request.key(state.version());
-    if let Some(layer) = state.layers.lock().expect("layer cache").get(&key) {
-        return Ok(Arc::clone(layer));
-    }
-    let layer = state
-        .read(move |conn, state| build_layer(conn, state, &request).map(Arc::new))
-        .await?;
-    state.layers.lock().expect("layer cache").put(key, Arc::clone(&layer));
-    Ok(layer)
+    let slot = slot(state, request.key(state.version()));
+    slot.get_or_try_init(|| state.read(move |conn, state| build_layer(conn, state, &request).map(Arc::new)))
+        .await
+        .cloned()
 }
 
 /// Computes the unfiltered layers of every hexagon resolution, for the display and the full view,
@@ -134,13 +144,14 @@ pub(crate) fn warm_up(conn: &duckdb::Connection, state: &AppState) {
                 },
                 trends: false,
             };
-            let key = request.key(version);
-            if state.layers.lock().expect("layer cache").contains(&key) {
+            let slot = slot(state, request.key(version));
+            if slot.initialized() {
                 continue;
             }
             match build_layer(conn, state, &request) {
                 Ok(layer) if state.version() == version => {
-                    state.layers.lock().expect("layer cache").put(key, Arc::new(layer));
+                    // A request may have computed it meanwhile: either is the same layer.
+                    let _ = slot.set(Arc::new(layer));
                 }
                 Ok(_) => return, // the data changed meanwhile: the next load warms up again
                 Err(e) => tracing::warn!(error = %e, "warming up the heat layers"),

@@ -20,7 +20,7 @@ use tokio::sync::broadcast;
 
 use crate::config::{Role, ServerConfig};
 use crate::error::ApiError;
-use crate::layers::HeatLayer;
+use crate::layers::LayerSlot;
 use crate::metrics::Metrics;
 
 /// Who is asking.
@@ -51,7 +51,7 @@ pub struct AppState {
     version: AtomicU64,
     columns: RwLock<Option<(u64, Arc<CaseColumns>)>>,
     loading_columns: AtomicBool,
-    pub(crate) layers: Mutex<LruCache<String, Arc<HeatLayer>>>,
+    pub(crate) layers: Mutex<LruCache<String, LayerSlot>>,
     pub(crate) tiles: Mutex<LruCache<String, bytes::Bytes>>,
     pub events: broadcast::Sender<String>,
     pub metrics: Metrics,
