@@ -83,7 +83,7 @@ pub fn summary_of(conn: &Connection, region: &Region, filter: &Filter) -> Result
     summary_where(conn, &clause, &params)
 }
 
-fn summary_where(conn: &Connection, filter: &str, params: &[String]) -> Result<Summary, AnalyticsError> {
+pub(crate) fn summary_where(conn: &Connection, filter: &str, params: &[String]) -> Result<Summary, AnalyticsError> {
     let err = |what| move |source| AnalyticsError::Query { what, source };
     let (cases, finished, on_time, answered, satisfied): (i64, i64, i64, i64, i64) = conn
         .query_row(

@@ -21,6 +21,7 @@ pub mod hotspot;
 pub mod kpi;
 pub mod pattern;
 pub mod places;
+pub mod profile;
 pub mod recurring;
 pub mod response;
 pub mod trend;

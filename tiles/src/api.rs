@@ -18,6 +18,7 @@ use fengqiao_analytics::cube::{cube, is_within, last_case_day, CubeOptions, Spac
 use fengqiao_analytics::departments::Departments;
 use fengqiao_analytics::emerging::{emerging_hot_spots, EmergingOptions};
 use fengqiao_analytics::filter::Filter;
+use fengqiao_analytics::profile::{profile as place_profile, ProfileOptions};
 use fengqiao_analytics::recurring::{recurring as recurring_problems, repeat_chains, ChainOptions, RecurringOptions};
 use fengqiao_analytics::warning::{alerts as early_warning, AlertOptions};
 use fengqiao_ingest::model::AdminLevel;
@@ -137,14 +138,18 @@ async fn heat_layer_of(state: &Arc<AppState>, ask: &Ask) -> Result<Arc<layers::H
 }
 
 pub async fn heatmap(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Response, ApiError> {
-    let format = ask.start(&["res"], true)?;
+    let format = ask.start(&["res", "bbox", "nonzero"], true)?;
     let who = &ask.who;
+    let bbox = bbox_of(&ask.params)?;
+    let nonzero: bool = ask.params.parse_or("nonzero", false)?;
     let layer = heat_layer_of(&state, &ask).await?;
     let cells: Vec<_> = layer
         .map
         .cells
         .iter()
         .filter(|c| in_scope(&state, who, &c.village_code))
+        .filter(|c| !nonzero || c.count != Some(0))
+        .filter(|c| bbox.is_none_or(|b| centre_within(&c.h3, b)))
         .collect();
     if format == Format::GeoJson {
         return Ok(table::geojson_cells(&cells));
@@ -152,6 +157,30 @@ pub async fn heatmap(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Res
     let rows = to_rows(&cells, |_, _| {})?;
     let whole = serde_json::json!({ "res": layer.map.res, "k": layer.map.k, "weeks": layer.map.weeks, "cells": rows });
     table::respond(format, &whole, &rows)
+}
+
+/// `bbox=west,south,east,north` (degrees), if given.
+fn bbox_of(params: &Params) -> Result<Option<[f64; 4]>, ApiError> {
+    let Some(text) = params.get("bbox") else {
+        return Ok(None);
+    };
+    let bad = || ApiError::BadRequest(format!("bbox={text}: expected west,south,east,north in degrees"));
+    let numbers: Vec<f64> = text
+        .split(',')
+        .map(|n| n.trim().parse::<f64>().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
+    match numbers[..] {
+        [w, s, e, n] if w < e && s < n => Ok(Some([w, s, e, n])),
+        _ => Err(bad()),
+    }
+}
+
+/// Whether the centre of cell `h3` (hex text) lies in `[west, south, east, north]`.
+fn centre_within(h3: &str, [w, s, e, n]: [f64; 4]) -> bool {
+    h3.parse::<h3o::CellIndex>().is_ok_and(|cell| {
+        let c = h3o::LatLng::from(cell);
+        (w..=e).contains(&c.lng()) && (s..=n).contains(&c.lat())
+    })
 }
 
 pub async fn hotspots(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Response, ApiError> {
@@ -417,9 +446,34 @@ pub async fn unit(
     breadcrumbs.reverse();
     let whole = serde_json::json!({
         "code": unit.code, "name": unit.name, "level": unit.level.code(),
-        "population": unit.population, "breadcrumbs": breadcrumbs, "children": rows,
+        "population": unit.population, "lng": unit.lng, "lat": unit.lat, "bbox": unit_bbox(&region, id),
+        "breadcrumbs": breadcrumbs, "children": rows,
     });
     table::respond(format, &whole, &rows)
+}
+
+/// `[west, south, east, north]` of a unit: its boundary's box, or (units known by a point) the box
+/// of its own and its descendants' points, widened by ~1 km so a village is not a single point.
+fn unit_bbox(region: &fengqiao_ingest::Region, id: u32) -> [f64; 4] {
+    use geo::BoundingRect;
+    let unit = &region.units[id as usize];
+    if let Some(rect) = unit.boundary.as_ref().and_then(|b| b.bounding_rect()) {
+        return [rect.min().x, rect.min().y, rect.max().x, rect.max().y];
+    }
+    let mut bbox = [unit.lng, unit.lat, unit.lng, unit.lat];
+    let mut stack = vec![id];
+    while let Some(u) = stack.pop() {
+        let x = &region.units[u as usize];
+        bbox = [
+            bbox[0].min(x.lng),
+            bbox[1].min(x.lat),
+            bbox[2].max(x.lng),
+            bbox[3].max(x.lat),
+        ];
+        stack.extend_from_slice(region.children(u));
+    }
+    let pad = 0.01;
+    [bbox[0] - pad, bbox[1] - pad, bbox[2] + pad, bbox[3] + pad]
 }
 
 /// The columns of `/api/cases`; `party_name` and `party_phone` only for admin.
@@ -525,4 +579,81 @@ pub async fn ingest(
         })
         .await?;
     Ok(axum::Json(serde_json::json!({ "version": state.version(), "report": report })).into_response())
+}
+
+/// A place's profile for the explorer: the filter's unit (or the region), narrowed to `cell`.
+pub async fn profile(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Response, ApiError> {
+    ask.params.allow(true, &["cell", "weeks", "limit"])?;
+    let params = &ask.params;
+    let cell = match params.get("cell") {
+        Some(text) => {
+            let cell: h3o::CellIndex = text
+                .parse()
+                .map_err(|_| ApiError::BadRequest(format!("cell={text} is not an H3 cell index")))?;
+            if !(5..=10).contains(&u8::from(cell.resolution())) {
+                return Err(ApiError::BadRequest(format!("cell={text}: resolution 5 to 10 only")));
+            }
+            Some(cell)
+        }
+        None => None,
+    };
+    let opts = ProfileOptions {
+        filter: ask.filter(&state)?,
+        cell,
+        weeks: params.number_in("weeks", 12usize, 2..=104)?,
+        limit: params.number_in("limit", 10usize, 1..=100)?,
+    };
+    let profile = state
+        .read(move |conn, state| Ok(place_profile(conn, &state.region, &opts)?))
+        .await?;
+    Ok(axum::Json(profile).into_response())
+}
+
+/// The codes of the coded values with their Chinese and English names, for the pages' labels.
+pub async fn vocabulary() -> Response {
+    fn list<T: Copy>(all: &[T], code: fn(T) -> &'static str, zh: fn(T) -> &'static str) -> Value {
+        all.iter()
+            .map(|&v| serde_json::json!({ "code": code(v), "zh": zh(v), "en": english(code(v)) }))
+            .collect()
+    }
+    use fengqiao_analytics::pattern::Pattern;
+    use fengqiao_analytics::response::Level;
+    use fengqiao_ingest::model::{CaseClass, Category, Channel, Satisfaction, Severity, Status};
+    let patterns: Value = Pattern::ALL
+        .iter()
+        .map(|p| serde_json::json!({ "code": p.code(), "zh": p.name_zh(), "en": p.name_en() }))
+        .collect();
+    let levels: Value = [Level::Blue, Level::Yellow, Level::Orange, Level::Red]
+        .iter()
+        .map(|l| {
+            serde_json::json!({
+                "code": l.code(), "zh": l.zh(), "en": english(l.code()), "responder_zh": l.responder_zh(),
+            })
+        })
+        .collect();
+    axum::Json(serde_json::json!({
+        "class": list(CaseClass::ALL, CaseClass::code, CaseClass::zh),
+        "category": list(Category::ALL, Category::code, Category::zh),
+        "channel": list(Channel::ALL, Channel::code, Channel::zh),
+        "status": list(Status::ALL, Status::code, Status::zh),
+        "severity": list(Severity::ALL, Severity::code, Severity::zh),
+        "satisfaction": list(Satisfaction::ALL, Satisfaction::code, Satisfaction::zh),
+        "admin_level": list(AdminLevel::ALL, AdminLevel::code, AdminLevel::zh),
+        "level": levels,
+        "pattern": patterns,
+    }))
+    .into_response()
+}
+
+/// An English label from a code: `marriage_family` → `Marriage family`, `ip` → `IP`.
+fn english(code: &str) -> String {
+    if code == "ip" {
+        return "IP".into();
+    }
+    let words = code.replace('_', " ");
+    let mut chars = words.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }

@@ -139,6 +139,18 @@ pub const ROUTES: &[RouteDoc] = &[
     },
     RouteDoc {
         method: "get",
+        path: "/api/profile",
+        summary: "A place's profile (the filter's unit, or `cell=`): figures, weekly series, villages, 类案, alerts",
+        role: Some(Role::Analyst),
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/vocabulary",
+        summary: "Codes of classes, categories, channels, statuses, levels, patterns with Chinese and English names",
+        role: None,
+    },
+    RouteDoc {
+        method: "get",
         path: "/api/cases",
         summary: "Paged case list; personal fields for admin only",
         role: Some(Role::Analyst),
@@ -170,6 +182,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/openapi.json", get(openapi))
         .route("/", get(|| static_file(Path("wall.html".to_string()))))
+        .route("/explore", get(|| static_file(Path("explore.html".to_string()))))
         .route("/fonts/{fontstack}/{range}", get(glyphs))
         .route("/robots.txt", get(|| static_file(Path("robots.txt".to_string()))))
         .route("/static/{*path}", get(static_file))
@@ -185,6 +198,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/alerts", get(api::alerts))
         .route("/api/kpis", get(api::kpis))
         .route("/api/units/{code}", get(api::unit))
+        .route("/api/profile", get(api::profile))
+        .route("/api/vocabulary", get(api::vocabulary))
         .route("/api/cases", get(api::cases))
         .route("/api/ingest", post(api::ingest))
         .route("/api/events", get(events))
@@ -272,7 +287,11 @@ async fn version(State(state): State<Arc<AppState>>) -> Result<Response, ApiErro
             )?)
         })
         .await?;
-    Ok(axum::Json(serde_json::json!({ "version": state.version(), "last_day": last_day })).into_response())
+    let region = serde_json::json!({ "code": state.region.code, "name": state.region.name });
+    Ok(
+        axum::Json(serde_json::json!({ "version": state.version(), "last_day": last_day, "region": region }))
+            .into_response(),
+    )
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
@@ -354,7 +373,7 @@ async fn tilejson(
         return Err(ApiError::NotFound(format!("no tile set {set:?}")));
     };
     let params = Params::new(query.clone());
-    params.allow(true, &["trends"])?;
+    params.allow(true, &["trends", "res"])?;
     // The tile URLs carry the data version and the filters (never a token).
     let mut pairs: Vec<(String, String)> = query
         .into_iter()
@@ -526,9 +545,21 @@ async fn heat_layer_tile(
     let (tile, scale) = tile_address(&z, &x, &y, extension)?;
     check_zoom(tile, layers::HEX_ZOOMS)?;
     let params = Params::new(query);
-    params.allow(true, if format == TileFormat::Mvt { &["trends"] } else { &[] })?;
+    params.allow(
+        true,
+        if format == TileFormat::Mvt {
+            &["trends", "res"]
+        } else {
+            &["res"]
+        },
+    )?;
+    // `res=` fixes the resolution (the explorer's choice); by default it follows the zoom.
+    let res = match params.get("res") {
+        Some(_) => fengqiao_analytics::cells::resolution(params.number_in("res", 8u8, 5..=10)?)?,
+        None => resolution_for_zoom(tile.z),
+    };
     let request = LayerRequest {
-        res: resolution_for_zoom(tile.z),
+        res,
         filter: params.filter(&state.region, &who)?,
         who: who.clone(),
         trends: params.parse_or("trends", false)?,
@@ -587,6 +618,7 @@ pub fn init_logging(json: bool) {
 /// Serves `state` on `addr` until Ctrl-C or SIGTERM, then finishes the requests under way.
 pub async fn serve(state: Arc<AppState>, addr: std::net::SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
     tracing::info!(%addr, version = state.version(), "serving");
     state.refresh_columns();
     axum::serve(listener, router(state))

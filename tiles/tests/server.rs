@@ -167,14 +167,23 @@ async fn health_metrics_and_an_openapi_document_that_lists_exactly_the_served_ro
             response.status()
         );
     }
-    // The wall page loads only from this server.
+    // The wall and the explorer load only from this server.
     let wall = String::from_utf8(bytes(get(&app, "/", None).await).await).unwrap();
     assert!(wall.contains("/static/wall.js") && wall.contains("/static/vendor/maplibre-gl/maplibre-gl.css"));
-    let script = String::from_utf8(bytes(get(&app, "/static/wall.js", None).await).await).unwrap();
-    for text in [&wall, &script] {
+    let explore = String::from_utf8(bytes(get(&app, "/explore", None).await).await).unwrap();
+    assert!(explore.contains("/static/explore.js"));
+    for page in ["wall.js", "explore.js", "common.js", "wall.css", "explore.css"] {
+        let text = String::from_utf8(bytes(get(&app, &format!("/static/{page}"), None).await).await).unwrap();
+        assert!(text.len() > 1000, "{page}");
         assert!(
             !text.contains("http://") && !text.contains("https://"),
-            "an outside URL in the wall page"
+            "an outside URL in {page}"
+        );
+    }
+    for text in [&wall, &explore] {
+        assert!(
+            !text.contains("http://") && !text.contains("https://"),
+            "an outside URL in a page"
         );
     }
     let version = json(get(&app, "/api/version", None).await).await;
@@ -631,4 +640,171 @@ fn server_errors_never_reach_the_client() {
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let body = tokio::runtime::Runtime::new().unwrap().block_on(bytes(response));
     assert_eq!(String::from_utf8(body).unwrap(), r#"{"error":"internal error"}"#);
+}
+
+#[tokio::test]
+async fn the_explorer_api_profile_vocabulary_and_views() {
+    let (app, _) = app(true);
+    let period = "from=2026-10-01&to=2026-10-31";
+
+    // A unit's profile has the unit's KPIs.
+    let uri = format!("/api/profile?unit={COUNTY_CODE}&{period}&limit=100");
+    assert_eq!(get(&app, &uri, Some(WALL)).await.status(), StatusCode::FORBIDDEN);
+    let unit = json(get(&app, &uri, Some(ANALYST)).await).await;
+    let kpis = json(get(&app, &format!("/api/kpis?unit={COUNTY_CODE}&{period}"), Some(ANALYST)).await).await;
+    assert_eq!(unit["summary"], kpis["summary"]);
+    let weekly: Vec<u64> = serde_json::from_value(unit["weekly"].clone()).unwrap();
+    assert_eq!(weekly.len(), 12);
+    assert_eq!(
+        unit["weeks"][11], "2026-10-25/2026-10-31",
+        "weeks end on the filter's last day"
+    );
+    let villages = unit["villages"].as_array().unwrap();
+    assert!(!villages.is_empty() && villages.len() <= 100);
+    assert!(villages
+        .iter()
+        .all(|v| v["code"].as_str().unwrap().starts_with(COUNTY_CODE)));
+    assert!(villages
+        .windows(2)
+        .all(|w| w[0]["cases"].as_u64() >= w[1]["cases"].as_u64()));
+    for list in ["recurring", "alerts"] {
+        assert!(unit[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["unit_code"].as_str().unwrap().starts_with(COUNTY_CODE)));
+    }
+
+    // A cell's profile counts what the heat map counts in it, at any resolution.
+    for res in [7, 8] {
+        let heat = json(get(&app, &format!("/api/heatmap?res={res}&{period}"), Some(ANALYST)).await).await;
+        let busiest = heat["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .max_by_key(|c| c["count"].as_u64())
+            .unwrap()
+            .clone();
+        let h3 = busiest["h3"].as_str().unwrap();
+        let cell = json(
+            get(
+                &app,
+                &format!("/api/profile?cell={h3}&{period}&limit=100"),
+                Some(ANALYST),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(cell["summary"]["cases"], busiest["count"], "res {res} cell {h3}");
+        let in_villages: u64 = cell["villages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["cases"].as_u64().unwrap())
+            .sum();
+        assert_eq!(Some(in_villages), busiest["count"].as_u64());
+        // Its problems are those of the villages its cases come from.
+        let involved: Vec<&str> = cell["villages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["code"].as_str().unwrap())
+            .collect();
+        for list in ["recurring", "alerts"] {
+            for p in cell[list].as_array().unwrap() {
+                assert!(involved.contains(&p["unit_code"].as_str().unwrap()), "{list}: {p}");
+            }
+        }
+    }
+    for bad in ["cell=nothing", "cell=8f2830828052d25", "weeks=1"] {
+        let response = get(&app, &format!("/api/profile?{bad}"), Some(ANALYST)).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+
+    // The names of the coded values.
+    let vocabulary = json(get(&app, "/api/vocabulary", None).await).await;
+    assert_eq!(vocabulary["category"].as_array().unwrap().len(), 18);
+    assert_eq!(vocabulary["class"].as_array().unwrap().len(), 5);
+    assert_eq!(vocabulary["pattern"].as_array().unwrap().len(), 17);
+    let labour = vocabulary["category"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "labour")
+        .unwrap();
+    assert_eq!(
+        (labour["zh"].as_str(), labour["en"].as_str()),
+        (Some("劳动争议"), Some("Labour"))
+    );
+    assert_eq!(vocabulary["level"][3]["code"], "red");
+    assert!(vocabulary["level"][3]["responder_zh"].as_str().unwrap().contains("县"));
+
+    // The explorer's export: cells with cases whose centre is in the view.
+    let bbox = [112.9, 25.7, 113.1, 25.85];
+    let text = bbox.map(|x| x.to_string()).join(",");
+    let view = json(
+        get(
+            &app,
+            &format!("/api/heatmap?res=8&{period}&bbox={text}&nonzero=true"),
+            Some(ANALYST),
+        )
+        .await,
+    )
+    .await;
+    let all = json(get(&app, &format!("/api/heatmap?res=8&{period}"), Some(ANALYST)).await).await;
+    let cells = view["cells"].as_array().unwrap();
+    assert!(!cells.is_empty() && cells.len() < all["cells"].as_array().unwrap().len());
+    for c in cells {
+        assert!(c["count"].as_u64().unwrap() > 0);
+        let centre = h3o::LatLng::from(c["h3"].as_str().unwrap().parse::<h3o::CellIndex>().unwrap());
+        assert!((bbox[0]..=bbox[2]).contains(&centre.lng()) && (bbox[1]..=bbox[3]).contains(&centre.lat()));
+    }
+    let expected = all["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["count"].as_u64() > Some(0))
+        .filter(|c| {
+            let centre = h3o::LatLng::from(c["h3"].as_str().unwrap().parse::<h3o::CellIndex>().unwrap());
+            (bbox[0]..=bbox[2]).contains(&centre.lng()) && (bbox[1]..=bbox[3]).contains(&centre.lat())
+        })
+        .count();
+    assert_eq!(cells.len(), expected);
+    let bad = get(&app, "/api/heatmap?bbox=1,2,3", Some(ANALYST)).await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+
+    // `res=` fixes the tiles' resolution whatever the zoom.
+    let t = centre_tile();
+    let response = get(
+        &app,
+        &format!("/tiles/hex/{}/{}/{}.mvt?res=7", t.z, t.x, t.y),
+        Some(WALL),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let layers = decode(&gunzip(&bytes(response).await)).unwrap();
+    for feature in &layers[0].features {
+        let h3 = feature
+            .properties
+            .iter()
+            .find_map(|(k, v)| match (k.as_str(), v) {
+                ("h3", MvtValue::String(s)) => Some(s.clone()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(u8::from(h3.parse::<h3o::CellIndex>().unwrap().resolution()), 7);
+    }
+    let tilejson = json(get(&app, "/tiles/hex.json?res=7&category=labour", Some(WALL)).await).await;
+    assert!(tilejson["tiles"][0]
+        .as_str()
+        .unwrap()
+        .ends_with("&res=7&category=labour"));
+
+    // The drill-down knows where a unit is; the version names the region.
+    let county = json(get(&app, &format!("/api/units/{COUNTY_CODE}"), Some(WALL)).await).await;
+    let b: Vec<f64> = serde_json::from_value(county["bbox"].clone()).unwrap();
+    let (lng, lat) = (county["lng"].as_f64().unwrap(), county["lat"].as_f64().unwrap());
+    assert!(b[0] < lng && lng < b[2] && b[1] < lat && lat < b[3]);
+    let version = json(get(&app, "/api/version", Some(WALL)).await).await;
+    assert_eq!(version["region"]["code"], "431000");
 }

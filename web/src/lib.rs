@@ -19,6 +19,11 @@ const ASSETS: &[(&str, &[u8])] = &[
     ("wall.html", include_bytes!("../static/wall.html")),
     ("wall.css", include_bytes!("../static/wall.css")),
     ("wall.js", include_bytes!("../static/wall.js")),
+    ("common.js", include_bytes!("../static/common.js")),
+    ("explore.html", include_bytes!("../static/explore.html")),
+    ("explore.css", include_bytes!("../static/explore.css")),
+    ("explore.js", include_bytes!("../static/explore.js")),
+    ("favicon.svg", include_bytes!("../static/favicon.svg")),
     ("licenses/data.md", include_bytes!("../../data/chenzhou/LICENSES.md")),
     (
         "vendor/maplibre-gl/maplibre-gl.mjs",

@@ -1,157 +1,178 @@
 // The command-centre wall display (一屏观全域): the region map with the hexagon heat layer in the
-// four-level colours over the offline admin basemap, intake and closure figures, the category mix,
-// the top hot-spot clusters, emerging hot spots and an early-warning ticker. Nobody touches it: it
-// refreshes when the server's event stream says the data changed, and can tour the red and orange
-// clusters and play back the last 12 weeks.
+// four-level colours over the offline admin basemap; today's and the period's intake by class, the
+// category mix, 办结率 / 按时办结率 / 满意度, the top hot-spot clusters, emerging hot spots and an
+// early-warning ticker. Nobody touches it: it refreshes when the server's event stream says the data
+// changed (and every minute, for the clock's day), can tour the red and orange clusters, and can play
+// back the last 12 weeks with a fixed colour scale.
 //
-// Kiosk options in the URL: token=…  lang=zh|en  days=7 (the period)  tour=1  playback=1
-// Everything comes from this server: no CDN, no online basemap, no personal data.
-import { Map as MapLibre, setWorkerUrl } from '/static/vendor/maplibre-gl/maplibre-gl.mjs';
+// Kiosk options in the URL: token=… (a display token)  lang=zh|en  days=7 (the period)
+// unit=CODE (a county or township instead of the region)  tour=1 tour_seconds=15
+// playback=week|cumulative playback_seconds=5. Everything comes from this server; nothing on it names a person.
+import { Map as MapLibre, Popup, setWorkerUrl } from '/static/vendor/maplibre-gl/maplibre-gl.mjs';
+import {
+  COLOURS, LEVELS, LOCAL_FONT, addDays, api, fitRegion, hexColour, lang, loadVocabulary, mapStyle, options,
+  percent, query, resolutionForZoom, tileJsonUrl, transformRequest, withToken,
+} from '/static/common.js';
 
 setWorkerUrl('/static/vendor/maplibre-gl/maplibre-gl-worker.mjs');
 
-const options = new URLSearchParams(location.search);
-const token = options.get('token');
-const lang = options.get('lang') === 'en' ? 'en' : 'zh';
 const days = Math.max(1, Math.min(366, Number(options.get('days') || 7)));
-const COLOURS = { red: '#dc2626', orange: '#f97316', yellow: '#facc15', blue: '#3b82f6' };
+const unit = options.get('unit') || undefined;
+const playbackMode = { 1: 'week', week: 'week', cumulative: 'cumulative' }[options.get('playback')];
+const tourSeconds = Math.max(1, Number(options.get('tour_seconds') || 15));
+const playbackSeconds = Math.max(1, Number(options.get('playback_seconds') || 5));
 const TEXT = {
-  zh: { title: '矛盾纠纷热力图', cases: '受理', closure: '办结率', onTime: '按时办结率', satisfaction: '满意度',
-        today: '当日', period: '近{n}日', none: '暂无' },
-  en: { title: 'Contradiction heat map', cases: 'Cases', closure: 'Closure', onTime: 'On time',
-        satisfaction: 'Satisfaction', today: 'Last day', period: 'Last {n} days', none: 'None' },
+  zh: { title: '矛盾纠纷热力图', today: '当日受理', period: '近{n}日受理', closure: '办结率', onTime: '按时办结率',
+        satisfaction: '满意度', redOrange: '红/橙聚集区', none: '暂无', week: '第{k}/12周', cumulative: '累计',
+        playback: '回放', unavailable: '数据暂不可用', series: ['当日', '近{n}日'], cases: '件', expected: '预期' },
+  en: { title: 'Contradiction heat map', today: 'Last day', period: 'Last {n} days', closure: 'Closure',
+        onTime: 'On time', satisfaction: 'Satisfaction', redOrange: 'Red/orange', none: 'None',
+        week: 'week {k}/12', cumulative: 'cumulative', playback: 'Playback', unavailable: 'Data unavailable',
+        series: ['Last day', 'Last {n} days'], cases: 'cases', expected: 'expected' },
 }[lang];
 const HEADINGS_EN = { intake: 'Intake', classes: 'Intake by class', categories: 'Categories',
                       clusters: 'Hot-spot clusters', emerging: 'New and intensifying', alerts: 'Alerts' };
 
-/** GET a JSON document from this server, with the token when the URL gives one. */
-async function api(path) {
-  const response = await fetch(path, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
-  if (!response.ok) throw new Error(`${path}: ${response.status}`);
-  return response.json();
-}
-
-/** `path?query`, with the token for URLs the browser fetches itself (tiles, event stream). */
-function withToken(path) {
-  if (!token) return path;
-  return `${path}${path.includes('?') ? '&' : '?'}access_token=${encodeURIComponent(token)}`;
-}
-
-function day(date) { return date.toISOString().slice(0, 10); }
-
-let state = { version: null, lastDay: null, clusters: [], tourIndex: 0 };
+const vocabulary = await loadVocabulary();
+const state = { version: null, lastDay: null, clusters: [], tourIndex: 0, playback: null, refreshed: 0 };
+const first = await api('/api/version');
+state.version = first.version;
+state.lastDay = first.last_day;
 
 const map = new MapLibre({
   container: 'map',
+  style: mapStyle(state.lastDay ? { unit, ...period() } : { unit }),
   attributionControl: { compact: true },
-  style: {
-    version: 8,
-    // Glyphs for non-CJK text come from this server (empty: labels are Chinese and drawn with the
-    // local font below).
-    glyphs: `${location.origin}/fonts/{fontstack}/{range}.pbf`,
-    sources: {
-      admin: { type: 'vector', url: `${location.origin}${withToken('/tiles/admin.json')}` },
-      hex: { type: 'vector', url: `${location.origin}${withToken('/tiles/hex.json')}` },
-    },
-    layers: [
-      { id: 'background', type: 'background', paint: { 'background-color': '#0b1220' } },
-      { id: 'county-fill', type: 'fill', source: 'admin', 'source-layer': 'boundary',
-        filter: ['==', ['get', 'level'], 'county'], paint: { 'fill-color': '#111a2e' } },
-      { id: 'hex', type: 'fill', source: 'hex', 'source-layer': 'hex',
-        paint: {
-          'fill-color': ['match', ['coalesce', ['get', 'level'], ''],
-            'red', COLOURS.red, 'orange', COLOURS.orange, 'yellow', COLOURS.yellow, 'blue', COLOURS.blue,
-            ['interpolate', ['linear'], ['coalesce', ['get', 'count'], 0], 0, '#16324a', 20, '#2b6c8f', 100, '#5ec4c0']],
-          'fill-opacity': ['case', ['has', 'level'], 0.9, 0.55],
-        } },
-      { id: 'boundary', type: 'line', source: 'admin', 'source-layer': 'boundary',
-        paint: { 'line-color': ['match', ['get', 'level'], 'city', '#7dd3fc', 'county', '#38bdf8', '#24405f'],
-                 'line-width': ['match', ['get', 'level'], 'city', 2, 'county', 1.4, 0.6] } },
-      { id: 'label', type: 'symbol', source: 'admin', 'source-layer': 'label',
-        layout: { 'text-field': ['get', 'name'], 'text-size': ['match', ['get', 'level'], 'county', 16, 12],
-                  'text-font': ['Noto Sans CJK SC Regular'] },
-        paint: { 'text-color': '#cbd5e1', 'text-halo-color': '#0b1220', 'text-halo-width': 1.5 } },
-    ],
-  },
-  localIdeographFontFamily: '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Microsoft YaHei", sans-serif',
-  bounds: [[112.22, 24.89], [114.23, 26.84]],
-  fitBoundsOptions: { padding: 20 },
+  localIdeographFontFamily: LOCAL_FONT,
+  transformRequest,
+  fadeDuration: 0,
 });
-
 const charts = {
   classes: echarts.init(document.getElementById('classes'), 'dark', { renderer: 'canvas' }),
   categories: echarts.init(document.getElementById('categories'), 'dark', { renderer: 'canvas' }),
 };
 addEventListener('resize', () => { map.resize(); Object.values(charts).forEach((c) => c.resize()); });
 
-function percent(x) { return x == null ? '—' : `${(100 * x).toFixed(1)}%`; }
-
-function kpi(value, label) {
-  return `<div class="kpi"><b>${value}</b><span>${label}</span></div>`;
+/** The hexagon legend: the four levels and who responds. */
+function legend() {
+  document.getElementById('legend').innerHTML = LEVELS.map((code) => {
+    const level = vocabulary.list('level').find((l) => l.code === code);
+    const name = lang === 'zh' ? `${level.zh} · ${level.responder_zh}` : level.en;
+    return `<div><i style="background:${COLOURS[code]}"></i>${name}</div>`;
+  }).join('');
 }
 
-/** The period's filter: the `days` days ending on the last day with cases. */
+/** A size in px that is `vh` hundredths of the screen height (charts scale with the wall). */
+function vh(x) { return Math.round((innerHeight * x) / 100); }
+
+function kpi(value, label, id) {
+  return `<div class="kpi" data-kpi="${id}"><b>${value}</b><span>${label}</span></div>`;
+}
+
+/** The period: `days` days ending on the last day with cases. */
 function period() {
-  const last = new Date(`${state.lastDay}T00:00:00Z`);
-  const first = new Date(last.getTime() - (days - 1) * 86400000);
-  return { from: day(first), to: day(last) };
+  return { from: addDays(state.lastDay, 1 - days), to: state.lastDay };
+}
+
+/** The largest cell count the hexagons show for each period, at the resolution the map draws. */
+async function largestCount(periods) {
+  const res = resolutionForZoom(Math.floor(map.getZoom()));
+  const maxima = await Promise.all(periods.map(({ from, to }) =>
+    api(`/api/heatmap?${query({ res, from, to, unit })}`)
+      .then((d) => d.cells.reduce((m, c) => Math.max(m, c.count ?? 0), 0))));
+  return Math.max(1, ...maxima);
 }
 
 async function refreshPanels() {
   const { from, to } = period();
   const [week, today, hotspots, trends, alerts] = await Promise.all([
-    api(`/api/kpis?from=${from}&to=${to}`),
-    api(`/api/kpis?from=${to}&to=${to}`),
-    api(`/api/hotspots?from=${from}&to=${to}`),
-    api(`/api/trends?res=7&steps=12&to=${to}`),
-    api(`/api/alerts?as_of=${to}&limit=12`),
+    api(`/api/kpis?${query({ from, to, unit })}`),
+    api(`/api/kpis?${query({ from: to, to, unit })}`),
+    api(`/api/hotspots?${query({ from, to, unit })}`),
+    api(`/api/trends?${query({ res: 7, steps: 12, to, unit })}`),
+    api(`/api/alerts?${query({ as_of: to, limit: 12, unit })}`),
   ]);
-  document.getElementById('period').textContent = `${TEXT.period.replace('{n}', days)} ${from} — ${to}`;
+  if (!state.playback) {
+    document.getElementById('period').textContent = `${from} — ${to}`;
+  }
   const s = week.summary;
+  const redOrange = hotspots.filter((c) => c.level === 'red' || c.level === 'orange');
   document.getElementById('kpis').innerHTML = [
-    kpi(today.summary.cases, TEXT.today), kpi(s.cases, TEXT.cases), kpi(percent(s.closure_rate), TEXT.closure),
-    kpi(percent(s.on_time_rate), TEXT.onTime), kpi(percent(s.satisfaction_rate), TEXT.satisfaction),
-    kpi(hotspots.filter((c) => c.level === 'red' || c.level === 'orange').length, '红/橙'),
+    kpi(today.summary.cases, TEXT.today, 'today'),
+    kpi(s.cases, TEXT.period.replace('{n}', days), 'cases'),
+    kpi(percent(s.closure_rate), TEXT.closure, 'closure'),
+    kpi(percent(s.on_time_rate), TEXT.onTime, 'on_time'),
+    kpi(percent(s.satisfaction_rate), TEXT.satisfaction, 'satisfaction'),
+    kpi(redOrange.length, TEXT.redOrange, 'red_orange'),
   ].join('');
+  const classes = s.by_class.map(([code]) => vocabulary.label('class', code));
+  const todayByClass = Object.fromEntries(today.summary.by_class);
+  const font = { fontFamily: LOCAL_FONT, fontSize: vh(1.25) };
+  const barLabel = { show: true, position: 'right', color: '#e5edf7', fontSize: vh(1.1) };
   charts.classes.setOption({
-    backgroundColor: 'transparent', grid: { left: 90, right: 10, top: 5, bottom: 20 },
-    xAxis: { type: 'value' }, yAxis: { type: 'category', data: s.by_class.map(([c]) => c) },
-    series: [{ type: 'bar', data: s.by_class.map(([, n]) => n), itemStyle: { color: '#38bdf8' } }],
-  });
+    backgroundColor: 'transparent',
+    textStyle: font,
+    legend: { top: 0, right: 0, itemWidth: vh(1.6), itemHeight: vh(1), textStyle: { ...font, color: '#8da2c0' } },
+    grid: { left: vh(0.8), right: vh(4), top: vh(2.4), bottom: vh(0.4), containLabel: true },
+    xAxis: { type: 'value', axisLabel: { fontSize: vh(1.1) }, splitLine: { lineStyle: { color: '#1e2b45' } } },
+    yAxis: { type: 'category', data: classes, inverse: true, axisLabel: { fontSize: vh(1.25) } },
+    series: [
+      { name: TEXT.series[0], type: 'bar', data: s.by_class.map(([code]) => todayByClass[code] ?? 0),
+        itemStyle: { color: '#facc15' }, label: barLabel },
+      { name: TEXT.series[1].replace('{n}', days), type: 'bar', data: s.by_class.map(([, n]) => n),
+        itemStyle: { color: '#38bdf8' }, label: barLabel },
+    ],
+  }, true);
+  const top = s.by_category.slice(0, 8);
+  const rest = s.by_category.slice(8).reduce((sum, [, n]) => sum + n, 0);
   charts.categories.setOption({
     backgroundColor: 'transparent',
-    series: [{ type: 'pie', radius: ['35%', '70%'], label: { color: '#cbd5e1' },
-               data: s.by_category.slice(0, 8).map(([name, value]) => ({ name, value })) }],
-  });
-  state.clusters = hotspots.filter((c) => c.level === 'red' || c.level === 'orange');
+    textStyle: font,
+    series: [{ type: 'pie', radius: ['38%', '68%'], label: { color: '#cbd5e1', formatter: '{b} {d}%', fontSize: vh(1.2) },
+               data: [...top.map(([code, value]) => ({ name: vocabulary.label('category', code), value })),
+                      ...(rest > 0 ? [{ name: lang === 'zh' ? '其余' : 'Rest', value: rest }] : [])] }],
+  }, true);
+  state.clusters = redOrange;
   document.getElementById('clusters').innerHTML = hotspots.slice(0, 6).map((c) =>
-    `<li><span class="level ${c.level}"></span>${(c.townships[0] || c.counties[0] || {}).name || ''}` +
-    ` ${c.villages.slice(0, 2).map((v) => v.name).join('、')} — ${c.reason}</li>`).join('') || `<li>${TEXT.none}</li>`;
-  const rising = trends.locations.filter((l) => ['new_hot_spot', 'consecutive_hot_spot', 'intensifying_hot_spot'].includes(l.pattern));
+    `<li><span class="level ${c.level}"></span><b>${placeOf(c)}</b> ${c.reason}</li>`).join('') || `<li>${TEXT.none}</li>`;
+  const rising = trends.locations
+    .filter((l) => ['new_hot_spot', 'consecutive_hot_spot', 'intensifying_hot_spot'].includes(l.pattern))
+    .sort((a, b) => (b.total ?? 0) - (a.total ?? 0));
   document.getElementById('emerging').innerHTML = rising.slice(0, 6).map((l) =>
-    `<li>${l.name}：${l.pattern_zh || l.pattern}</li>`).join('') || `<li>${TEXT.none}</li>`;
-  document.getElementById('ticker').textContent = alerts.map((a) =>
-    `【${a.severity_zh}】${a.county_name}${a.township_name}${a.unit_name} ${a.category_zh} ${a.observed}件（预期${a.expected.toFixed(1)}）`).join('　　') || TEXT.none;
+    `<li><b>${l.name}</b> ${vocabulary.label('pattern', l.pattern)}</li>`).join('') || `<li>${TEXT.none}</li>`;
+  const ticker = alerts.map((a) =>
+    `<span class="alert ${a.severity}">【${a.severity_zh}】${a.county_name}${a.township_name}${a.unit_name} ` +
+    `${vocabulary.label('category', a.category)} ${a.observed}${TEXT.cases}（${TEXT.expected}${a.expected.toFixed(1)}）</span>`).join('');
+  // Twice, so the scroll loops without a gap.
+  document.getElementById('ticker').innerHTML = ticker ? `<div class="run">${ticker}${ticker}</div>` : TEXT.none;
+  if (!state.playback) map.setPaintProperty('hex', 'fill-color', hexColour(await largestCount([{ from, to }])));
+}
+
+/** The name of a cluster's place: its first township and villages. */
+function placeOf(cluster) {
+  const township = (cluster.townships[0] || cluster.counties[0] || {}).name || '';
+  return `${township} ${cluster.villages.slice(0, 2).map((v) => v.name).join('、')}`;
 }
 
 /** Points the tile sources at the current data version (their TileJSON carries it). */
 function refreshTiles() {
-  for (const id of ['hex', 'admin']) {
-    const source = map.getSource(id);
-    if (source) source.setUrl(`${location.origin}${withToken(`/tiles/${id}.json`)}`);
-  }
+  if (!state.playback) map.getSource('hex')?.setUrl(tileJsonUrl('hex', { unit, ...period() }));
+  map.getSource('admin')?.setUrl(tileJsonUrl('admin'));
 }
 
-/** Reloads every panel; a failure is shown in the ticker (the wall keeps running and retries on
- * the next data event or in a minute). */
+/** Reloads everything; a failure is shown in the ticker and retried on the next event or minute. */
 async function refreshAll() {
   try {
     const v = await api('/api/version');
+    const changed = v.version !== state.version || v.last_day !== state.lastDay;
     state.version = v.version;
     state.lastDay = v.last_day;
-    if (state.lastDay) await refreshPanels();
+    if (!state.lastDay) return;
+    if (changed) refreshTiles();
+    await refreshPanels();
+    state.refreshed += 1;
   } catch (e) {
-    document.getElementById('ticker').textContent = `${lang === 'zh' ? '数据暂不可用' : 'Data unavailable'}: ${e.message}`;
+    document.getElementById('ticker').textContent = `${TEXT.unavailable}: ${e.message}`;
   }
 }
 
@@ -159,35 +180,59 @@ function clock() {
   document.getElementById('clock').textContent = new Date().toLocaleString(lang === 'zh' ? 'zh-CN' : 'en-GB');
 }
 
+const tourPopup = new Popup({ closeButton: false, closeOnClick: false, className: 'tour' });
+
+/** Flies to the next red or orange cluster and names it. */
 function tour() {
   if (state.clusters.length === 0) return;
   const c = state.clusters[state.tourIndex++ % state.clusters.length];
-  map.flyTo({ center: [c.lng, c.lat], zoom: 11, speed: 0.6 });
+  map.flyTo({ center: [c.lng, c.lat], zoom: 10.5, duration: 0.6 * tourSeconds * 1000 });
+  tourPopup.setLngLat([c.lng, c.lat]).setHTML(`<b>${placeOf(c)}</b><br>${c.reason}`).addTo(map);
 }
 
-/** Plays back the last 12 weeks, one a few seconds, then starts again. */
-function playback() {
-  let week = 0;
-  setInterval(() => {
-    const last = new Date(`${state.lastDay}T00:00:00Z`);
-    const to = new Date(last.getTime() - (11 - week) * 7 * 86400000);
-    const from = new Date(to.getTime() - 6 * 86400000);
-    map.getSource('hex')?.setUrl(`${location.origin}${withToken(`/tiles/hex.json?from=${day(from)}&to=${day(to)}`)}`);
-    document.getElementById('period').textContent = `${day(from)} — ${day(to)}`;
-    week = (week + 1) % 12;
-  }, 4000);
+/** Plays back the last 12 weeks, one every `playback_seconds`, each week alone or cumulative, with
+ * the colour scale fixed at the largest count any of the 12 frames shows. */
+async function playback(mode) {
+  const last = state.lastDay;
+  const start = addDays(last, -7 * 12 + 1);
+  const frames = Array.from({ length: 12 }, (_, i) => {
+    const to = addDays(last, -7 * (11 - i));
+    return { from: mode === 'cumulative' ? start : addDays(to, -6), to };
+  });
+  const max = await largestCount(frames);
+  map.setPaintProperty('hex', 'fill-color', hexColour(max));
+  state.playback = { mode, frames, index: -1, max };
+  const step = () => {
+    const p = state.playback;
+    p.index = (p.index + 1) % frames.length;
+    const frame = frames[p.index];
+    map.getSource('hex')?.setUrl(tileJsonUrl('hex', { unit, ...frame }));
+    const label = mode === 'cumulative' ? TEXT.cumulative : TEXT.week.replace('{k}', p.index + 1);
+    document.getElementById('period').textContent = `${TEXT.playback} ${label} · ${frame.from} — ${frame.to}`;
+    document.getElementById('progress').style.width = `${(100 * (p.index + 1)) / frames.length}%`;
+  };
+  step();
+  setInterval(step, playbackSeconds * 1000);
 }
 
 document.getElementById('title').textContent = TEXT.title;
+document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
 if (lang === 'en') {
   document.querySelectorAll('[data-i18n]').forEach((e) => { e.textContent = HEADINGS_EN[e.dataset.i18n] || e.textContent; });
 }
+legend();
 clock();
 setInterval(clock, 1000);
+if (unit) {
+  const u = await api(`/api/units/${encodeURIComponent(unit)}`);
+  map.fitBounds([[u.bbox[0], u.bbox[1]], [u.bbox[2], u.bbox[3]]], { padding: 20, duration: 0 });
+} else {
+  await fitRegion(map);
+}
 await refreshAll();
 const events = new EventSource(withToken('/api/events'));
-events.addEventListener('data', () => { refreshTiles(); refreshAll(); });
+events.addEventListener('data', () => refreshAll());
 setInterval(refreshAll, 60000);
-if (options.get('tour') === '1') setInterval(tour, 15000);
-if (options.get('playback') === '1') playback();
-window.fengqiaoWall = { map, charts, state };
+if (options.get('tour') === '1') setInterval(tour, 1000 * tourSeconds);
+if (playbackMode && state.lastDay) await playback(playbackMode);
+window.fengqiaoWall = { map, charts, state, tourPopup, ready: true };
