@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 const DISPLAY_TOKEN: &str = "wall-display-token-0123456789";
 const ANALYST_TOKEN: &str = "analyst-token-0123456789abcdef";
+const ADMIN_TOKEN: &str = "admin-token-0123456789abcdefgh";
 
 fn fengqiao() -> Command {
     Command::new(env!("CARGO_BIN_EXE_fengqiao"))
@@ -105,6 +106,22 @@ fn wall_and_explorer_in_headless_chromium() {
             "--out",
         ])
         .arg(&csv));
+    // A later week, ingested through the API while the wall is open (its event stream refreshes it).
+    let more = dir.path().join("more.csv");
+    run(fengqiao()
+        .args([
+            "generate",
+            "--months",
+            "1",
+            "--end",
+            "2026-11-07",
+            "--seed",
+            "12",
+            "--cases",
+            "3000",
+            "--out",
+        ])
+        .arg(&more));
     let db = dir.path().join("store.duckdb");
     run(fengqiao().args(["ingest", "--db"]).arg(&db).arg(&csv));
     let config = dir.path().join("fengqiao.toml");
@@ -113,7 +130,8 @@ fn wall_and_explorer_in_headless_chromium() {
         format!(
             "suppress_below = 3\n\
              [[tokens]]\nname = \"wall\"\ntoken = \"{DISPLAY_TOKEN}\"\nrole = \"display\"\n\
-             [[tokens]]\nname = \"analyst\"\ntoken = \"{ANALYST_TOKEN}\"\nrole = \"analyst\"\n"
+             [[tokens]]\nname = \"analyst\"\ntoken = \"{ANALYST_TOKEN}\"\nrole = \"analyst\"\n\
+             [[tokens]]\nname = \"admin\"\ntoken = \"{ADMIN_TOKEN}\"\nrole = \"admin\"\n"
         ),
     )
     .unwrap();
@@ -137,6 +155,8 @@ fn wall_and_explorer_in_headless_chromium() {
         .env("FENGQIAO_URL", format!("http://127.0.0.1:{port}"))
         .env("DISPLAY_TOKEN", DISPLAY_TOKEN)
         .env("ANALYST_TOKEN", ANALYST_TOKEN)
+        .env("ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("MORE_CASES", &more)
         .env("ARTIFACTS", &artifacts)
         .output()
         .unwrap();

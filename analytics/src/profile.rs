@@ -134,13 +134,22 @@ pub fn profile(conn: &Connection, region: &Region, opts: &ProfileOptions) -> Res
     // A cell's problems are those of the villages its cases come from; a unit's, its own villages'.
     let keep = |code: &str| opts.cell.is_none() || involved.contains(code);
     let departments = Departments::default();
+    // A village's recurring problems depend on its own cases only, so for a cell they are computed
+    // within the smallest unit holding all its villages (the same figures, a fraction of the work).
+    // Alerts compare a village with the rest of the region: those run region-wide, as the API's.
+    let mut within = history.clone();
+    if opts.cell.is_some() {
+        if let Some(code) = smallest_common_unit(region, involved.iter().copied()) {
+            within.unit = Some(code);
+        }
+    }
     let report = recurring(
         conn,
         region,
         &departments,
         &RecurringOptions {
             last_day: Some(last_day),
-            filter: history.clone(),
+            filter: within,
             ..RecurringOptions::default()
         },
     )?;
@@ -166,6 +175,35 @@ pub fn profile(conn: &Connection, region: &Region, opts: &ProfileOptions) -> Res
         recurring,
         alerts,
     })
+}
+
+/// The code of the smallest unit that holds every one of `codes` (`None` for none or an unknown one).
+fn smallest_common_unit<'a>(region: &Region, codes: impl Iterator<Item = &'a str>) -> Option<String> {
+    let lineage = |code: &str| -> Option<Vec<u32>> {
+        let mut up = Some(region.id(code)?);
+        let mut chain = Vec::new();
+        while let Some(id) = up {
+            chain.push(id);
+            up = region.parent(id);
+        }
+        chain.reverse();
+        Some(chain)
+    };
+    let mut common: Option<Vec<u32>> = None;
+    for code in codes {
+        let chain = lineage(code)?;
+        common = Some(match common {
+            None => chain,
+            Some(c) => c
+                .iter()
+                .zip(&chain)
+                .take_while(|(a, b)| a == b)
+                .map(|(a, _)| *a)
+                .collect(),
+        });
+    }
+    let id = *common?.last()?;
+    Some(region.units[id as usize].code.clone())
 }
 
 /// Cases per 7-day window ending on `last_day`, `weeks` of them, oldest first.

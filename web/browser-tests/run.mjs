@@ -4,6 +4,8 @@
 //   FENGQIAO_URL        http://127.0.0.1:PORT
 //   DISPLAY_TOKEN       a display-role token (the wall)
 //   ANALYST_TOKEN       an analyst-role token (the explorer)
+//   ADMIN_TOKEN, MORE_CASES  an admin token and a CSV of later cases, ingested through the API last
+//                       (the open wall must refresh itself from the event stream)
 //   ARTIFACTS           where screenshots and exported files are saved
 //   CHROMIUM            the browser (default /usr/bin/chromium)
 // Every check throws on failure; the process exits non-zero with the failed check's message.
@@ -173,9 +175,11 @@ await check('wall: the panels show the API\'s figures', async () => {
   assert.equal(await kpi('on_time'), percent(week.on_time_rate));
   assert.equal(await kpi('satisfaction'), percent(week.satisfaction_rate));
   assert.equal(await kpi('red_orange'), String(hotspots.filter((c) => ['red', 'orange'].includes(c.level)).length));
-  const clusters = await wall.page.$$eval('#clusters li', (items) => items.map((i) => i.textContent));
+  const clusters = await wall.page.$$eval('#clusters li', (items) => items.map((i) => [i.textContent, i.title]));
   assert.equal(clusters.length, Math.min(6, hotspots.length));
-  assert.ok(clusters[0].includes(hotspots[0].reason), `${clusters[0]} vs ${hotspots[0].reason}`);
+  assert.ok(clusters[0][0].includes(hotspots[0].reason), `${clusters[0][0]} vs ${hotspots[0].reason}`);
+  assert.ok(clusters[0][0].includes(hotspots[0].villages[0].name));
+  assert.equal(clusters[0][1], hotspots[0].reason);
   const ticker = await wall.page.textContent('#ticker');
   assert.ok(alerts.length > 0 && ticker.includes(alerts[0].unit_name), ticker.slice(0, 200));
   const bars = await wall.page.evaluate(() => window.fengqiaoWall.charts.classes.getOption().series[1].data);
@@ -371,6 +375,30 @@ await check('explorer: export the view as CSV, GeoJSON and a PNG with legend at 
 await check('explorer: a display token is refused the details', async () => {
   const response = await fetch(`${base}/api/profile?unit=${version.region.code}`, { headers: { Authorization: `Bearer ${displayToken}` } });
   assert.equal(response.status, 403);
+});
+
+await check('wall: an ingest through the API refreshes the open wall by its event stream', async () => {
+  const before = await wall.page.evaluate(() => ({ ...window.fengqiaoWall.state }));
+  const body = readFileSync(process.env.MORE_CASES);
+  const response = await fetch(`${base}/api/ingest?name=more.csv`, {
+    method: 'POST', body, headers: { Authorization: `Bearer ${process.env.ADMIN_TOKEN}`, 'Content-Type': 'text/csv' },
+  });
+  assert.equal(response.status, 200, await response.text());
+  const { version: newVersion } = await api('/api/version', displayToken);
+  assert.ok(newVersion > before.version);
+  await wall.page.waitForFunction((v) => window.fengqiaoWall.state.version === v
+    && window.fengqiaoWall.state.refreshed > 0, newVersion, { timeout: 30000 });
+  await wall.page.waitForFunction((n) => window.fengqiaoWall.state.refreshed > n, before.refreshed, { timeout: 30000 });
+  const now = await api('/api/version', displayToken);
+  assert.equal(await wall.page.evaluate(() => window.fengqiaoWall.state.lastDay), now.last_day);
+  assert.notEqual(now.last_day, last, 'the new cases are later');
+  const week = (await api(`/api/kpis?from=${addDays(now.last_day, -6)}&to=${now.last_day}`, displayToken)).summary;
+  await wall.page.waitForFunction((n) => document.querySelector('[data-kpi="cases"] b')?.textContent === String(n), week.cases, { timeout: 30000 });
+  await waitIdle(wall.page, 'window.fengqiaoWall');
+  const tiles = hexTiles(wall.seen).filter((t) => t.q.get('to') === now.last_day && t.q.get('v') === String(now.version));
+  assert.ok(tiles.length > 0, 'the map shows the new week at the new version');
+  await wall.page.screenshot({ path: join(artifacts, 'wall-after-ingest.png') });
+  assert.deepEqual(wall.seen.errors, []);
 });
 
 await browser.close();

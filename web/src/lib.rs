@@ -1,11 +1,13 @@
-//! Web: the static files of the wall display and the analyst pages, embedded in the binary so that
-//! the server needs no network and no files beside it (government intranets are offline).
+//! Web: the command-centre wall display and the analyst explorer, embedded in the binary so that the
+//! server needs no network and no files beside it (government intranets are offline).
 //!
 //! Inputs: the files under `web/static/` at build time. Outputs: [`asset`], which maps a request
-//! path to its bytes and content type: `robots.txt` (a case-data server is never to be indexed), the
-//! data licences, and the front-end libraries vendored from npm by `scripts/vendor-web.sh`
-//! (MapLibre GL JS and Apache ECharts, with their licences) under `vendor/`. The pages join as they
-//! are built (issue 6).
+//! path to its bytes and content type: the wall (`wall.html`, `.css`, `.js`, served at `/`), the
+//! explorer (`explore.*`, at `/explore`), what both share (`common.js`: API calls with the token,
+//! names of coded values, the map style), `robots.txt` (a case-data server is never to be indexed),
+//! the data licences, and the front-end libraries vendored from npm by `scripts/vendor-web.sh`
+//! (MapLibre GL JS and Apache ECharts, with their licences) under `vendor/`. docs/web.md describes the
+//! pages; `tests/browser.rs` drives them in headless Chromium.
 
 /// An embedded file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -134,7 +134,7 @@ async function refreshPanels() {
   }, true);
   state.clusters = redOrange;
   document.getElementById('clusters').innerHTML = hotspots.slice(0, 6).map((c) =>
-    `<li><span class="level ${c.level}"></span><b>${placeOf(c)}</b> ${c.reason}</li>`).join('') || `<li>${TEXT.none}</li>`;
+    `<li title="${c.reason}"><span class="level ${c.level}"></span><b>${placeOf(c)}</b> ${c.reason}</li>`).join('') || `<li>${TEXT.none}</li>`;
   const rising = trends.locations
     .filter((l) => ['new_hot_spot', 'consecutive_hot_spot', 'intensifying_hot_spot'].includes(l.pattern))
     .sort((a, b) => (b.total ?? 0) - (a.total ?? 0));
