@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing+=(fonts-noto-cjk)
+# (grep -c reads all of fc-list: with -q, fc-list would die of SIGPIPE and pipefail call it missing)
+[ "$(fc-list 2>/dev/null | grep -ci "Noto Sans CJK")" -gt 0 ] || missing+=(fonts-noto-cjk)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "scripts/browser-deps.sh: installing ${missing[*]} (apt)" >&2
   sudo=""

@@ -4,13 +4,16 @@
 //             period's layers) and warm loads, each in a fresh browser context (empty browser cache);
 //   explore — the same, then click the busiest red hexagon → details shown; choose a category → map
 //             idle; drill into the largest county → details shown;
-//   soak    — the wall playing back (1 s a frame) for SOAK_SECONDS: JS heap after a forced GC at the
-//             start and the end, and the page's DOM node count (a wall must run for weeks).
+//   soak    — the wall playing back (SOAK_FRAME_SECONDS a frame, default 1) for SOAK_SECONDS: JS heap
+//             after a forced GC at the start, every tenth of the soak and the end, and the page's DOM
+//             node count (a wall must run for weeks). ONLY=soak runs the soak alone.
 // Prints TSV lines `page  phase  ms_or_value`.
 import { chromium } from 'playwright-core';
 
 const base = process.env.FENGQIAO_URL;
 const soakSeconds = Number(process.env.SOAK_SECONDS || 180);
+const soakFrameSeconds = Number(process.env.SOAK_FRAME_SECONDS || 1);
+const only = process.env.ONLY; // 'soak' runs the soak alone
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
@@ -37,13 +40,13 @@ async function load(path, expression) {
   return { page, context, ms: Date.now() - started };
 }
 
-for (const run of ['first', 'warm', 'warm']) {
+for (const run of only === 'soak' ? [] : ['first', 'warm', 'warm']) {
   const { context, ms } = await load('/', 'window.fengqiaoWall');
   out('wall', `ready (${run})`, ms);
   await context.close();
 }
 
-for (const run of ['first', 'warm']) {
+for (const run of only === 'soak' ? [] : ['first', 'warm']) {
   const { page, context, ms } = await load('/explore', 'window.fengqiaoExplorer');
   out('explore', `ready (${run})`, ms);
   const target = await page.evaluate(() => {
@@ -81,7 +84,7 @@ for (const run of ['first', 'warm']) {
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
   await cdp.send('Performance.enable');
-  await page.goto(`${base}/?playback=week&playback_seconds=1`);
+  await page.goto(`${base}/?playback=week&playback_seconds=${soakFrameSeconds}`);
   await page.waitForFunction('window.fengqiaoWall?.ready', null, { timeout: 120000 });
   const heap = async () => {
     await page.evaluate(() => window.gc && window.gc());
@@ -89,9 +92,14 @@ for (const run of ['first', 'warm']) {
     const get = (name) => metrics.find((m) => m.name === name).value;
     return { heap: get('JSHeapUsedSize') / 1048576, nodes: get('Nodes') };
   };
-  await page.waitForTimeout(15000); // one full cycle of 12 frames first
+  await page.waitForTimeout(12 * soakFrameSeconds * 1000); // one full cycle of 12 frames first
   const start = await heap();
-  await page.waitForTimeout(soakSeconds * 1000);
+  // A sample every tenth of the soak: a leak grows steadily, a cache levels off.
+  for (let i = 1; i <= 10; i += 1) {
+    await page.waitForTimeout((soakSeconds * 1000) / 10);
+    const sample = await heap();
+    out('soak', `JS heap MiB at ${Math.round((i * soakSeconds) / 10)} s`, sample.heap.toFixed(1));
+  }
   const end = await heap();
   const frames = await page.evaluate(() => window.fengqiaoWall.state.playback.index);
   out('soak', 'seconds', soakSeconds);
