@@ -10,7 +10,7 @@ use axum::Router;
 use fengqiao_generator::{generate, GenerateOptions};
 use fengqiao_ingest::{IngestOptions, Region, Store};
 use fengqiao_tiles::config::ServerConfig;
-use fengqiao_tiles::mvt::{decode, to_tile_coords, GeomKind, Value as MvtValue};
+use fengqiao_tiles::mvt::{decode, to_tile_coords, DecodedFeature, GeomKind, Value as MvtValue};
 use fengqiao_tiles::{router, AppState, TileId};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
@@ -237,14 +237,7 @@ async fn hexagon_tiles_decode_to_h3o_boundaries_and_empty_or_bad_tiles_say_so() 
     assert!(layer.features.len() > 20, "{} hexagons", layer.features.len());
     for feature in &layer.features {
         assert_eq!(feature.kind, GeomKind::Polygon);
-        let h3 = feature
-            .properties
-            .iter()
-            .find_map(|(k, v)| match (k.as_str(), v) {
-                ("h3", MvtValue::String(s)) => Some(s.clone()),
-                _ => None,
-            })
-            .unwrap();
+        let h3 = text_property(feature, "h3").unwrap();
         let cell: h3o::CellIndex = h3.parse().unwrap();
         assert_eq!(u8::from(cell.resolution()), 9, "zoom 12 draws res-9 cells");
         let expected: Vec<[f64; 2]> = cell
@@ -309,12 +302,7 @@ async fn hexagon_tiles_decode_to_h3o_boundaries_and_empty_or_bad_tiles_say_so() 
     let patterns: Vec<String> = trend_layers[0]
         .features
         .iter()
-        .filter_map(|f| {
-            f.properties.iter().find_map(|(k, v)| match (k.as_str(), v) {
-                ("pattern", MvtValue::String(p)) => Some(p.clone()),
-                _ => None,
-            })
-        })
+        .filter_map(|f| text_property(f, "pattern"))
         .collect();
     assert_eq!(patterns.len(), trend_layers[0].features.len());
     assert!(patterns
@@ -398,12 +386,7 @@ async fn tilejson_raster_and_admin_tiles() {
     let labels: Vec<String> = layers[1]
         .features
         .iter()
-        .filter_map(|f| {
-            f.properties.iter().find_map(|(k, v)| match (k.as_str(), v) {
-                ("name", MvtValue::String(s)) => Some(s.clone()),
-                _ => None,
-            })
-        })
+        .filter_map(|f| text_property(f, "name"))
         .collect();
     assert!(labels.iter().any(|n| n == "北湖区"), "{labels:?}");
 }
@@ -794,14 +777,7 @@ async fn the_explorer_api_profile_vocabulary_and_views() {
     assert_eq!(response.status(), StatusCode::OK);
     let layers = decode(&gunzip(&bytes(response).await)).unwrap();
     for feature in &layers[0].features {
-        let h3 = feature
-            .properties
-            .iter()
-            .find_map(|(k, v)| match (k.as_str(), v) {
-                ("h3", MvtValue::String(s)) => Some(s.clone()),
-                _ => None,
-            })
-            .unwrap();
+        let h3 = text_property(feature, "h3").unwrap();
         assert_eq!(u8::from(h3.parse::<h3o::CellIndex>().unwrap().resolution()), 7);
     }
     let tilejson = json(get(&app, "/tiles/hex.json?res=7&category=labour", Some(WALL)).await).await;
@@ -824,4 +800,12 @@ fn without_rank(item: &serde_json::Value) -> serde_json::Value {
     let mut item = item.clone();
     item.as_object_mut().unwrap().remove("rank");
     item
+}
+
+/// A feature's text property `key`, if it has one.
+fn text_property(feature: &DecodedFeature, key: &str) -> Option<String> {
+    feature.properties.iter().find_map(|(k, v)| match v {
+        MvtValue::String(s) if k == key => Some(s.clone()),
+        _ => None,
+    })
 }
