@@ -182,6 +182,9 @@ await check('wall: the panels show the API\'s figures', async () => {
   assert.equal(clusters[0][1], hotspots[0].reason);
   const ticker = await wall.page.textContent('#ticker');
   assert.ok(alerts.length > 0 && ticker.includes(alerts[0].unit_name), ticker.slice(0, 200));
+  const fit = await wall.page.evaluate(() => Object.values(window.fengqiaoWall.charts)
+    .map((c) => [c.getHeight(), c.getDom().getBoundingClientRect().height]));
+  for (const [chart, box] of fit) assert.ok(Math.abs(chart - box) <= 1, `a chart ${chart} px high in a ${box} px box`);
   const bars = await wall.page.evaluate(() => window.fengqiaoWall.charts.classes.getOption().series[1].data);
   assert.deepEqual(bars, week.by_class.map(([, n]) => n));
 });
@@ -259,6 +262,24 @@ await check('wall: the tour flies to the red and orange clusters', async () => {
   const near = clusters.some(([lng, lat]) => Math.abs(lng - centre[0]) < 0.05 && Math.abs(lat - centre[1]) < 0.05);
   assert.ok(near || Math.abs(centre[0] - target[0]) < 0.2, `centre ${centre} vs clusters ${JSON.stringify(clusters.slice(0, 3))}`);
   await tour.context.close();
+});
+
+await check('wall: a county instead of the region (unit=)', async () => {
+  const code = '431002';
+  const county = await openPage(`/?token=${displayToken}&unit=${code}`);
+  await waitIdle(county.page, 'window.fengqiaoWall');
+  const kpis = (await api(`/api/kpis?from=${from}&to=${last}&unit=${code}`, displayToken)).summary;
+  assert.equal((await county.page.textContent('[data-kpi="cases"] b')).trim(), String(kpis.cases));
+  const calls = county.seen.requests.filter((u) => /\/api\/(kpis|hotspots|trends|alerts|heatmap)\?/.test(u));
+  assert.ok(calls.length >= 5 && calls.every((u) => new URL(u).searchParams.get('unit') === code), calls.join(' '));
+  const tiles = hexTiles(county.seen);
+  assert.ok(tiles.length > 0 && tiles.every((t) => t.q.get('unit') === code));
+  const unit = await api(`/api/units/${code}`, displayToken);
+  const centre = await county.page.evaluate(() => window.fengqiaoWall.map.getCenter().toArray());
+  assert.ok(centre[0] > unit.bbox[0] && centre[0] < unit.bbox[2] && centre[1] > unit.bbox[1] && centre[1] < unit.bbox[3]);
+  await county.page.screenshot({ path: join(artifacts, 'wall-county.png') });
+  assert.deepEqual(county.seen.errors, []);
+  await county.context.close();
 });
 
 // --- the explorer -----------------------------------------------------------------------------

@@ -51,7 +51,9 @@ const charts = {
   classes: echarts.init(document.getElementById('classes'), 'dark', { renderer: 'canvas' }),
   categories: echarts.init(document.getElementById('categories'), 'dark', { renderer: 'canvas' }),
 };
-addEventListener('resize', () => { map.resize(); Object.values(charts).forEach((c) => c.resize()); });
+addEventListener('resize', () => map.resize());
+// The panels' heights change as their neighbours fill: each chart follows its box.
+for (const chart of Object.values(charts)) new ResizeObserver(() => chart.resize()).observe(chart.getDom());
 
 /** The hexagon legend: the four levels and who responds. */
 function legend() {
@@ -113,7 +115,7 @@ async function refreshPanels() {
     backgroundColor: 'transparent',
     textStyle: font,
     legend: { top: 0, right: 0, itemWidth: vh(1.6), itemHeight: vh(1), textStyle: { ...font, color: '#8da2c0' } },
-    grid: { left: vh(0.8), right: vh(4), top: vh(2.4), bottom: vh(0.4), containLabel: true },
+    grid: { left: vh(0.8), right: vh(4), top: vh(2.2), bottom: 0, containLabel: true },
     xAxis: { type: 'value', axisLabel: { fontSize: vh(1.1) }, splitLine: { lineStyle: { color: '#1e2b45' } } },
     yAxis: { type: 'category', data: classes, inverse: true, axisLabel: { fontSize: vh(1.25) } },
     series: [
@@ -135,9 +137,11 @@ async function refreshPanels() {
   state.clusters = redOrange;
   document.getElementById('clusters').innerHTML = hotspots.slice(0, 6).map((c) =>
     `<li title="${c.reason}"><span class="level ${c.level}"></span><b>${placeOf(c)}</b> ${c.reason}</li>`).join('') || `<li>${TEXT.none}</li>`;
+  // Cells are named after their nearest village: one line per village.
   const rising = trends.locations
     .filter((l) => ['new_hot_spot', 'consecutive_hot_spot', 'intensifying_hot_spot'].includes(l.pattern))
-    .sort((a, b) => (b.total ?? 0) - (a.total ?? 0));
+    .sort((a, b) => (b.total ?? 0) - (a.total ?? 0))
+    .filter((l, i, all) => all.findIndex((m) => m.name === l.name) === i);
   document.getElementById('emerging').innerHTML = rising.slice(0, 6).map((l) =>
     `<li><b>${l.name}</b> ${vocabulary.label('pattern', l.pattern)}</li>`).join('') || `<li>${TEXT.none}</li>`;
   const ticker = alerts.map((a) =>
@@ -232,6 +236,8 @@ if (unit) {
 await refreshAll();
 const events = new EventSource(withToken('/api/events'));
 events.addEventListener('data', () => refreshAll());
+// After a lost connection (a server restart) the stream says hello with the version it serves.
+events.addEventListener('hello', (e) => { if (JSON.parse(e.data).version !== state.version) refreshAll(); });
 setInterval(refreshAll, 60000);
 if (options.get('tour') === '1') setInterval(tour, 1000 * tourSeconds);
 if (playbackMode && state.lastDay) await playback(playbackMode);
