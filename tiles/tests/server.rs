@@ -188,6 +188,13 @@ async fn health_metrics_and_an_openapi_document_that_lists_exactly_the_served_ro
     }
     let version = json(get(&app, "/api/version", None).await).await;
     assert_eq!(version["last_day"], "2026-10-31");
+    // The pages' fallback CJK font, a TrueType file with its licence.
+    let font = get(&app, "/static/fonts/NotoSansSC-Regular.ttf", None).await;
+    assert_eq!(font.headers()[header::CONTENT_TYPE], "font/ttf");
+    let font = bytes(font).await;
+    assert!(font.len() > 5_000_000 && font.starts_with(&[0, 1, 0, 0]));
+    let licence = String::from_utf8(bytes(get(&app, "/static/fonts/OFL.txt", None).await).await).unwrap();
+    assert!(licence.contains("SIL OPEN FONT LICENSE"));
     let maplibre = get(&app, "/static/vendor/maplibre-gl/maplibre-gl.mjs", None).await;
     assert_eq!(
         maplibre.headers()[header::CONTENT_TYPE],

@@ -10,7 +10,7 @@
 //   CHROMIUM            the browser (default /usr/bin/chromium)
 // Every check throws on failure; the process exits non-zero with the failed check's message.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -146,6 +146,9 @@ await check('wall: loads, draws its map, no console error, nothing fetched beyon
   assert.deepEqual(wall.seen.errors, []);
   assert.deepEqual(wall.seen.outside, []);
   assert.ok(hexTiles(wall.seen).length > 0, 'hexagon tiles requested');
+  const fonts = wall.seen.requests.filter((u) => u.includes('/static/fonts/'));
+  console.log(`     font files fetched: ${fonts.length ? fonts.join(' ') : 'none (a local CJK font serves)'}`);
+  assert.ok(await wall.page.evaluate(() => [...document.fonts].some((f) => f.family.includes('Fengqiao Sans') && f.status === 'loaded')));
 });
 
 await check('wall: hexagons on the canvas in the colours of the levels the tiles carry', async () => {
@@ -280,6 +283,40 @@ await check('wall: a county instead of the region (unit=)', async () => {
   await county.page.screenshot({ path: join(artifacts, 'wall-county.png') });
   assert.deepEqual(county.seen.errors, []);
   await county.context.close();
+});
+
+await check('wall: on a machine without CJK fonts, Chinese is drawn with the served Noto Sans SC', async () => {
+  // A fontconfig that knows only DejaVu (Latin; always there with fontconfig): no CJK font at all.
+  const dejavu = '/usr/share/fonts/truetype/dejavu';
+  assert.ok(existsSync(dejavu), dejavu);
+  const dir = join(artifacts, 'no-cjk-fonts');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'fonts.conf'), `<?xml version="1.0"?><fontconfig><dir>${dejavu}</dir>` +
+    `<cachedir>${join(dir, 'cache')}</cachedir></fontconfig>`);
+  const bare = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
+           '--disable-component-update', '--disable-sync', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
+    env: { ...process.env, FONTCONFIG_FILE: join(dir, 'fonts.conf') },
+  });
+  const page = await bare.newPage({ viewport: { width: 1920, height: 1080 } });
+  const fonts = [];
+  const errors = [];
+  page.on('request', (r) => { if (r.url().includes('/static/fonts/')) fonts.push(r.url()); });
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${base}/?token=${displayToken}`);
+  await waitIdle(page, 'window.fengqiaoWall');
+  await page.screenshot({ path: join(artifacts, 'wall-without-cjk-fonts.png') });
+  assert.deepEqual(errors, []);
+  assert.ok(fonts.some((u) => u.endsWith('NotoSansSC-Regular.ttf')), `fetched ${fonts}`);
+  // Drawn with the served font, a CJK character is a full em wide and unlike a missing glyph's box.
+  const widths = await page.evaluate(() => {
+    const g = document.createElement('canvas').getContext('2d');
+    g.font = '100px "Fengqiao Sans"';
+    return [g.measureText('郴').width, g.measureText('州').width, g.measureText('1').width];
+  });
+  assert.ok(Math.abs(widths[0] - 100) < 2 && Math.abs(widths[1] - 100) < 2 && widths[2] < 70, `${widths}`);
+  await bare.close();
 });
 
 // --- the explorer -----------------------------------------------------------------------------

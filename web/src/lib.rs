@@ -27,6 +27,16 @@ const ASSETS: &[(&str, &[u8])] = &[
     ("explore.js", include_bytes!("../static/explore.js")),
     ("favicon.svg", include_bytes!("../static/favicon.svg")),
     ("licenses/data.md", include_bytes!("../../data/chenzhou/LICENSES.md")),
+    // The pages' fallback font where the machine has no CJK font (scripts/vendor-fonts.sh).
+    (
+        "fonts/NotoSansSC-Regular.ttf",
+        include_bytes!("../../data/fonts/NotoSansSC-Regular.ttf"),
+    ),
+    (
+        "fonts/NotoSansSC-Bold.ttf",
+        include_bytes!("../../data/fonts/NotoSansSC-Bold.ttf"),
+    ),
+    ("fonts/OFL.txt", include_bytes!("../../data/fonts/OFL.txt")),
     (
         "vendor/maplibre-gl/maplibre-gl.mjs",
         include_bytes!("../static/vendor/maplibre-gl/maplibre-gl.mjs"),
@@ -80,6 +90,7 @@ pub fn content_type(path: &str) -> &'static str {
         "md" => "text/markdown; charset=utf-8",
         "txt" | "" => "text/plain; charset=utf-8",
         "png" => "image/png",
+        "ttf" => "font/ttf",
         "svg" => "image/svg+xml",
         "pbf" => "application/x-protobuf",
         _ => "application/octet-stream",

@@ -126,14 +126,22 @@ export function mapStyle(hexParams = {}) {
                  'line-width': ['match', ['get', 'level'], 'city', 2, 'county', 1.4, 0.6] } },
       { id: 'label', type: 'symbol', source: 'admin', 'source-layer': 'label',
         layout: { 'text-field': ['get', 'name'], 'text-size': ['match', ['get', 'level'], 'county', 16, 12],
-                  'text-font': ['Noto Sans CJK SC Regular'] },
+                  // MapLibre draws these with the page's font of that name (no glyph files).
+                  'text-font': ['Fengqiao Sans'] },
         paint: { 'text-color': '#cbd5e1', 'text-halo-color': '#0b1220', 'text-halo-width': 1.5 } },
     ],
   };
 }
 
-/** The font MapLibre draws Chinese labels with (no glyph files needed). */
-export const LOCAL_FONT = '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Microsoft YaHei", sans-serif';
+/** The font MapLibre and the charts draw Chinese with (no glyph files needed): the pages' @font-face,
+ * a local CJK font when the machine has one, else Noto Sans SC from this server. */
+export const LOCAL_FONT = '"Fengqiao Sans", sans-serif';
+
+/** Waits for the font, so the map's labels (drawn once into its glyph atlas) are never blank boxes. */
+export async function fontReady() {
+  await Promise.all([document.fonts.load('16px "Fengqiao Sans"', '郴州市矛盾'),
+    document.fonts.load('bold 16px "Fengqiao Sans"', '郴州市矛盾')]);
+}
 
 /** Fits the map to the region's bounds from its TileJSON (no bounds written into the pages). */
 export async function fitRegion(map, padding = 20) {

@@ -6,7 +6,7 @@
 // reproduces it. Needs an analyst token (`?token=…`) when the server has tokens.
 import { Map as MapLibre, setWorkerUrl } from '/static/vendor/maplibre-gl/maplibre-gl.mjs';
 import {
-  COLOURS, LEVELS, LOCAL_FONT, RAMP, addDays, api, apiBlob, fitRegion, lang, loadVocabulary, mapStyle, options,
+  COLOURS, LEVELS, LOCAL_FONT, fontReady, RAMP, addDays, api, apiBlob, fitRegion, lang, loadVocabulary, mapStyle, options,
   percent, query, resolutionForZoom, tileJsonUrl, transformRequest,
 } from '/static/common.js';
 
@@ -29,7 +29,7 @@ const LABELS_EN = { title: 'Dispute explorer', period: 'Period', from: 'From', t
   status: 'Status', res: 'Resolution', auto: 'By zoom', clear: 'Clear filters', children: 'Units below',
   hint: 'Click a hexagon or a unit for its details', png: 'PNG' };
 
-const vocabulary = await loadVocabulary();
+const [vocabulary] = await Promise.all([loadVocabulary(), fontReady()]);
 const version = await api('/api/version');
 const form = document.getElementById('filters');
 const statusLine = document.getElementById('status');
@@ -258,16 +258,17 @@ function showProfile(title, profile, profileB) {
   const top = profile.summary.by_category.slice(0, 8);
   const categories = echarts.init(document.getElementById('chart-categories'), 'dark');
   categories.setOption({
-    backgroundColor: 'transparent', textStyle: { fontFamily: LOCAL_FONT },
+    backgroundColor: 'transparent', textStyle: { fontFamily: LOCAL_FONT }, animation: false,
     grid: { left: 4, right: 30, top: 4, bottom: 4, containLabel: true },
     xAxis: { type: 'value', splitLine: { lineStyle: { color: '#1e2b45' } } },
-    yAxis: { type: 'category', inverse: true, data: top.map(([c]) => vocabulary.label('category', c)) },
+    yAxis: { type: 'category', inverse: true, data: top.map(([c]) => vocabulary.label('category', c)),
+             axisLabel: { fontFamily: LOCAL_FONT } },
     series: [{ type: 'bar', data: top.map(([, n]) => n), itemStyle: { color: '#38bdf8' },
                label: { show: true, position: 'right', color: '#e5edf7' } }],
   });
   const weekly = echarts.init(document.getElementById('chart-weekly'), 'dark');
   weekly.setOption({
-    backgroundColor: 'transparent', textStyle: { fontFamily: LOCAL_FONT },
+    backgroundColor: 'transparent', textStyle: { fontFamily: LOCAL_FONT }, animation: false,
     grid: { left: 4, right: 8, top: 8, bottom: 4, containLabel: true },
     tooltip: { trigger: 'axis' },
     xAxis: { type: 'category', data: profile.weeks, axisLabel: { show: false } },

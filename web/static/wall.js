@@ -10,7 +10,7 @@
 // playback=week|cumulative playback_seconds=5. Everything comes from this server; nothing on it names a person.
 import { Map as MapLibre, Popup, setWorkerUrl } from '/static/vendor/maplibre-gl/maplibre-gl.mjs';
 import {
-  COLOURS, LEVELS, LOCAL_FONT, addDays, api, fitRegion, hexColour, lang, loadVocabulary, mapStyle, options,
+  COLOURS, LEVELS, LOCAL_FONT, fontReady, addDays, api, fitRegion, hexColour, lang, loadVocabulary, mapStyle, options,
   percent, query, resolutionForZoom, tileJsonUrl, transformRequest, withToken,
 } from '/static/common.js';
 
@@ -33,7 +33,7 @@ const TEXT = {
 const HEADINGS_EN = { intake: 'Intake', classes: 'Intake by class', categories: 'Categories',
                       clusters: 'Hot-spot clusters', emerging: 'New and intensifying', alerts: 'Alerts' };
 
-const vocabulary = await loadVocabulary();
+const [vocabulary] = await Promise.all([loadVocabulary(), fontReady()]);
 const state = { version: null, lastDay: null, clusters: [], tourIndex: 0, playback: null, refreshed: 0 };
 const first = await api('/api/version');
 state.version = first.version;
@@ -110,14 +110,14 @@ async function refreshPanels() {
   const classes = s.by_class.map(([code]) => vocabulary.label('class', code));
   const todayByClass = Object.fromEntries(today.summary.by_class);
   const font = { fontFamily: LOCAL_FONT, fontSize: vh(1.25) };
-  const barLabel = { show: true, position: 'right', color: '#e5edf7', fontSize: vh(1.1) };
+  const barLabel = { show: true, position: 'right', color: '#e5edf7', fontFamily: LOCAL_FONT, fontSize: vh(1.1) };
   charts.classes.setOption({
     backgroundColor: 'transparent',
     textStyle: font,
     legend: { top: 0, right: 0, itemWidth: vh(1.6), itemHeight: vh(1), textStyle: { ...font, color: '#8da2c0' } },
     grid: { left: vh(0.8), right: vh(4), top: vh(2.2), bottom: 0, containLabel: true },
-    xAxis: { type: 'value', axisLabel: { fontSize: vh(1.1) }, splitLine: { lineStyle: { color: '#1e2b45' } } },
-    yAxis: { type: 'category', data: classes, inverse: true, axisLabel: { fontSize: vh(1.25) } },
+    xAxis: { type: 'value', axisLabel: { ...font, fontSize: vh(1.1) }, splitLine: { lineStyle: { color: '#1e2b45' } } },
+    yAxis: { type: 'category', data: classes, inverse: true, axisLabel: font },
     series: [
       { name: TEXT.series[0], type: 'bar', data: s.by_class.map(([code]) => todayByClass[code] ?? 0),
         itemStyle: { color: '#facc15' }, label: barLabel },
@@ -130,7 +130,7 @@ async function refreshPanels() {
   charts.categories.setOption({
     backgroundColor: 'transparent',
     textStyle: font,
-    series: [{ type: 'pie', radius: ['38%', '68%'], label: { color: '#cbd5e1', formatter: '{b} {d}%', fontSize: vh(1.2) },
+    series: [{ type: 'pie', radius: ['38%', '68%'], label: { color: '#cbd5e1', formatter: '{b} {d}%', fontFamily: LOCAL_FONT, fontSize: vh(1.2) },
                data: [...top.map(([code, value]) => ({ name: vocabulary.label('category', code), value })),
                       ...(rest > 0 ? [{ name: lang === 'zh' ? '其余' : 'Rest', value: rest }] : [])] }],
   }, true);
