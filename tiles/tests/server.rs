@@ -160,6 +160,9 @@ async fn health_metrics_and_an_openapi_document_that_lists_exactly_the_served_ro
         if path == "/api/events" {
             continue; // a stream: checked in the ingest test
         }
+        if path == "/briefings/{name}/{file}" {
+            continue; // needs a written briefing: checked in tests/briefings.rs
+        }
         let response = call(&app, &method.to_uppercase(), &uri, None, Body::empty()).await;
         assert!(
             ![StatusCode::NOT_FOUND, StatusCode::METHOD_NOT_ALLOWED].contains(&response.status()),
