@@ -254,6 +254,9 @@ fn a_weekly_briefing_has_every_section_the_hotspots_numbers_and_no_personal_data
     assert!(!html.split("八、满意度回访抽查名单").next().unwrap().contains(&an_id));
     assert!(callback.contains(&prefix));
 
+    drop(stmt);
+    drop(conn); // the briefing opens the store read-only, which a writer's lock would block
+
     // A monthly report for a county: its unit and period.
     let county = dir.path().join("briefings").join("431002-2026-10");
     run(fengqiao()

@@ -227,7 +227,7 @@ pub fn document(b: &Briefing, region: &Region, figures: &[FigureFile]) -> Vec<Bl
             yoy_header,
             "同比".into(),
         ],
-        widths: vec![2.2, 1.2, 1.6, 1.6, 1.8, 1.6],
+        widths: vec![2.0, 1.0, 1.7, 1.6, 2.1, 1.6],
         rows,
     }));
     out.push(Block::Note(

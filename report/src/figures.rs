@@ -208,14 +208,26 @@ fn draw_map(b: &Briefing, region: &Region, root: &Area) -> Result<(), Box<dyn st
         }
     }
     let centred = |size: u32| font(size).pos(Pos::new(HPos::Center, VPos::Center));
-    for (unit, _) in &counties {
-        let (x, y) = proj.px(unit.lng, unit.lat);
-        root.draw(&Text::new(
-            unit.name.clone(),
-            (x, y),
-            centred(38).color(&RGBColor(0x37, 0x41, 0x51)),
-        ))?;
-    }
+    // County names with a white halo, drawn after the clusters' numbers so both stay legible.
+    let county_names = |root: &Area| -> Result<(), Box<dyn std::error::Error>> {
+        for (unit, _) in &counties {
+            let (x, y) = proj.px(unit.lng, unit.lat);
+            let y = y + 44; // below the label point, clear of a marker on it
+            for (dx, dy) in [(-3, 0), (3, 0), (0, -3), (0, 3), (-2, -2), (2, 2), (-2, 2), (2, -2)] {
+                root.draw(&Text::new(
+                    unit.name.clone(),
+                    (x + dx, y + dy),
+                    centred(38).color(&WHITE),
+                ))?;
+            }
+            root.draw(&Text::new(
+                unit.name.clone(),
+                (x, y),
+                centred(38).color(&RGBColor(0x1f, 0x29, 0x37)),
+            ))?;
+        }
+        Ok(())
+    };
     // The top clusters' numbers (as in the table).
     for (i, c) in b.clusters.iter().take(10).enumerate() {
         let (x, y) = proj.px(c.lng, c.lat);
@@ -228,6 +240,8 @@ fn draw_map(b: &Briefing, region: &Region, root: &Area) -> Result<(), Box<dyn st
             bold(32).color(&WHITE).pos(Pos::new(HPos::Center, VPos::Center)),
         ))?;
     }
+
+    county_names(root)?;
 
     // The legend panel.
     root.draw(&Rectangle::new([(legend_x, 0), (w as i32, h as i32)], WHITE.filled()))?;
@@ -353,7 +367,8 @@ fn draw_categories(b: &Briefing, root: &Area) -> Result<(), Box<dyn std::error::
         .max()
         .unwrap_or(0)
         .max(1);
-    let mut chart = ChartBuilder::on(root)
+    let (plot, legend) = root.split_horizontally(1640);
+    let mut chart = ChartBuilder::on(&plot)
         .margin(40)
         .x_label_area_size(90)
         .y_label_area_size(130)
@@ -374,28 +389,26 @@ fn draw_categories(b: &Briefing, root: &Area) -> Result<(), Box<dyn std::error::
         .draw()?;
     for (k, (category, values)) in t.series.iter().enumerate() {
         let colour = SERIES_COLOURS[k % SERIES_COLOURS.len()];
-        chart
-            .draw_series(LineSeries::new(
-                values.iter().enumerate().map(|(i, v)| (i as i32, *v)),
-                colour.stroke_width(5),
-            ))?
-            .label(category.zh())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 50, y)], colour.stroke_width(6)));
+        chart.draw_series(LineSeries::new(
+            values.iter().enumerate().map(|(i, v)| (i as i32, *v)),
+            colour.stroke_width(5),
+        ))?;
         chart.draw_series(
             values
                 .iter()
                 .enumerate()
                 .map(|(i, v)| Circle::new((i as i32, *v), 8, colour.filled())),
         )?;
+        // The legend, beside the plot.
+        let y = 80 + 64 * k as i32;
+        legend.draw(&PathElement::new(vec![(20, y), (80, y)], colour.stroke_width(6)))?;
+        legend.draw(&Circle::new((50, y), 9, colour.filled()))?;
+        legend.draw(&Text::new(
+            category.zh(),
+            (96, y),
+            font(34).pos(Pos::new(HPos::Left, VPos::Center)),
+        ))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.9))
-        .border_style(RGBColor(0x9c, 0xa3, 0xaf))
-        .label_font(font(32))
-        .margin(20)
-        .draw()?;
     Ok(())
 }
 
