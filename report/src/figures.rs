@@ -300,8 +300,7 @@ fn draw_map(b: &Briefing, region: &Region, root: &Area) -> Result<(), Box<dyn st
     let km_per_px = proj.km_per_px();
     let km = [1.0, 2.0, 5.0, 10.0, 20.0, 25.0, 50.0, 100.0, 200.0]
         .into_iter()
-        .filter(|km| km / km_per_px <= 320.0)
-        .last()
+        .rfind(|km| km / km_per_px <= 320.0)
         .unwrap_or(1.0);
     let len = (km / km_per_px).round() as i32;
     let (sx, sy) = (70, h as i32 - 80);
@@ -437,7 +436,8 @@ fn draw_overdue(b: &Briefing, root: &Area) -> Result<(), Box<dyn std::error::Err
         .max()
         .unwrap_or(0)
         .max(1) as f64;
-    let mut chart = ChartBuilder::on(root)
+    let (plot, legend) = root.split_horizontally(1640);
+    let mut chart = ChartBuilder::on(&plot)
         .margin(40)
         .x_label_area_size(90)
         .y_label_area_size(130)
@@ -454,28 +454,26 @@ fn draw_overdue(b: &Briefing, root: &Area) -> Result<(), Box<dyn std::error::Err
         .draw()?;
     let open_colour = RGBColor(0xdc, 0x26, 0x26);
     let late_colour = RGBColor(0xf5, 0x9e, 0x0b);
-    chart
-        .draw_series(rows.iter().enumerate().map(|(i, r)| {
-            let x = i as f64;
-            Rectangle::new([(x - 0.38, 0.0), (x, r.overdue_open as f64)], open_colour.filled())
-        }))?
-        .label("逾期未办结")
-        .legend(move |(x, y)| Rectangle::new([(x, y - 14), (x + 40, y + 14)], open_colour.filled()));
-    chart
-        .draw_series(rows.iter().enumerate().map(|(i, r)| {
-            let x = i as f64;
-            Rectangle::new([(x, 0.0), (x + 0.38, r.closed_late as f64)], late_colour.filled())
-        }))?
-        .label("本期超期办结")
-        .legend(move |(x, y)| Rectangle::new([(x, y - 14), (x + 40, y + 14)], late_colour.filled()));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(RGBColor(0x9c, 0xa3, 0xaf))
-        .label_font(font(32))
-        .margin(20)
-        .draw()?;
+    chart.draw_series(rows.iter().enumerate().map(|(i, r)| {
+        let x = i as f64;
+        Rectangle::new([(x - 0.38, 0.0), (x, r.overdue_open as f64)], open_colour.filled())
+    }))?;
+    chart.draw_series(rows.iter().enumerate().map(|(i, r)| {
+        let x = i as f64;
+        Rectangle::new([(x, 0.0), (x + 0.38, r.closed_late as f64)], late_colour.filled())
+    }))?;
+    for (k, (colour, label)) in [(open_colour, "逾期未办结"), (late_colour, "本期超期办结")]
+        .iter()
+        .enumerate()
+    {
+        let y = 80 + 64 * k as i32;
+        legend.draw(&Rectangle::new([(20, y - 18), (70, y + 18)], colour.filled()))?;
+        legend.draw(&Text::new(
+            *label,
+            (86, y),
+            font(34).pos(Pos::new(HPos::Left, VPos::Center)),
+        ))?;
+    }
     // County names under their bars.
     for (i, r) in rows.iter().enumerate() {
         let (x, y) = chart.backend_coord(&(i as f64, 0.0));
