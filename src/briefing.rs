@@ -60,7 +60,7 @@ pub fn run_briefing(args: &BriefingArgs) -> Result<()> {
     let computed = started.elapsed();
     let written = fengqiao_report::write_briefing(&content, &region, &args.out)?;
     eprintln!(
-        "{}: {} ({} pages), {} and {} figures in {} — figures computed in {:.1} s, written in {:.1} s",
+        "{}: {} ({} pages), {} and {} figures in {} — content computed in {:.1} s, figures, PDF and HTML written in {:.1} s",
         written.manifest.title,
         written.pdf.display(),
         written.pdf_pages,

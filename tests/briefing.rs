@@ -106,6 +106,11 @@ fn a_weekly_briefing_has_every_section_the_hotspots_numbers_and_no_personal_data
 
     // Every section in the HTML and in the PDF's text.
     let html = std::fs::read_to_string(out.join("briefing-2026-W43.html")).unwrap();
+    assert_eq!(
+        html.matches("<img src=\"data:image/png;base64,").count(),
+        3,
+        "the figures inside the page"
+    );
     let pdf = out.join("briefing-2026-W43.pdf");
     let text = run(Command::new("pdftotext").args(["-enc", "UTF-8"]).arg(&pdf).arg("-"));
     let pdf_text = squeeze(&text);

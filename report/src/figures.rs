@@ -44,10 +44,38 @@ fn fail<E: std::fmt::Debug>(figure: &'static str) -> impl Fn(E) -> ReportError {
 pub fn draw_all(b: &Briefing, region: &Region, dir: &Path) -> Result<Vec<FigureFile>, ReportError> {
     crate::fonts::register_with_plotters()?;
     Ok(vec![
-        map(b, region, &dir.join(MAP))?,
-        categories(b, &dir.join(CATEGORIES))?,
-        overdue(b, &dir.join(OVERDUE))?,
+        figure(dir, MAP, MAP_SIZE, map_caption(b), |root| draw_map(b, region, root))?,
+        figure(dir, CATEGORIES, CHART_SIZE, categories_caption(b), |root| {
+            draw_categories(b, root)
+        })?,
+        figure(dir, OVERDUE, CHART_SIZE, overdue_caption(b), |root| {
+            draw_overdue(b, root)
+        })?,
     ])
+}
+
+type Drawn = Result<(), Box<dyn std::error::Error>>;
+
+/// Draws one PNG figure `name` of `size` into `dir` with `draw`.
+fn figure(
+    dir: &Path,
+    name: &'static str,
+    size: (u32, u32),
+    caption: String,
+    draw: impl FnOnce(&Area) -> Drawn,
+) -> Result<FigureFile, ReportError> {
+    let err = fail::<Box<dyn std::error::Error>>(name);
+    let path = dir.join(name);
+    let root: Area = BitMapBackend::new(&path, size).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(Box::new(e)))?;
+    draw(&root).map_err(&err)?;
+    root.present().map_err(|e| err(Box::new(e)))?;
+    Ok(FigureFile {
+        name,
+        caption,
+        width: size.0,
+        height: size.1,
+    })
 }
 
 fn font(size: u32) -> TextStyle<'static> {
@@ -135,23 +163,12 @@ fn bounds_of(shape: &geo::MultiPolygon<f64>) -> Option<(f64, f64, f64, f64)> {
     b
 }
 
-/// The hot-spot map.
-pub fn map(b: &Briefing, region: &Region, path: &Path) -> Result<FigureFile, ReportError> {
-    let err = fail::<Box<dyn std::error::Error>>(MAP);
-    let (w, h) = MAP_SIZE;
-    let root: Area = BitMapBackend::new(path, (w, h)).into_drawing_area();
-    draw_map(b, region, &root).map_err(&err)?;
-    root.present().map_err(|e| err(Box::new(e)))?;
-    Ok(FigureFile {
-        name: MAP,
-        caption: format!("图1 {}热点聚集区分布（{}）", b.unit_name, b.period.id),
-        width: w,
-        height: h,
-    })
+fn map_caption(b: &Briefing) -> String {
+    format!("图1 {}热点聚集区分布（{}）", b.unit_name, b.period.id)
 }
 
-fn draw_map(b: &Briefing, region: &Region, root: &Area) -> Result<(), Box<dyn std::error::Error>> {
-    root.fill(&WHITE)?;
+/// The hot-spot map.
+fn draw_map(b: &Briefing, region: &Region, root: &Area) -> Drawn {
     let (w, h) = MAP_SIZE;
     // The unit's own outline (its county's below county level), else the city.
     let focus = region
@@ -209,7 +226,7 @@ fn draw_map(b: &Briefing, region: &Region, root: &Area) -> Result<(), Box<dyn st
     }
     let centred = |size: u32| font(size).pos(Pos::new(HPos::Center, VPos::Center));
     // County names with a white halo, drawn after the clusters' numbers so both stay legible.
-    let county_names = |root: &Area| -> Result<(), Box<dyn std::error::Error>> {
+    let county_names = |root: &Area| -> Drawn {
         for (unit, _) in &counties {
             let (x, y) = proj.px(unit.lng, unit.lat);
             let y = y + 44; // below the label point, clear of a marker on it
@@ -340,23 +357,12 @@ const SERIES_COLOURS: [RGBColor; 6] = [
     RGBColor(0x0f, 0x76, 0x6e),
 ];
 
-/// Intake of the leading categories over the trend steps.
-pub fn categories(b: &Briefing, path: &Path) -> Result<FigureFile, ReportError> {
-    let err = fail::<Box<dyn std::error::Error>>(CATEGORIES);
-    let (w, h) = CHART_SIZE;
-    let root: Area = BitMapBackend::new(path, (w, h)).into_drawing_area();
-    draw_categories(b, &root).map_err(&err)?;
-    root.present().map_err(|e| err(Box::new(e)))?;
-    Ok(FigureFile {
-        name: CATEGORIES,
-        caption: format!("图3 主要类型受理量趋势（近{}个统计期）", b.trend.labels.len()),
-        width: w,
-        height: h,
-    })
+fn categories_caption(b: &Briefing) -> String {
+    format!("图3 主要类型受理量趋势（近{}个统计期）", b.trend.labels.len())
 }
 
-fn draw_categories(b: &Briefing, root: &Area) -> Result<(), Box<dyn std::error::Error>> {
-    root.fill(&WHITE)?;
+/// Intake of the leading categories over the trend steps.
+fn draw_categories(b: &Briefing, root: &Area) -> Drawn {
     let t = &b.trend;
     let n = t.labels.len().max(2) as i32;
     let max = t
@@ -411,23 +417,12 @@ fn draw_categories(b: &Briefing, root: &Area) -> Result<(), Box<dyn std::error::
     Ok(())
 }
 
-/// Overdue and late-closed cases by county.
-pub fn overdue(b: &Briefing, path: &Path) -> Result<FigureFile, ReportError> {
-    let err = fail::<Box<dyn std::error::Error>>(OVERDUE);
-    let (w, h) = CHART_SIZE;
-    let root: Area = BitMapBackend::new(path, (w, h)).into_drawing_area();
-    draw_overdue(b, &root).map_err(&err)?;
-    root.present().map_err(|e| err(Box::new(e)))?;
-    Ok(FigureFile {
-        name: OVERDUE,
-        caption: format!("图2 各县区逾期未办结与超期办结案件（截至{}）", b.period.last_day),
-        width: w,
-        height: h,
-    })
+fn overdue_caption(b: &Briefing) -> String {
+    format!("图2 各县区逾期未办结与超期办结案件（截至{}）", b.period.last_day)
 }
 
-fn draw_overdue(b: &Briefing, root: &Area) -> Result<(), Box<dyn std::error::Error>> {
-    root.fill(&WHITE)?;
+/// Overdue and late-closed cases by county.
+fn draw_overdue(b: &Briefing, root: &Area) -> Drawn {
     let rows = &b.overdue;
     let m = rows.len().max(1) as f64;
     let max = rows

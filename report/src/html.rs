@@ -1,4 +1,5 @@
-//! The briefing as one HTML page (figures as the PNGs beside it; no scripts, no external files).
+//! The briefing as one HTML page: the figures inside it as `data:` URIs, no scripts, no external
+//! files — it opens the same from disk, from `/briefings/` behind a token, or as an attachment.
 
 use crate::document::Block;
 
@@ -28,8 +29,9 @@ th,td{border:1px solid #d1d5db;padding:.25rem .4rem;vertical-align:top}th{backgr
 figure{margin:1rem 0;text-align:center}figure img{max-width:100%}figcaption{font-size:.9rem;color:#374151}\
 .note{font-size:.8rem;color:#4b5563;word-break:break-all}";
 
-/// Renders the blocks as a standalone page titled `title`.
-pub fn render(title: &str, blocks: &[Block]) -> String {
+/// Renders the blocks as a standalone page titled `title`, reading the figures from `dir`.
+pub fn render(title: &str, blocks: &[Block], dir: &std::path::Path) -> Result<String, crate::ReportError> {
+    use base64::Engine;
     let mut out = format!(
         "<!doctype html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<style>{STYLE}</style>\n</head>\n<body>\n",
@@ -47,15 +49,19 @@ pub fn render(title: &str, blocks: &[Block]) -> String {
             Block::Heading(text) => out.push_str(&format!("<h2>{}</h2>\n", escape(text))),
             Block::Paragraph(text) => out.push_str(&format!("<p>{}</p>\n", escape(text))),
             Block::Note(text) => out.push_str(&format!("<p class=\"note\">{}</p>\n", escape(text))),
-            Block::Figure(f) => out.push_str(&format!(
-                "<figure><img src=\"{}\" width=\"{}\" height=\"{}\" alt=\"{}\" style=\"height:auto\">\
-                 <figcaption>{}</figcaption></figure>\n",
-                escape(f.name),
-                f.width,
-                f.height,
-                escape(&f.caption),
-                escape(&f.caption)
-            )),
+            Block::Figure(f) => {
+                let path = dir.join(f.name);
+                let png = std::fs::read(&path).map_err(crate::io_error(&path))?;
+                out.push_str(&format!(
+                    "<figure><img src=\"data:image/png;base64,{}\" width=\"{}\" height=\"{}\" alt=\"{}\" \
+                     style=\"height:auto\"><figcaption>{}</figcaption></figure>\n",
+                    base64::engine::general_purpose::STANDARD.encode(png),
+                    f.width,
+                    f.height,
+                    escape(&f.caption),
+                    escape(&f.caption)
+                ))
+            }
             Block::Table(t) => {
                 out.push_str("<table>\n<thead><tr>");
                 for h in &t.header {
@@ -74,7 +80,7 @@ pub fn render(title: &str, blocks: &[Block]) -> String {
         }
     }
     out.push_str("</body>\n</html>\n");
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -84,6 +90,8 @@ mod tests {
 
     #[test]
     fn text_is_escaped_and_every_block_is_rendered() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("map.png"), b"\x89PNG").unwrap();
         let html = render(
             "标题<x>",
             &[
@@ -94,7 +102,19 @@ mod tests {
                     widths: vec![1.0],
                     rows: vec![vec!["<script>".into()]],
                 }),
+                Block::Figure(crate::figures::FigureFile {
+                    name: "map.png",
+                    caption: "图1".into(),
+                    width: 2,
+                    height: 1,
+                }),
             ],
+            dir.path(),
+        )
+        .unwrap();
+        assert!(
+            html.contains("<img src=\"data:image/png;base64,iVBORw==\""),
+            "the figure inside the page"
         );
         assert!(html.contains("<title>标题&lt;x&gt;</title>"));
         assert!(html.contains("<h2>一、总体态势</h2>"));

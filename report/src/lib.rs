@@ -3,7 +3,8 @@
 //!
 //! Input: a [`fengqiao_analytics::briefing::Briefing`] (every number, computed by the analytics with
 //! the API's functions) and the region (names and boundaries). Output: a directory holding
-//! `briefing-<period>.pdf` (selectable text, Noto Sans SC embedded and subset), `briefing-<period>.html`,
+//! `briefing-<period>.pdf` (selectable text, Noto Sans SC embedded and subset), `briefing-<period>.html`
+//! (figures inside as `data:` URIs),
 //! the figures ([`figures`]: hot-spot map, category trends, overdue by county, print resolution),
 //! `callback-sample.csv` (case ids only), `briefing.json` (the content) and `manifest.json` (what the
 //! server lists). The text is laid out once ([`document`]) and rendered twice ([`html`], [`pdf`]).
@@ -76,7 +77,7 @@ pub fn write_briefing(b: &Briefing, region: &Region, dir: &Path) -> Result<Writt
     let blocks = document::document(b, region, &figures);
     let stem = format!("briefing-{}", b.period.id);
     let html_path = dir.join(format!("{stem}.html"));
-    std::fs::write(&html_path, html::render(title(b), &blocks)).map_err(io_error(&html_path))?;
+    std::fs::write(&html_path, html::render(title(b), &blocks, dir)?).map_err(io_error(&html_path))?;
     let pdf_path = dir.join(format!("{stem}.pdf"));
     let (bytes, pdf_pages) = pdf::render(title(b), &blocks, dir)?;
     std::fs::write(&pdf_path, bytes).map_err(io_error(&pdf_path))?;

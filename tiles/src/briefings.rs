@@ -193,10 +193,10 @@ pub async fn file(
         header::HeaderValue::from_static("private, no-cache"),
     );
     if file.ends_with(".html") {
-        // The page may show its own figures and styles, nothing else.
+        // The page may show its own (embedded) figures and styles, nothing else.
         headers.insert(
             header::CONTENT_SECURITY_POLICY,
-            header::HeaderValue::from_static("default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"),
+            header::HeaderValue::from_static("default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'"),
         );
     }
     Ok(response)
