@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use fengqiao_analytics::briefing::Briefing;
+use fengqiao_analytics::response::Level;
 use fengqiao_ingest::model::AdminLevel;
 use fengqiao_ingest::Region;
 use plotters::coord::Shift;
@@ -248,7 +249,7 @@ fn draw_map(b: &Briefing, region: &Region, root: &Area) -> Drawn {
     // The top clusters' numbers (as in the table).
     for (i, c) in b.clusters.iter().take(10).enumerate() {
         let (x, y) = proj.px(c.lng, c.lat);
-        let colour = crate::figures::level_colour(c.level);
+        let colour = level_colour(c.level);
         root.draw(&Circle::new((x, y), 26, colour.filled()))?;
         root.draw(&Circle::new((x, y), 26, WHITE.stroke_width(4)))?;
         root.draw(&Text::new(
@@ -258,7 +259,15 @@ fn draw_map(b: &Briefing, region: &Region, root: &Area) -> Drawn {
         ))?;
     }
 
-    county_names(root)?;
+    if focus == 0 {
+        county_names(root)?;
+    } else if let Some(shape) = &region.units[focus as usize].boundary {
+        // The unit reported on, outlined like the city; its neighbours stay unlabelled.
+        for ring in rings(shape) {
+            let points: Vec<(i32, i32)> = ring.iter().map(|&(x, y)| proj.px(x, y)).collect();
+            root.draw(&PathElement::new(points, RGBColor(0x1f, 0x29, 0x37).stroke_width(6)))?;
+        }
+    }
 
     // The legend panel.
     root.draw(&Rectangle::new([(legend_x, 0), (w as i32, h as i32)], WHITE.filled()))?;
@@ -280,9 +289,22 @@ fn draw_map(b: &Briefing, region: &Region, root: &Area) -> Drawn {
         ))?;
         root.draw(&Text::new(*label, (lx + 80, y + 4), font(34)))?;
     }
+    // Cluster markers: their colour is the response level.
     let y = 140 + 70 * 6 + 20;
-    root.draw(&Circle::new((lx + 30, y + 22), 24, RGBColor(0xdc, 0x26, 0x26).filled()))?;
-    root.draw(&Text::new("聚集区编号", (lx + 80, y + 4), font(34)))?;
+    root.draw(&Text::new("聚集区编号（响应等级）", (lx, y + 4), font(34)))?;
+    let y = y + 60;
+    for (i, level) in [Level::Red, Level::Orange, Level::Yellow, Level::Blue]
+        .into_iter()
+        .enumerate()
+    {
+        let x = lx + 24 + 100 * i as i32;
+        root.draw(&Circle::new((x, y + 22), 22, level_colour(level).filled()))?;
+        root.draw(&Text::new(
+            level.zh(),
+            (x + 30, y + 22),
+            font(32).pos(Pos::new(HPos::Left, VPos::Center)),
+        ))?;
+    }
     let y = y + 80;
     root.draw(&PathElement::new(
         vec![(lx, y + 22), (lx + 60, y + 22)],
@@ -294,10 +316,17 @@ fn draw_map(b: &Briefing, region: &Region, root: &Area) -> Drawn {
         vec![(lx, y + 22), (lx + 60, y + 22)],
         RGBColor(0x1f, 0x29, 0x37).stroke_width(6),
     ))?;
-    root.draw(&Text::new("市界", (lx + 80, y + 4), font(34)))?;
+    root.draw(&Text::new(
+        if focus == 0 { "市界" } else { "市界、本区域界" },
+        (lx + 80, y + 4),
+        font(34),
+    ))?;
+    if focus != 0 {
+        root.draw(&Text::new(format!("范围：{}", b.unit_name), (lx, y + 80), font(34)))?;
+    }
     root.draw(&Text::new(
         format!("H3八级网格 · {}", b.period.id),
-        (lx, y + 90),
+        (lx, y + 140),
         font(30).color(&RGBColor(0x4b, 0x55, 0x63)),
     ))?;
 
@@ -338,8 +367,7 @@ fn draw_map(b: &Briefing, region: &Region, root: &Area) -> Drawn {
 }
 
 /// The four-level colours (as the wall's).
-pub fn level_colour(level: fengqiao_analytics::response::Level) -> RGBColor {
-    use fengqiao_analytics::response::Level;
+pub fn level_colour(level: Level) -> RGBColor {
     match level {
         Level::Blue => RGBColor(0x25, 0x63, 0xeb),
         Level::Yellow => RGBColor(0xca, 0x8a, 0x04),
