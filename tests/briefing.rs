@@ -170,7 +170,15 @@ fn a_weekly_briefing_has_every_section_the_hotspots_numbers_and_no_personal_data
         !hotspots.as_array().unwrap().is_empty(),
         "the generated week has hot spots"
     );
-    assert_eq!(briefing["clusters"], hotspots, "all clusters, in order, as `hotspots`");
+    // The clusters with cases (those `/api/hotspots` lists), in order, as `hotspots` has them.
+    let with_cases: Vec<serde_json::Value> = hotspots
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| !c["villages"].as_array().unwrap().is_empty())
+        .cloned()
+        .collect();
+    assert_eq!(briefing["clusters"], serde_json::Value::Array(with_cases));
     let top = &hotspots[0];
     let cases = top["cases"].as_u64().unwrap();
     let first_row = html

@@ -204,7 +204,7 @@ pub struct MapCell {
     pub h3: String,
     /// ArcGIS bin, ±1..±3.
     pub confidence: i8,
-    /// Index into [`Briefing::clusters`].
+    /// The `id` of its cluster.
     pub cluster: Option<usize>,
 }
 
@@ -294,7 +294,8 @@ pub struct Briefing {
     pub last_period: Summary,
     /// `None` when the store does not reach back to the start of the same period a year earlier.
     pub last_year: Option<Summary>,
-    /// The period's hot-spot clusters, hottest first (as `fengqiao hotspots` / `/api/hotspots`).
+    /// The period's hot-spot clusters with cases, hottest first: `/api/hotspots` for the period
+    /// (`fengqiao hotspots` also lists clusters without cases).
     pub clusters: Vec<Cluster>,
     /// Per cluster, in the same order.
     pub cluster_notes: Vec<ClusterNote>,
@@ -405,7 +406,15 @@ pub fn briefing(conn: &Connection, region: &Region, opts: &BriefingOptions) -> R
             filter: history.clone(),
         },
     )?;
-    let cluster_notes = cluster_notes(&map.clusters, &cube, &opts.departments);
+    let notes = cluster_notes(&map.clusters, &cube, &opts.departments);
+    // As `/api/hotspots` lists them: clusters with cases (one hot only through its neighbours has no
+    // village and no case; `fengqiao hotspots` lists those too).
+    let (clusters, cluster_notes): (Vec<Cluster>, Vec<ClusterNote>) = map
+        .clusters
+        .into_iter()
+        .zip(notes)
+        .filter(|(c, _)| !c.villages.is_empty())
+        .unzip();
     let emerging_result = emerging_hot_spots(region, &cube, &EmergingOptions::default());
     let mut emerging: Vec<LocationTrend> = emerging_result
         .locations
@@ -450,7 +459,7 @@ pub fn briefing(conn: &Connection, region: &Region, opts: &BriefingOptions) -> R
         current,
         last_period,
         last_year,
-        clusters: map.clusters,
+        clusters,
         cluster_notes,
         heat_weeks: map.weeks,
         map_cells,

@@ -1,5 +1,6 @@
 //! `/briefings/` in-process: the listing and the files under the API's roles (analyst and up) and
-//! scopes (a county token sees its county's briefings only), and no way out of the directory.
+//! scopes (a county token sees its county's briefings only), and no way out of the directory; and a
+//! briefing's numbers equal to the API's for the same period.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -190,4 +191,82 @@ async fn without_a_briefings_directory_the_listing_is_empty() {
         get(&app, "/briefings/x/briefing.pdf", None).await.status(),
         StatusCode::NOT_FOUND
     );
+}
+
+/// The briefing's numbers are the API's: KPIs, clusters, recurring problems and alerts of a
+/// generated week, from `/api/…` with the period's parameters and from `briefing()` on the same store.
+#[tokio::test]
+async fn a_briefing_has_the_api_numbers_for_its_period() {
+    use fengqiao_analytics::briefing::{briefing, BriefingOptions, ReportPeriod};
+    let dir = tempfile::tempdir().unwrap();
+    let region = Region::chenzhou();
+    let file = dir.path().join("cases.csv");
+    let opts = fengqiao_generator::GenerateOptions {
+        months: 3,
+        cases: Some(20_000),
+        seed: 5,
+        ..fengqiao_generator::GenerateOptions::default()
+    };
+    fengqiao_generator::generate(&region, &opts, &file).unwrap();
+    let mut store = Store::open_in_memory().unwrap();
+    store
+        .ingest_file(
+            &file,
+            &region,
+            &fengqiao_ingest::IngestOptions::default(),
+            &fengqiao_ingest::store::NoProgress,
+        )
+        .unwrap();
+    let b = briefing(
+        store.conn(),
+        &region,
+        &BriefingOptions::new(ReportPeriod::week("2026-W43").unwrap()),
+    )
+    .unwrap();
+    assert!(b.current.cases > 0 && !b.clusters.is_empty() && !b.recurring.is_empty());
+    let app = router(AppState::new(store, region, ServerConfig::default()).unwrap());
+    let api = |uri: &'static str| {
+        let app = app.clone();
+        async move {
+            let response = get(&app, uri, None).await;
+            assert_eq!(response.status(), StatusCode::OK, "{uri}");
+            serde_json::from_slice::<serde_json::Value>(&body(response).await).unwrap()
+        }
+    };
+    let kpis = api("/api/kpis?from=2026-10-19&to=2026-10-25").await;
+    assert_eq!(kpis["summary"], json(&b.current));
+    let previous = api("/api/kpis?from=2026-10-12&to=2026-10-18").await;
+    assert_eq!(previous["summary"], json(&b.last_period));
+    let hotspots = api("/api/hotspots?from=2026-10-19&to=2026-10-25").await;
+    assert_eq!(hotspots, json(&b.clusters));
+    let recurring = api("/api/recurring?to=2026-10-25").await;
+    let top: Vec<serde_json::Value> = recurring["problems"].as_array().unwrap()[..b.recurring.len()].to_vec();
+    assert_eq!(serde_json::Value::Array(top), json(&b.recurring));
+    let alerts = api("/api/alerts?as_of=2026-10-25&to=2026-10-25&limit=10").await;
+    // The same alerts; the dispersion is a sum whose order varies between runs, so its last bits
+    // (and those of p and the recurrence interval) may too.
+    assert!(!b.alerts.is_empty());
+    assert!(close(&alerts, &json(&b.alerts)), "{alerts}\n{}", json(&b.alerts));
+}
+
+/// Equal JSON, numbers within a relative 1e-9.
+fn close(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            (x - y).abs() <= 1e-9 * x.abs().max(y.abs())
+        }
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| close(x, y)),
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| close(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+/// `value` as the API's JSON text reads back (through text, as the responses: serde_json's float
+/// parsing may differ from the value in the last bit, the same way on both sides).
+fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::from_str(&serde_json::to_string(value).unwrap()).unwrap()
 }
