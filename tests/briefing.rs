@@ -270,6 +270,25 @@ fn a_weekly_briefing_has_every_section_the_hotspots_numbers_and_no_personal_data
     drop(stmt);
     drop(conn); // the briefing opens the store read-only, which a writer's lock would block
 
+    // A week without cases (after the data): every section, no figures invented.
+    let empty = dir.path().join("briefings").join("2030-W01");
+    run(fengqiao()
+        .args(["briefing", "--week", "2030-W01", "--db"])
+        .arg(&db)
+        .arg("--out")
+        .arg(&empty));
+    let content: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(empty.join("briefing.json")).unwrap()).unwrap();
+    assert_eq!(content["current"]["cases"], 0);
+    assert!(content["last_year"].is_null(), "the store does not cover 2029-W01");
+    assert_eq!(content["clusters"], serde_json::json!([]));
+    let text = squeeze(&run(Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(empty.join("briefing-2030-W01.pdf"))
+        .arg("-")));
+    assert!(SECTIONS.iter().all(|h| text.contains(&squeeze(h))));
+    assert!(text.contains("办结率—") && text.contains("无同期数据"), "{text}");
+
     // A monthly report for a county: its unit and period.
     let county = dir.path().join("briefings").join("431002-2026-10");
     run(fengqiao()

@@ -292,7 +292,7 @@ pub struct Briefing {
     pub data_last_day: Option<NaiveDate>,
     pub current: Summary,
     pub last_period: Summary,
-    /// `None` when the store does not reach back to the start of the same period a year earlier.
+    /// `None` unless the store's cases span the whole of the same period a year earlier.
     pub last_year: Option<Summary>,
     /// The period's hot-spot clusters with cases, hottest first: `/api/hotspots` for the period
     /// (`fengqiao hotspots` also lists clusters without cases).
@@ -355,8 +355,10 @@ pub fn briefing(conn: &Connection, region: &Region, opts: &BriefingOptions) -> R
     let previous = period.previous();
     let last_period = summary_of(conn, region, &previous.filter(unit))?;
     let year_before = period.year_before();
-    let last_year = match data_first_day {
-        Some(first) if first <= year_before.first_day => Some(summary_of(conn, region, &year_before.filter(unit))?),
+    let last_year = match (data_first_day, data_last_day) {
+        (Some(first), Some(last)) if first <= year_before.first_day && last >= year_before.last_day => {
+            Some(summary_of(conn, region, &year_before.filter(unit))?)
+        }
         _ => None,
     };
 

@@ -150,8 +150,16 @@ pub fn document(b: &Briefing, region: &Region, figures: &[FigureFile]) -> Vec<Bl
     lead.push_str(&format!(
         "其中矛盾纠纷调解{}件。办结率{}，按时办结率{}，满意度{}。",
         class_count(cur, CaseClass::Dispute),
-        pct(cur.closure_rate),
-        pct(cur.on_time_rate),
+        if cur.cases > 0 {
+            pct(cur.closure_rate)
+        } else {
+            "—".into()
+        },
+        if cur.finished > 0 {
+            pct(cur.on_time_rate)
+        } else {
+            "—".into()
+        },
         cur.satisfaction_rate.map_or("—".into(), pct)
     ));
     if let Some((c, n)) = top_category {
@@ -555,8 +563,9 @@ pub fn document(b: &Briefing, region: &Region, figures: &[FigureFile]) -> Vec<Bl
         match yoy {
             Some(_) => "同比：与去年同期同口径比较。".to_string(),
             None => format!(
-                "同比：数据自{}起，不含去年同期（{}），同比栏显示“无同期数据”。",
+                "同比：案件数据范围（{}至{}）未完整覆盖去年同期（{}），同比栏显示“无同期数据”。",
                 b.data_first_day.map_or("—".into(), |d| d.to_string()),
+                b.data_last_day.map_or("—".into(), |d| d.to_string()),
                 b.year_before.id
             ),
         },
