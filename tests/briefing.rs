@@ -122,6 +122,16 @@ fn a_weekly_briefing_has_every_section_the_hotspots_numbers_and_no_personal_data
         );
     }
 
+    // Bookmarks: one per section, in order (poppler's pdftohtml lists the outline).
+    let xml = run(Command::new("pdftohtml").args(["-xml", "-i", "-stdout"]).arg(&pdf));
+    let bookmarks: Vec<&str> = xml
+        .split("<item page=\"")
+        .skip(1)
+        .filter_map(|item| item.split_once('>').and_then(|(_, rest)| rest.split_once("</item>")))
+        .map(|(title, _)| title)
+        .collect();
+    assert_eq!(bookmarks, SECTIONS, "{xml}");
+
     // The PDF parses and its pages render.
     let info = run(Command::new("pdfinfo").arg(&pdf));
     let pages: usize = info

@@ -6,9 +6,11 @@
 use std::path::Path;
 
 use krilla::color::rgb;
+use krilla::destination::XyzDestination;
 use krilla::geom::{PathBuilder, Point, Rect, Size, Transform};
 use krilla::image::Image;
 use krilla::metadata::Metadata;
+use krilla::outline::{Outline, OutlineNode};
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
 use krilla::text::{Font, TextDirection};
@@ -205,9 +207,18 @@ fn wrap_with_indent(text: &str, size: f32, bold: bool, width: f32, first_indent:
     lines
 }
 
-/// Lays the blocks out into pages.
-fn layout(blocks: &[Block]) -> Vec<Vec<Op>> {
+/// A heading's place, for the PDF's outline (bookmarks).
+#[derive(Debug, Clone, PartialEq)]
+struct Anchor {
+    text: String,
+    page: usize,
+    y: f32,
+}
+
+/// Lays the blocks out into pages, with the headings' places.
+fn layout(blocks: &[Block]) -> (Vec<Vec<Op>>, Vec<Anchor>) {
     let mut l = Layout::new();
+    let mut anchors = Vec::new();
     for block in blocks {
         match block {
             Block::Title { title, lines } => {
@@ -228,6 +239,11 @@ fn layout(blocks: &[Block]) -> Vec<Vec<Op>> {
             Block::Heading(text) => {
                 l.need(14.0 + 13.0 * 1.6 + BODY * 1.7 * 3.0);
                 l.y += 10.0;
+                anchors.push(Anchor {
+                    text: text.clone(),
+                    page: l.pages.len() - 1,
+                    y: l.y,
+                });
                 l.lines(text, 13.0, true, INK, 1.7, 0.0);
             }
             Block::Paragraph(text) => {
@@ -252,7 +268,7 @@ fn layout(blocks: &[Block]) -> Vec<Vec<Op>> {
             }
         }
     }
-    l.pages
+    (l.pages, anchors)
 }
 
 fn fill(colour: Colour) -> Fill {
@@ -266,7 +282,7 @@ fn fill(colour: Colour) -> Fill {
 pub fn render(title: &str, blocks: &[Block], dir: &Path) -> Result<(Vec<u8>, usize), ReportError> {
     let regular = Font::new(crate::fonts::REGULAR.into(), 0).ok_or(ReportError::Font)?;
     let bold = Font::new(crate::fonts::BOLD.into(), 0).ok_or(ReportError::Font)?;
-    let pages = layout(blocks);
+    let (pages, anchors) = layout(blocks);
     let count = pages.len();
     let mut images = std::collections::HashMap::new();
     let mut document = Document::new();
@@ -380,6 +396,15 @@ pub fn render(title: &str, blocks: &[Block], dir: &Path) -> Result<(Vec<u8>, usi
         surface.finish();
         page.finish();
     }
+    // Bookmarks: one per section.
+    let mut outline = Outline::new();
+    for a in &anchors {
+        outline.push_child(OutlineNode::new(
+            a.text.clone(),
+            XyzDestination::new(a.page, Point::from_xy(MARGIN_X, a.y)),
+        ));
+    }
+    document.set_outline(outline);
     let bytes = document.finish().map_err(|e| ReportError::Pdf(format!("{e:?}")))?;
     Ok((bytes, count))
 }
@@ -389,20 +414,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn long_tables_continue_on_new_pages_with_their_header() {
+    fn long_tables_continue_on_new_pages_with_their_header_and_headings_are_bookmarked() {
         let table = Table {
             header: vec!["序号".into(), "地点".into()],
             widths: vec![1.0, 4.0],
             rows: (0..120).map(|i| vec![i.to_string(), "北湖区".repeat(3)]).collect(),
         };
-        let pages = layout(&[Block::Heading("四、类案".into()), Block::Table(table)]);
-        assert!(pages.len() >= 2, "{} pages", pages.len());
+        let (pages, anchors) = layout(&[
+            Block::Heading("四、类案".into()),
+            Block::Table(table),
+            Block::Heading("五、预警提示".into()),
+        ]);
+        assert_eq!(anchors.len(), 2, "a bookmark per heading");
+        assert_eq!((anchors[0].page, anchors[1].page), (0, pages.len() - 1));
+        for a in &anchors {
+            let on_page = pages[a.page].iter().any(
+                |op| matches!(op, Op::Text { text, bold: true, baseline, .. } if *text == a.text && *baseline > a.y),
+            );
+            assert!(on_page, "{} is drawn just below its bookmark", a.text);
+        }
+        assert!(pages.len() >= 3, "{} pages", pages.len());
         for page in &pages {
             let header = page
                 .iter()
                 .filter(|op| matches!(op, Op::Text { text, bold: true, .. } if text == "序号"))
                 .count();
-            assert_eq!(header, 1, "each page repeats the header once");
+            let rows = page
+                .iter()
+                .filter(|op| matches!(op, Op::Text { bold: false, .. }))
+                .count();
+            if rows > 0 {
+                assert_eq!(header, 1, "each page of the table repeats its header once");
+            }
             for op in page {
                 if let Op::Text { baseline, .. } = op {
                     assert!(
