@@ -4,5 +4,10 @@
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DUCKDB_LIB_DIR="$("$repo/scripts/duckdb.sh")"
 export DUCKDB_LIB_DIR
-export RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-Wl,-rpath,$DUCKDB_LIB_DIR"
+# Once only: .ci/run sources this and so does scripts/test under it; different flags would make cargo
+# rebuild everything for the second.
+case " ${RUSTFLAGS:-} " in
+  *" -C link-arg=-Wl,-rpath,$DUCKDB_LIB_DIR "*) ;;
+  *) export RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-Wl,-rpath,$DUCKDB_LIB_DIR" ;;
+esac
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/fengqiao/target}"

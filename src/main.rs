@@ -1,6 +1,7 @@
 //! `fengqiao`: the command line. Generates realistic case data, ingests case files into the DuckDB
 //! store, and runs the demo. Each subcommand is a thin layer over a library crate.
 
+mod briefing;
 mod heat;
 mod trends;
 
@@ -105,6 +106,12 @@ enum Command {
         #[command(flatten)]
         args: trends::AlertsArgs,
     },
+    /// The weekly hot-spot briefing (--week 2026-W44) or the monthly early-warning report
+    /// (--month 2026-10): PDF, HTML and PNG figures in --out DIR.
+    Briefing {
+        #[command(flatten)]
+        args: briefing::BriefingArgs,
+    },
     /// The tile server and API (vector and raster tiles, TileJSON, JSON/CSV/Arrow API, live updates).
     Serve {
         #[arg(long, default_value = "fengqiao.duckdb")]
@@ -117,6 +124,10 @@ enum Command {
         config: Option<PathBuf>,
         #[arg(long)]
         region: Option<PathBuf>,
+        /// Directory of `fengqiao briefing` outputs served at /briefings/ (default: `briefings`
+        /// beside the store).
+        #[arg(long)]
+        briefings: Option<PathBuf>,
     },
     /// Build the default region's data set if missing, ingest it, and print a summary.
     Demo {
@@ -191,12 +202,14 @@ fn main() -> Result<()> {
         Command::Trends { args } => trends::run_trends(&args)?,
         Command::Recurring { args } => trends::run_recurring(&args)?,
         Command::Alerts { args } => trends::run_alerts(&args)?,
+        Command::Briefing { args } => briefing::run_briefing(&args)?,
         Command::Serve {
             db,
             addr,
             config,
             region,
-        } => serve(&db, addr, config.as_deref(), region.as_deref())?,
+            briefings,
+        } => serve(&db, addr, config.as_deref(), region.as_deref(), briefings)?,
         Command::Demo {
             dir,
             region,
@@ -204,7 +217,7 @@ fn main() -> Result<()> {
         } => {
             demo(&dir, region.as_deref())?;
             if let Some(addr) = addr {
-                serve(&dir.join("fengqiao.duckdb"), addr, None, region.as_deref())?;
+                serve(&dir.join("fengqiao.duckdb"), addr, None, region.as_deref(), None)?;
             }
         }
     }
@@ -304,12 +317,23 @@ fn print_report(r: &IngestReport) {
 }
 
 /// `fengqiao serve`: checks the address against the tokens, opens the store, serves until stopped.
-fn serve(db: &Path, addr: std::net::SocketAddr, config: Option<&Path>, region_dir: Option<&Path>) -> Result<()> {
+fn serve(
+    db: &Path,
+    addr: std::net::SocketAddr,
+    config: Option<&Path>,
+    region_dir: Option<&Path>,
+    briefings: Option<PathBuf>,
+) -> Result<()> {
     let region = Region::load_or_default(region_dir)?;
-    let config = match config {
+    let mut config = match config {
         Some(path) => fengqiao_tiles::config::ServerConfig::load(path, &region)?,
         None => fengqiao_tiles::config::ServerConfig::default(),
     };
+    if let Some(dir) = briefings {
+        config.briefings_dir = Some(dir);
+    } else if config.briefings_dir.is_none() {
+        config.briefings_dir = Some(db.parent().unwrap_or(Path::new(".")).join("briefings"));
+    }
     config.check_bind(addr)?;
     fengqiao_tiles::server::init_logging(config.log_json);
     if !db.exists() {

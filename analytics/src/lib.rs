@@ -7,9 +7,11 @@
 //! and its clusters, with [`response`] levels and [`places`] names); [`cube`] (counts per location ×
 //! time step) → [`emerging`] (space-time Gi*, with [`trend`] Mann–Kendall and the [`pattern`]
 //! classes); [`recurring`] (类案 and repeat chains) and [`warning`] (early-warning alerts), both
-//! naming [`departments`]; [`kpi`] (headline figures).
+//! naming [`departments`]; [`kpi`] (headline figures); [`briefing`] (the content of the weekly and
+//! monthly briefings, from the functions above).
 
 pub mod aggregate;
+pub mod briefing;
 pub mod cache;
 pub mod cells;
 pub mod cube;
@@ -44,4 +46,6 @@ pub enum AnalyticsError {
     UnknownUnit(String),
     #[error("the store holds {0}, which ingest never writes")]
     Store(String),
+    #[error("{0}")]
+    Period(String),
 }

@@ -126,8 +126,7 @@ fn coordinates_are_mostly_gcj02_and_a_tenth_are_missing() {
     let (wx, wy) = r.wgs84.unwrap();
     assert!((x - wx).abs() + (y - wy).abs() > 1e-3);
     // Six decimals.
-    let text = std::fs::read_to_string(&year().path).unwrap();
-    let line = text.lines().nth(1).unwrap();
+    let line = year().csv.lines().nth(1).unwrap();
     let lng = line.split(',').nth(Column::Lng as usize).unwrap();
     assert!(
         lng.is_empty() || lng.split('.').nth(1).unwrap().len() == targets::COORDINATE_DECIMALS,
@@ -658,8 +657,7 @@ fn the_truth_file_lists_the_targets_and_the_weeks() {
     assert_eq!(t.week_list[0].days, 2);
     assert_eq!(t.week_list.iter().map(|w| w.days).sum::<u32>(), 365);
     assert_eq!(t.week_list[22].iso, "2026-W14");
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(truth_path(&year().path)).unwrap()).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&year().truth_json).unwrap();
     for key in [
         "seed",
         "start",

@@ -75,6 +75,10 @@ pub struct ServerConfig {
     /// Log as JSON lines instead of text.
     #[serde(default)]
     pub log_json: bool,
+    /// Where `fengqiao briefing` output directories are served from at `/briefings/` (none: the
+    /// listing is empty).
+    #[serde(default)]
+    pub briefings_dir: Option<std::path::PathBuf>,
 }
 
 fn default_suppress_below() -> u64 {
@@ -87,6 +91,7 @@ impl Default for ServerConfig {
             tokens: Vec::new(),
             suppress_below: default_suppress_below(),
             log_json: false,
+            briefings_dir: None,
         }
     }
 }

@@ -72,9 +72,10 @@ impl IntoResponse for ApiError {
 impl From<AnalyticsError> for ApiError {
     fn from(e: AnalyticsError) -> Self {
         match e {
-            AnalyticsError::Resolution(_) | AnalyticsError::UnknownUnit(_) | AnalyticsError::Level(_) => {
-                ApiError::BadRequest(e.to_string())
-            }
+            AnalyticsError::Resolution(_)
+            | AnalyticsError::UnknownUnit(_)
+            | AnalyticsError::Level(_)
+            | AnalyticsError::Period(_) => ApiError::BadRequest(e.to_string()),
             AnalyticsError::Query { .. } | AnalyticsError::Store(_) => ApiError::Internal(e.to_string()),
         }
     }

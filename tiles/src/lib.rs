@@ -1,12 +1,14 @@
 //! The tile server (`fengqiao serve`): vector tiles (MVT) of the heat map's H3 hexagons and of the
 //! admin boundaries, raster heat tiles (PNG), TileJSON, the JSON/GeoJSON/CSV/Arrow API over the
-//! analytics, live updates (ingest by API, data versions in URLs and ETags, server-sent events) and
-//! bearer-token access control with roles and admin-unit scopes.
+//! analytics, live updates (ingest by API, data versions in URLs and ETags, server-sent events), the
+//! briefings `fengqiao briefing` wrote (`/briefings/`) and bearer-token access control with roles
+//! and admin-unit scopes.
 //!
 //! Inputs: a DuckDB case store and a region. Outputs: HTTP responses from [`server::router`], which is
 //! built apart from `main` and tested in-process.
 
 pub mod api;
+pub mod briefings;
 pub mod config;
 pub mod error;
 pub mod layers;

@@ -173,6 +173,18 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "The data version",
         role: Some(Role::Display),
     },
+    RouteDoc {
+        method: "get",
+        path: "/briefings/",
+        summary: "Weekly and monthly briefings in the token's area (JSON; HTML for browsers)",
+        role: Some(Role::Analyst),
+    },
+    RouteDoc {
+        method: "get",
+        path: "/briefings/{name}/{file}",
+        summary: "A briefing's file: PDF, HTML, PNG figures, call-back CSV, JSON",
+        role: Some(Role::Analyst),
+    },
 ];
 
 /// The router over `state`.
@@ -204,6 +216,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/ingest", post(api::ingest))
         .route("/api/events", get(events))
         .route("/api/version", get(version))
+        .route("/briefings/", get(crate::briefings::list))
+        .route("/briefings/{name}/{file}", get(crate::briefings::file))
         .fallback(|| async { ApiError::NotFound("no such route (see /api/openapi.json)".into()) })
         .layer(axum::extract::DefaultBodyLimit::max(api::MAX_UPLOAD_BYTES))
         .layer(middleware::from_fn_with_state(Arc::clone(&state), authenticate))

@@ -9,6 +9,14 @@
 //! (MapLibre GL JS and Apache ECharts, with their licences) under `vendor/`. docs/web.md describes the
 //! pages; `tests/browser.rs` drives them in headless Chromium.
 
+/// Noto Sans SC Regular and Bold (SIL Open Font License 1.1, `data/fonts/OFL.txt`; fetched by
+/// `scripts/vendor-fonts.sh`): the pages' fallback CJK font and the briefings' font — one copy in the
+/// binary for both.
+pub mod fonts {
+    pub static REGULAR: &[u8] = include_bytes!("../../data/fonts/NotoSansSC-Regular.ttf");
+    pub static BOLD: &[u8] = include_bytes!("../../data/fonts/NotoSansSC-Bold.ttf");
+}
+
 /// An embedded file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Asset {
@@ -27,15 +35,9 @@ const ASSETS: &[(&str, &[u8])] = &[
     ("explore.js", include_bytes!("../static/explore.js")),
     ("favicon.svg", include_bytes!("../static/favicon.svg")),
     ("licenses/data.md", include_bytes!("../../data/chenzhou/LICENSES.md")),
-    // The pages' fallback font where the machine has no CJK font (scripts/vendor-fonts.sh).
-    (
-        "fonts/NotoSansSC-Regular.ttf",
-        include_bytes!("../../data/fonts/NotoSansSC-Regular.ttf"),
-    ),
-    (
-        "fonts/NotoSansSC-Bold.ttf",
-        include_bytes!("../../data/fonts/NotoSansSC-Bold.ttf"),
-    ),
+    // The pages' fallback font where the machine has no CJK font.
+    ("fonts/NotoSansSC-Regular.ttf", fonts::REGULAR),
+    ("fonts/NotoSansSC-Bold.ttf", fonts::BOLD),
     ("fonts/OFL.txt", include_bytes!("../../data/fonts/OFL.txt")),
     (
         "vendor/maplibre-gl/maplibre-gl.mjs",

@@ -119,10 +119,13 @@ pub fn read_rows(path: &Path) -> Vec<Row> {
         .collect()
 }
 
-/// A generated data set kept for the whole test binary.
+/// A generated data set kept for the whole test binary (in memory: a static is never dropped, so a
+/// directory kept in one would outlive every run).
 pub struct DataSet {
-    _dir: tempfile::TempDir,
-    pub path: PathBuf,
+    /// The generated CSV file's text.
+    pub csv: String,
+    /// The truth file's text.
+    pub truth_json: String,
     pub truth: Truth,
     pub rows: Vec<Row>,
     pub by_id: HashMap<String, usize>,
@@ -138,8 +141,8 @@ pub fn build(opts: &GenerateOptions, name: &str) -> DataSet {
     assert_eq!(summary.cases, rows.len() as u64);
     let by_id = rows.iter().enumerate().map(|(i, r)| (r.case_id.clone(), i)).collect();
     DataSet {
-        _dir: dir,
-        path,
+        csv: std::fs::read_to_string(&path).unwrap(),
+        truth_json: std::fs::read_to_string(truth_path(&path)).unwrap(),
         truth,
         rows,
         by_id,

@@ -1,0 +1,74 @@
+//! `fengqiao briefing`: the weekly hot-spot briefing (`--week 2026-W44`) or the monthly early-warning
+//! report (`--month 2026-10`) as PDF, HTML and PNG figures in `--out DIR`.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use fengqiao_analytics::briefing::{briefing, BriefingOptions, ReportPeriod};
+use fengqiao_ingest::Region;
+
+#[derive(Args)]
+pub struct BriefingArgs {
+    /// The ISO week of a weekly briefing, e.g. 2026-W44 (Monday to Sunday).
+    #[arg(long, conflicts_with = "month", required_unless_present = "month")]
+    pub week: Option<String>,
+    /// The month of a monthly report, e.g. 2026-10.
+    #[arg(long)]
+    pub month: Option<String>,
+    #[arg(long, default_value = "fengqiao.duckdb")]
+    pub db: PathBuf,
+    #[arg(long)]
+    pub region: Option<PathBuf>,
+    /// Report on this unit (county, township, … code) instead of the whole region.
+    #[arg(long)]
+    pub unit: Option<String>,
+    /// Rows of the cluster, emerging, recurring and alert tables.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Seed of the call-back sample's order.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Directory to write the PDF, HTML, figures and manifest into.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+pub fn run_briefing(args: &BriefingArgs) -> Result<()> {
+    let started = std::time::Instant::now();
+    let period = match (&args.week, &args.month) {
+        (Some(week), None) => ReportPeriod::week(week)?,
+        (None, Some(month)) => ReportPeriod::month(month)?,
+        _ => bail!("give --week 2026-W44 or --month 2026-10"),
+    };
+    let region = Region::load_or_default(args.region.as_deref())?;
+    if !args.db.exists() {
+        bail!(
+            "{}: no such store (run `fengqiao ingest` or `fengqiao demo` first)",
+            args.db.display()
+        );
+    }
+    // Read-only: a briefing never writes, and may run beside a server or on a shared store.
+    let config = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly)?;
+    let conn = duckdb::Connection::open_with_flags(&args.db, config)
+        .with_context(|| format!("opening {} read-only", args.db.display()))?;
+    let mut opts = BriefingOptions::new(period);
+    opts.unit = args.unit.clone();
+    opts.top = args.top;
+    opts.seed = args.seed;
+    let content = briefing(&conn, &region, &opts)?;
+    let computed = started.elapsed();
+    let written = fengqiao_report::write_briefing(&content, &region, &args.out)?;
+    eprintln!(
+        "{}: {} ({} pages), {} and {} figures in {} — content computed in {:.1} s, figures, PDF and HTML written in {:.1} s",
+        written.manifest.title,
+        written.pdf.display(),
+        written.pdf_pages,
+        written.html.display(),
+        written.figures.len(),
+        written.dir.display(),
+        computed.as_secs_f64(),
+        (started.elapsed() - computed).as_secs_f64()
+    );
+    Ok(())
+}
