@@ -48,10 +48,15 @@ pub fn run_briefing(args: &BriefingArgs) -> Result<()> {
             args.db.display()
         );
     }
-    // Read-only: a briefing never writes, and may run beside a server or on a shared store.
+    // Read-only: a briefing never writes. A running server holds the store's lock: it makes
+    // briefings itself (POST /briefings/).
     let config = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly)?;
-    let conn = duckdb::Connection::open_with_flags(&args.db, config)
-        .with_context(|| format!("opening {} read-only", args.db.display()))?;
+    let conn = duckdb::Connection::open_with_flags(&args.db, config).with_context(|| {
+        format!(
+            "opening {} read-only (while `fengqiao serve` has it open, ask the server: POST /briefings/?week=… or ?month=…)",
+            args.db.display()
+        )
+    })?;
     let mut opts = BriefingOptions::new(period);
     opts.unit = args.unit.clone();
     opts.top = args.top;

@@ -3,18 +3,21 @@
 //! API's rules: the analyst role or above (the call-back list carries case ids, like `/api/cases`),
 //! and a unit-scoped token sees only briefings of units inside its scope. Only the files a manifest
 //! lists are served, from directories named by a plain name, so no path leaves the directory.
+//! `POST /briefings/` makes one with the server's own store connection (see [`make`]).
 
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, Uri};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
-use fengqiao_analytics::briefing::{Manifest, MANIFEST};
+use fengqiao_analytics::briefing::{briefing, BriefingOptions, Manifest, ReportPeriod, MANIFEST};
 use fengqiao_analytics::cube::is_within;
+use fengqiao_analytics::filter::Filter;
 
 use crate::error::ApiError;
+use crate::params::{scoped, Params};
 use crate::state::{AppState, Principal};
 
 /// A briefing directory the caller may see.
@@ -215,4 +218,56 @@ mod tests {
             assert!(!plain(bad), "{bad}");
         }
     }
+}
+
+/// `POST /briefings/?week=2026-W44` (or `month=2026-10`; `unit`, `top`, `seed` as the CLI's): makes
+/// the briefing on the server's own store connection — the store a running server holds cannot be
+/// opened by `fengqiao briefing` meanwhile (DuckDB locks its file) — and writes it into the briefings
+/// directory as `<period>` or `<unit>-<period>`, replacing an earlier one. A scoped token makes
+/// briefings of its own area only (its unit when none is given). 201 with the name and file URLs.
+pub async fn make(
+    State(state): State<Arc<AppState>>,
+    Extension(who): Extension<Principal>,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let params = Params::new(query);
+    params.allow(false, &["week", "month", "unit", "top", "seed"])?;
+    let period = match (params.get("week"), params.get("month")) {
+        (Some(week), None) => ReportPeriod::week(week)?,
+        (None, Some(month)) => ReportPeriod::month(month)?,
+        _ => return Err(ApiError::BadRequest("give week=2026-W44 or month=2026-10".into())),
+    };
+    let dir = briefings_dir(&state)
+        .cloned()
+        .ok_or_else(|| ApiError::NotFound("this server has no briefings directory".into()))?;
+    let place = Filter {
+        unit: params.get("unit").map(str::to_string),
+        ..Filter::default()
+    };
+    let unit = scoped(place, &state.region, &who)?.unit;
+    let mut opts = BriefingOptions::new(period);
+    opts.top = params.number_in("top", 10usize, 1..=100)?;
+    opts.seed = params.number_in("seed", 0u64, 0..=u64::MAX)?;
+    let name = match &unit {
+        Some(code) if *code != state.region.code => format!("{code}-{}", opts.period.id),
+        _ => opts.period.id.clone(),
+    };
+    opts.unit = unit.filter(|code| *code != state.region.code);
+    let target = dir.join(&name);
+    let written = state
+        .read(move |conn, state| {
+            let content = briefing(conn, &state.region, &opts)?;
+            fengqiao_report::write_briefing(&content, &state.region, &target)
+                .map_err(|e| ApiError::Internal(format!("writing a briefing: {e}")))
+        })
+        .await?;
+    let files: Vec<serde_json::Value> = written
+        .manifest
+        .files
+        .iter()
+        .map(|f| serde_json::json!({ "name": f, "url": format!("/briefings/{name}/{f}") }))
+        .collect();
+    tracing::info!(briefing = %name, pages = written.pdf_pages, "briefing made");
+    let body = serde_json::json!({ "name": name, "title": written.manifest.title, "pages": written.pdf_pages, "files": files });
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }

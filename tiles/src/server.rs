@@ -180,6 +180,12 @@ pub const ROUTES: &[RouteDoc] = &[
         role: Some(Role::Analyst),
     },
     RouteDoc {
+        method: "post",
+        path: "/briefings/",
+        summary: "Make a briefing (`week=2026-W44` or `month=2026-10`, `unit`) with the server's store into its briefings directory",
+        role: Some(Role::Analyst),
+    },
+    RouteDoc {
         method: "get",
         path: "/briefings/{name}/{file}",
         summary: "A briefing's file: PDF, HTML, PNG figures, call-back CSV, JSON",
@@ -216,7 +222,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/ingest", post(api::ingest))
         .route("/api/events", get(events))
         .route("/api/version", get(version))
-        .route("/briefings/", get(crate::briefings::list))
+        .route("/briefings/", get(crate::briefings::list).post(crate::briefings::make))
         .route("/briefings/{name}/{file}", get(crate::briefings::file))
         .fallback(|| async { ApiError::NotFound("no such route (see /api/openapi.json)".into()) })
         .layer(axum::extract::DefaultBodyLimit::max(api::MAX_UPLOAD_BYTES))

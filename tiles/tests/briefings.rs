@@ -270,3 +270,72 @@ fn close(a: &serde_json::Value, b: &serde_json::Value) -> bool {
 fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
     serde_json::from_str(&serde_json::to_string(value).unwrap()).unwrap()
 }
+
+#[tokio::test]
+async fn a_briefing_is_made_by_the_server_with_its_own_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let region = Region::chenzhou();
+    let file = dir.path().join("cases.csv");
+    let opts = fengqiao_generator::GenerateOptions {
+        months: 3,
+        cases: Some(20_000),
+        seed: 5,
+        ..fengqiao_generator::GenerateOptions::default()
+    };
+    fengqiao_generator::generate(&region, &opts, &file).unwrap();
+    let mut store = Store::open_in_memory().unwrap();
+    store
+        .ingest_file(
+            &file,
+            &region,
+            &fengqiao_ingest::IngestOptions::default(),
+            &fengqiao_ingest::store::NoProgress,
+        )
+        .unwrap();
+    let text = format!(
+        "briefings_dir = \"{}\"\n[[tokens]]\nname = \"wall\"\ntoken = \"{WALL}\"\nrole = \"display\"\n\
+         [[tokens]]\nname = \"analyst\"\ntoken = \"{ANALYST}\"\nrole = \"analyst\"\n\
+         [[tokens]]\nname = \"beihu\"\ntoken = \"{COUNTY}\"\nrole = \"analyst\"\nunit = \"431002\"\n",
+        dir.path().join("briefings").display()
+    );
+    let config = ServerConfig::parse(&text, "test.toml", &region).unwrap();
+    let app = router(AppState::new(store, region, config).unwrap());
+    let post = |uri: &'static str, token: &'static str| {
+        let app = app.clone();
+        async move {
+            let request = Request::builder()
+                .method("POST")
+                .uri(uri)
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap();
+            app.oneshot(request).await.unwrap()
+        }
+    };
+    assert_eq!(
+        post("/briefings/?week=2026-W43", WALL).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post("/briefings/?week=2026-43", ANALYST).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(post("/briefings/", ANALYST).await.status(), StatusCode::BAD_REQUEST);
+    let made = post("/briefings/?week=2026-W43", ANALYST).await;
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let made: serde_json::Value = serde_json::from_slice(&body(made).await).unwrap();
+    assert_eq!(made["name"], "2026-W43");
+    assert!(made["pages"].as_u64().unwrap() >= 4);
+    let pdf = get(&app, "/briefings/2026-W43/briefing-2026-W43.pdf", Some(ANALYST)).await;
+    assert_eq!(pdf.status(), StatusCode::OK);
+    assert!(body(pdf).await.starts_with(b"%PDF"));
+    // A county token makes its county's, and no other's.
+    let county = post("/briefings/?month=2026-10", COUNTY).await;
+    assert_eq!(county.status(), StatusCode::CREATED);
+    let county: serde_json::Value = serde_json::from_slice(&body(county).await).unwrap();
+    assert_eq!(county["name"], "431002-2026-10");
+    let elsewhere = post("/briefings/?month=2026-10&unit=431003", COUNTY).await;
+    assert_eq!(elsewhere.status(), StatusCode::FORBIDDEN);
+    assert_eq!(names(&app, ANALYST).await, ["2026-W43", "431002-2026-10"]);
+    assert_eq!(names(&app, COUNTY).await, ["431002-2026-10"]);
+}
