@@ -205,21 +205,6 @@ pub async fn file(
     Ok(response)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_plain_names_pass() {
-        for ok in ["2026-W44", "briefing-2026-W44.pdf", "map.png", "431002_2026-10"] {
-            assert!(plain(ok), "{ok}");
-        }
-        for bad in ["", "..", ".hidden", "../etc", "a/b", "a\\b", "%2e%2e", "a b"] {
-            assert!(!plain(bad), "{bad}");
-        }
-    }
-}
-
 /// `POST /briefings/?week=2026-W44` (or `month=2026-10`; `unit`, `top`, `seed` as the CLI's): makes
 /// the briefing on the server's own store connection — the store a running server holds cannot be
 /// opened by `fengqiao briefing` meanwhile (DuckDB locks its file) — and writes it into the briefings
@@ -270,4 +255,19 @@ pub async fn make(
     tracing::info!(briefing = %name, pages = written.pdf_pages, "briefing made");
     let body = serde_json::json!({ "name": name, "title": written.manifest.title, "pages": written.pdf_pages, "files": files });
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_names_pass() {
+        for ok in ["2026-W44", "briefing-2026-W44.pdf", "map.png", "431002_2026-10"] {
+            assert!(plain(ok), "{ok}");
+        }
+        for bad in ["", "..", ".hidden", "../etc", "a/b", "a\\b", "%2e%2e", "a b"] {
+            assert!(!plain(bad), "{bad}");
+        }
+    }
 }
