@@ -3,47 +3,13 @@
 //! `fengqiao hotspots` for the same period, figures of the stated size, and no personal data in any
 //! file written.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
+
+mod support;
 
 use fengqiao_report::document::SECTIONS;
 use fengqiao_report::figures::{CHART_SIZE, MAP_SIZE};
-
-fn fengqiao() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_fengqiao"))
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{:?} failed: {}",
-        cmd,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Three months of generated cases ending 2026-10-31, ingested.
-fn store(dir: &Path) -> PathBuf {
-    let data = dir.join("cases.csv");
-    run(fengqiao().args([
-        "generate",
-        "--months",
-        "3",
-        "--end",
-        "2026-10-31",
-        "--seed",
-        "11",
-        "--cases",
-        "40000",
-        "--out",
-        data.to_str().unwrap(),
-    ]));
-    let db = dir.join("store.duckdb");
-    run(fengqiao().args(["ingest", "--db"]).arg(&db).arg(&data));
-    db
-}
+use support::{fengqiao, generated_store, run};
 
 /// Width and height from a PNG's IHDR.
 fn png_size(bytes: &[u8]) -> (u32, u32) {
@@ -61,7 +27,7 @@ fn squeeze(text: &str) -> String {
 #[test]
 fn a_weekly_briefing_has_every_section_the_hotspots_numbers_and_no_personal_data() {
     let dir = tempfile::tempdir().unwrap();
-    let db = store(dir.path());
+    let db = generated_store(dir.path(), 40_000, 11);
     let out = dir.path().join("briefings").join("2026-W43");
     run(fengqiao()
         .args(["briefing", "--week", "2026-W43", "--db"])

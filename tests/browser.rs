@@ -13,22 +13,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod support;
+
+use support::{fengqiao, generated_store, run};
+
 const DISPLAY_TOKEN: &str = "wall-display-token-0123456789";
 const ANALYST_TOKEN: &str = "analyst-token-0123456789abcdef";
 const ADMIN_TOKEN: &str = "admin-token-0123456789abcdefgh";
-
-fn fengqiao() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_fengqiao"))
-}
-
-fn run(cmd: &mut Command) {
-    let out = cmd.output().expect("runs");
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// Stops the server when the test ends, however it ends.
 struct Server(Child);
@@ -91,21 +82,7 @@ fn check_tools() {
 fn wall_and_explorer_in_headless_chromium() {
     check_tools();
     let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("cases.csv");
-    run(fengqiao()
-        .args([
-            "generate",
-            "--months",
-            "3",
-            "--end",
-            "2026-10-31",
-            "--seed",
-            "11",
-            "--cases",
-            "60000",
-            "--out",
-        ])
-        .arg(&csv));
+    let db = generated_store(dir.path(), 60_000, 11);
     // A later week, ingested through the API while the wall is open (its event stream refreshes it).
     let more = dir.path().join("more.csv");
     run(fengqiao()
@@ -122,8 +99,6 @@ fn wall_and_explorer_in_headless_chromium() {
             "--out",
         ])
         .arg(&more));
-    let db = dir.path().join("store.duckdb");
-    run(fengqiao().args(["ingest", "--db"]).arg(&db).arg(&csv));
     let config = dir.path().join("fengqiao.toml");
     std::fs::write(
         &config,

@@ -3,24 +3,11 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-fn fengqiao() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fengqiao"));
-    cmd.env_remove("FENGQIAO_FAULT_PAUSE_AFTER_BATCHES");
-    cmd
-}
+mod support;
 
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("runs");
-    assert!(
-        out.status.success(),
-        "{:?} failed: {}",
-        cmd,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use support::{fengqiao, run};
 
 fn generate(dir: &Path, name: &str, cases: u64, seed: u64) -> std::path::PathBuf {
     let out = dir.join(name);

@@ -198,25 +198,8 @@ async fn without_a_briefings_directory_the_listing_is_empty() {
 #[tokio::test]
 async fn a_briefing_has_the_api_numbers_for_its_period() {
     use fengqiao_analytics::briefing::{briefing, BriefingOptions, ReportPeriod};
-    let dir = tempfile::tempdir().unwrap();
     let region = Region::chenzhou();
-    let file = dir.path().join("cases.csv");
-    let opts = fengqiao_generator::GenerateOptions {
-        months: 3,
-        cases: Some(20_000),
-        seed: 5,
-        ..fengqiao_generator::GenerateOptions::default()
-    };
-    fengqiao_generator::generate(&region, &opts, &file).unwrap();
-    let mut store = Store::open_in_memory().unwrap();
-    store
-        .ingest_file(
-            &file,
-            &region,
-            &fengqiao_ingest::IngestOptions::default(),
-            &fengqiao_ingest::store::NoProgress,
-        )
-        .unwrap();
+    let store = generated_store(&region);
     let b = briefing(
         store.conn(),
         &region,
@@ -249,6 +232,29 @@ async fn a_briefing_has_the_api_numbers_for_its_period() {
     assert!(close(&alerts, &json(&b.alerts)), "{alerts}\n{}", json(&b.alerts));
 }
 
+/// Three months of generated cases (20,000) in an in-memory store.
+fn generated_store(region: &Region) -> Store {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cases.csv");
+    let opts = fengqiao_generator::GenerateOptions {
+        months: 3,
+        cases: Some(20_000),
+        seed: 5,
+        ..fengqiao_generator::GenerateOptions::default()
+    };
+    fengqiao_generator::generate(region, &opts, &file).unwrap();
+    let mut store = Store::open_in_memory().unwrap();
+    store
+        .ingest_file(
+            &file,
+            region,
+            &fengqiao_ingest::IngestOptions::default(),
+            &fengqiao_ingest::store::NoProgress,
+        )
+        .unwrap();
+    store
+}
+
 /// Equal JSON, numbers within a relative 1e-9.
 fn close(a: &serde_json::Value, b: &serde_json::Value) -> bool {
     use serde_json::Value;
@@ -275,23 +281,7 @@ fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
 async fn a_briefing_is_made_by_the_server_with_its_own_store() {
     let dir = tempfile::tempdir().unwrap();
     let region = Region::chenzhou();
-    let file = dir.path().join("cases.csv");
-    let opts = fengqiao_generator::GenerateOptions {
-        months: 3,
-        cases: Some(20_000),
-        seed: 5,
-        ..fengqiao_generator::GenerateOptions::default()
-    };
-    fengqiao_generator::generate(&region, &opts, &file).unwrap();
-    let mut store = Store::open_in_memory().unwrap();
-    store
-        .ingest_file(
-            &file,
-            &region,
-            &fengqiao_ingest::IngestOptions::default(),
-            &fengqiao_ingest::store::NoProgress,
-        )
-        .unwrap();
+    let store = generated_store(&region);
     let text = format!(
         "briefings_dir = \"{}\"\n[[tokens]]\nname = \"wall\"\ntoken = \"{WALL}\"\nrole = \"display\"\n\
          [[tokens]]\nname = \"analyst\"\ntoken = \"{ANALYST}\"\nrole = \"analyst\"\n\

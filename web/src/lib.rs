@@ -30,6 +30,7 @@ const ASSETS: &[(&str, &[u8])] = &[
     ("wall.css", include_bytes!("../static/wall.css")),
     ("wall.js", include_bytes!("../static/wall.js")),
     ("common.js", include_bytes!("../static/common.js")),
+    ("fonts.css", include_bytes!("../static/fonts.css")),
     ("explore.html", include_bytes!("../static/explore.html")),
     ("explore.css", include_bytes!("../static/explore.css")),
     ("explore.js", include_bytes!("../static/explore.js")),
