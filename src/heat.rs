@@ -80,7 +80,7 @@ impl FilterArgs {
 
     /// The last day of the period when `--to` sets it.
     pub fn last_day(&self) -> Result<Option<chrono::NaiveDate>> {
-        Ok(self.filter()?.to.map(|t| (t - Duration::microseconds(1)).date()))
+        Ok(self.filter()?.last_day())
     }
 }
 

@@ -68,6 +68,11 @@ impl Filter {
 }
 
 impl Filter {
+    /// The last day the period includes (`to` is exclusive), if it has an end.
+    pub fn last_day(&self) -> Option<chrono::NaiveDate> {
+        self.to.map(|t| (t - chrono::Duration::microseconds(1)).date())
+    }
+
     /// The index of the filter's unit in `region` (`None` without a unit); fails with
     /// [`AnalyticsError::UnknownUnit`] when the region has no such unit.
     pub fn unit_id(&self, region: &Region) -> Result<Option<fengqiao_ingest::region::UnitId>, AnalyticsError> {

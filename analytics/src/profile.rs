@@ -11,7 +11,7 @@ use std::collections::HashSet;
 
 use chrono::NaiveDate;
 use duckdb::Connection;
-use fengqiao_ingest::model::AdminLevel;
+use fengqiao_ingest::region::{Lineage, UnitId};
 use fengqiao_ingest::Region;
 use h3o::CellIndex;
 use serde::Serialize;
@@ -68,11 +68,7 @@ pub struct Profile {
 /// Computes the profile of the place `opts` describes.
 pub fn profile(conn: &Connection, region: &Region, opts: &ProfileOptions) -> Result<Profile, AnalyticsError> {
     let err = |what| move |source| AnalyticsError::Query { what, source };
-    let (mut clause, mut params) = opts.filter.where_clause(region)?;
-    if let Some(cell) = opts.cell {
-        clause = format!("({clause}) AND {} = ?", parent_sql("h3", cell.resolution()));
-        params.push(u64::from(cell).to_string());
-    }
+    let (clause, params) = where_in_cell(&opts.filter, region, opts.cell)?;
     let summary = summary_where(conn, &clause, &params)?;
 
     let mut stmt = conn
@@ -90,22 +86,17 @@ pub fn profile(conn: &Connection, region: &Region, opts: &ProfileOptions) -> Res
         .iter()
         .take(opts.limit)
         .map(|(code, n)| {
-            let name_of = |level: AdminLevel| {
-                let mut up = region.id(code);
-                while let Some(id) = up {
-                    let unit = &region.units[id as usize];
-                    if unit.level == level {
-                        return unit.name.clone();
-                    }
-                    up = region.parent(id);
-                }
-                String::new()
+            let lineage = region.id(code).and_then(|id| region.lineage(id));
+            let name = |pick: fn(&Lineage) -> UnitId| {
+                lineage
+                    .as_ref()
+                    .map_or_else(String::new, |l| region.units[pick(l) as usize].name.clone())
             };
             VillageCount {
                 code: code.clone(),
-                name: name_of(AdminLevel::Village),
-                township_name: name_of(AdminLevel::Township),
-                county_name: name_of(AdminLevel::County),
+                name: name(|l| l.village),
+                township_name: name(|l| l.township),
+                county_name: name(|l| l.county),
                 cases: *n as u64,
             }
         })
@@ -114,8 +105,8 @@ pub fn profile(conn: &Connection, region: &Region, opts: &ProfileOptions) -> Res
     // The series and the place's problems run over all time up to the last day, not the period.
     let mut history = opts.filter.clone();
     history.from = None;
-    let last_day: Option<NaiveDate> = match opts.filter.to {
-        Some(to) => Some((to - chrono::Duration::microseconds(1)).date()),
+    let last_day: Option<NaiveDate> = match opts.filter.last_day() {
+        Some(day) => Some(day),
         None => last_case_day(conn, region, &history)?,
     };
     let Some(last_day) = last_day else {
@@ -206,6 +197,20 @@ fn smallest_common_unit<'a>(region: &Region, codes: impl Iterator<Item = &'a str
     Some(region.units[id as usize].code.clone())
 }
 
+/// `filter`'s SQL condition and parameters, narrowed to the cases in `cell` when there is one.
+fn where_in_cell(
+    filter: &Filter,
+    region: &Region,
+    cell: Option<CellIndex>,
+) -> Result<(String, Vec<String>), AnalyticsError> {
+    let (mut clause, mut params) = filter.where_clause(region)?;
+    if let Some(cell) = cell {
+        clause = format!("({clause}) AND {} = ?", parent_sql("h3", cell.resolution()));
+        params.push(u64::from(cell).to_string());
+    }
+    Ok((clause, params))
+}
+
 /// Cases per 7-day window ending on `last_day`, `weeks` of them, oldest first.
 fn weekly_counts(
     conn: &Connection,
@@ -223,11 +228,7 @@ fn weekly_counts(
     let end = last_day + chrono::Duration::days(1);
     window.to = end.and_hms_opt(0, 0, 0);
     window.from = (end - chrono::Duration::days(7 * weeks as i64)).and_hms_opt(0, 0, 0);
-    let (mut clause, mut params) = window.where_clause(region)?;
-    if let Some(cell) = cell {
-        clause = format!("({clause}) AND {} = ?", parent_sql("h3", cell.resolution()));
-        params.push(u64::from(cell).to_string());
-    }
+    let (clause, params) = where_in_cell(&window, region, cell)?;
     // Weeks back from the last day: 0 is the last week.
     let sql = format!(
         "SELECT CAST(floor(date_diff('day', CAST(reported_at AS DATE), DATE '{last_day}') / 7) AS BIGINT), count(*)

@@ -12,7 +12,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use chrono::NaiveDate;
 use fengqiao_analytics::aggregate::{aggregate_units, SeverityWeights};
 use fengqiao_analytics::cube::{cube, is_within, last_case_day, CubeOptions, Space, Step};
 use fengqiao_analytics::departments::Departments;
@@ -220,11 +219,6 @@ fn level_of(value: &str) -> Result<AdminLevel, ApiError> {
     Ok(level)
 }
 
-/// The last day of a period: `to` (inclusive) when given.
-fn last_day(filter: &Filter) -> Option<NaiveDate> {
-    filter.to.map(|t| (t - chrono::Duration::microseconds(1)).date())
-}
-
 pub async fn trends(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Response, ApiError> {
     let format = ask.start(&["res", "level", "step", "steps", "k", "time_window"], false)?;
     let (who, params) = (&ask.who, &ask.params);
@@ -233,7 +227,7 @@ pub async fn trends(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Resp
         space: space_of(params)?,
         step: params.parse_or("step", Step::Week)?,
         steps: params.number_in("steps", 52usize, 3..=260)?,
-        last_day: last_day(&filter),
+        last_day: filter.last_day(),
         filter,
     };
     let emerging = EmergingOptions {
@@ -281,7 +275,7 @@ pub async fn recurring(State(state): State<Arc<AppState>>, ask: Ask) -> Result<R
         window: params.number_in("window", 8usize, 1..=104)?,
         min_active: params.number_in("min_active", 4usize, 1..=104)?,
         history: params.number_in("history", 26usize, 1..=260)?,
-        last_day: last_day(&filter),
+        last_day: filter.last_day(),
         filter,
     };
     let display = ask.display();

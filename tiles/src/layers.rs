@@ -201,10 +201,7 @@ fn build_layer(conn: &duckdb::Connection, state: &AppState, request: &LayerReque
                 space: Space::Cells(request.res),
                 step: Step::Week,
                 steps: 52,
-                last_day: request
-                    .filter
-                    .to
-                    .map(|t| (t - chrono::Duration::microseconds(1)).date()),
+                last_day: request.filter.last_day(),
                 filter: Filter {
                     from: None,
                     ..request.filter.clone()
