@@ -10,6 +10,7 @@ use clap::{Args, ValueEnum};
 use fengqiao_analytics::aggregate::SeverityWeights;
 use fengqiao_analytics::filter::Filter;
 use fengqiao_analytics::hotspot::{heatmap, suppress_small_counts, HeatCell, Heatmap, HeatmapOptions};
+use fengqiao_analytics::measure::{Baseline, Dispersion, Measure, Residual, RiskOptions};
 use fengqiao_analytics::response::Rules;
 use fengqiao_ingest::model::{CaseClass, Category, Channel, Severity, Status};
 use fengqiao_ingest::{Region, Store};
@@ -84,11 +85,50 @@ impl FilterArgs {
     }
 }
 
+/// What the statistics measure: the arguments of every command that calls places hot or abnormal.
+#[derive(Args)]
+pub struct RiskArgs {
+    /// excess (risk: cases beyond what the residents and the season explain; the default), rate
+    /// (cases per 10,000 residents, empirical-Bayes smoothed) or count (the workload, as counted).
+    #[arg(long, default_value = "excess")]
+    pub measure: Measure,
+    /// Over-dispersion of the counts around their expected counts: robust (estimated, default),
+    /// moments (Assunção–Reis), poisson, or a number α ≥ 0.
+    #[arg(long, default_value = "robust")]
+    pub dispersion: Dispersion,
+    /// How an excess is standardised: quantile (normal score, default) or pearson.
+    #[arg(long, default_value = "quantile")]
+    pub residual: Residual,
+    /// Expected counts also from each place's own history over this many weeks before the period:
+    /// a stable local excess is then known, and only what is new stands out.
+    #[arg(long)]
+    pub history_weeks: Option<u32>,
+    /// Sparse-data safety: fewest cases, own and in the neighbourhood, of a risk hot spot.
+    #[arg(long, default_value_t = 3)]
+    pub min_cases: u64,
+}
+
+impl RiskArgs {
+    pub fn options(&self) -> RiskOptions {
+        RiskOptions {
+            dispersion: self.dispersion,
+            residual: self.residual,
+            baseline: match self.history_weeks {
+                Some(weeks) => Baseline::History { weeks },
+                None => Baseline::Population,
+            },
+            min_cases: self.min_cases,
+        }
+    }
+}
+
 /// The arguments shared by `heatmap` and `hotspots`.
 #[derive(Args)]
 pub struct HeatArgs {
     #[command(flatten)]
     pub cases: FilterArgs,
+    #[command(flatten)]
+    pub risk: RiskArgs,
     /// H3 resolution, 5 (≈250 km² cells) to 10 (≈0.015 km²).
     #[arg(long, default_value_t = 8)]
     pub res: u8,
@@ -144,6 +184,8 @@ impl HeatArgs {
                 None => fengqiao_ingest::time::now_china(),
             },
             rules,
+            measure: self.risk.measure,
+            risk: self.risk.options(),
         };
         let mut map = heatmap(store.conn(), &region, &opts)?;
         if let Some(k) = self.suppress {
@@ -174,12 +216,19 @@ pub fn sink(out: Option<&Path>) -> Result<Box<dyn Write>> {
 }
 
 /// The heat map's columns, in order.
-const COLUMNS: [&str; 18] = [
+const COLUMNS: [&str; 25] = [
     "h3",
     "count",
     "score",
     "open",
     "overdue",
+    "measure",
+    "population",
+    "expected",
+    "ratio",
+    "excess_p",
+    "no_residents",
+    "value",
     "gi_z",
     "gi_p",
     "gi_fdr_significant",
@@ -195,14 +244,22 @@ const COLUMNS: [&str; 18] = [
     "resolution",
 ];
 
-fn record(cell: &HeatCell, res: u8) -> [String; 18] {
+fn record(cell: &HeatCell, res: u8, measure: Measure) -> [String; 25] {
     let opt = |v: Option<u64>| v.map_or_else(String::new, |v| v.to_string());
+    let real = |v: Option<f64>, decimals: usize| v.map_or_else(String::new, |v| format!("{v:.decimals$}"));
     [
         cell.h3.clone(),
         opt(cell.count),
         cell.score.map_or_else(String::new, |s| format!("{s}")),
         opt(cell.open),
         opt(cell.overdue),
+        measure.code().to_string(),
+        real(cell.population, 1),
+        real(cell.expected, 4),
+        real(cell.ratio, 4),
+        cell.excess_p.map_or_else(String::new, |p| format!("{p:.6e}")),
+        cell.no_residents.to_string(),
+        real(cell.value, 6),
         format!("{:.6}", cell.gi_z),
         format!("{:.6e}", cell.gi_p),
         cell.gi_fdr_significant.to_string(),
@@ -227,13 +284,13 @@ pub fn run_heatmap(args: &HeatArgs, nonzero: bool) -> Result<()> {
     }
     let res = map.res;
     match args.format() {
-        Format::Csv => write_csv(&map.cells, res, sink(args.out.as_deref())?)?,
+        Format::Csv => write_csv(&map.cells, res, map.measure, sink(args.out.as_deref())?)?,
         Format::Json => serde_json::to_writer(sink(args.out.as_deref())?, &map.cells)?,
         Format::Geojson => write_geojson(&map.cells, sink(args.out.as_deref())?)?,
         Format::Parquet => {
             let out = args.out.as_deref().context("--format parquet needs --out FILE")?;
             let tmp = out.with_extension("parquet.csv.tmp");
-            write_csv(&map.cells, res, sink(Some(&tmp))?)?;
+            write_csv(&map.cells, res, map.measure, sink(Some(&tmp))?)?;
             let q = |p: &Path| p.display().to_string().replace('\'', "''");
             let result = duckdb::Connection::open_in_memory()?.execute_batch(&format!(
                 "COPY (SELECT * FROM read_csv('{}', header = true, all_varchar = false)) TO '{}' (FORMAT parquet)",
@@ -246,11 +303,16 @@ pub fn run_heatmap(args: &HeatArgs, nonzero: bool) -> Result<()> {
     }
     let hot = map.cells.iter().filter(|c| c.confidence > 0).count();
     eprintln!(
-        "{} cells at res {res} ({} hot, {} clusters) over {:.1} weeks",
+        "{} cells at res {res} ({} hot, {} clusters) over {:.1} weeks; measure: {}{}",
         map.cells.len(),
         hot,
         map.clusters.len(),
-        map.weeks
+        map.weeks,
+        map.measure.en(),
+        map.risk.as_ref().map_or_else(String::new, |r| format!(
+            " (region rate {:.2} per 10,000, dispersion {:.4})",
+            r.rate_per_10k, r.dispersion
+        ))
     );
     Ok(())
 }
@@ -275,6 +337,8 @@ pub fn run_hotspots(args: &HeatArgs) -> Result<()> {
                 "confidence",
                 "cases",
                 "cases_per_week",
+                "expected",
+                "ratio",
                 "counties",
                 "townships",
                 "villages",
@@ -292,6 +356,8 @@ pub fn run_hotspots(args: &HeatArgs) -> Result<()> {
                     c.confidence.to_string(),
                     c.cases.map_or_else(String::new, |n| n.to_string()),
                     c.cases_per_week.map_or_else(String::new, |n| format!("{n:.2}")),
+                    c.expected.map_or_else(String::new, |n| format!("{n:.2}")),
+                    c.ratio.map_or_else(String::new, |n| format!("{n:.2}")),
                     names(&c.counties),
                     names(&c.townships),
                     names(&c.villages),
@@ -315,11 +381,11 @@ pub fn run_hotspots(args: &HeatArgs) -> Result<()> {
     Ok(())
 }
 
-fn write_csv(cells: &[HeatCell], res: u8, out: Box<dyn Write>) -> Result<()> {
+fn write_csv(cells: &[HeatCell], res: u8, measure: Measure, out: Box<dyn Write>) -> Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(COLUMNS)?;
     for cell in cells {
-        w.write_record(record(cell, res))?;
+        w.write_record(record(cell, res, measure))?;
     }
     w.flush()?;
     Ok(())

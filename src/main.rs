@@ -52,6 +52,10 @@ enum Command {
         /// Header language of CSV output.
         #[arg(long, value_enum, default_value_t = Headers::En)]
         headers: Headers,
+        /// Over-dispersion α of the background: each village's cases vary with a relative risk of
+        /// variance α (stable and monthly parts), as real registers do; 0 = Poisson.
+        #[arg(long, default_value_t = 0.0)]
+        dispersion: f64,
         /// Output file: .csv, .ndjson or .parquet.
         #[arg(long)]
         out: PathBuf,
@@ -157,6 +161,7 @@ fn main() -> Result<()> {
             end,
             seed,
             headers,
+            dispersion,
             out,
         } => {
             let region = Region::load_or_default(region.as_deref())?;
@@ -169,6 +174,7 @@ fn main() -> Result<()> {
                     Headers::En => HeaderLanguage::English,
                     Headers::Zh => HeaderLanguage::Chinese,
                 },
+                dispersion,
             };
             generate(&region, &opts, &out)?;
         }
@@ -364,6 +370,7 @@ fn demo(dir: &Path, region_dir: Option<&Path>) -> Result<()> {
             end: NaiveDate::from_ymd_opt(2026, 10, 31).expect("valid date"),
             seed: 42,
             headers: HeaderLanguage::English,
+            dispersion: 0.0,
         };
         generate(&region, &opts, &data)?;
     }

@@ -16,7 +16,7 @@ use fengqiao_analytics::recurring::{
 use fengqiao_analytics::warning::{alerts, Alert, AlertOptions};
 use fengqiao_ingest::model::AdminLevel;
 
-use crate::heat::{sink, time_arg, FilterArgs};
+use crate::heat::{sink, time_arg, FilterArgs, RiskArgs};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TableFormat {
@@ -129,6 +129,8 @@ pub struct TrendsArgs {
     #[arg(long, value_delimiter = ',')]
     pub pattern: Vec<Pattern>,
     #[command(flatten)]
+    pub risk: RiskArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
 }
 
@@ -145,6 +147,7 @@ pub fn run_trends(args: &TrendsArgs) -> Result<()> {
         steps: args.steps,
         last_day: args.cases.last_day()?,
         filter: args.cases.filter()?,
+        measure: args.risk.measure,
     };
     let cube = cube(store.conn(), &region, &opts)?;
     let mut result = emerging_hot_spots(
@@ -160,17 +163,23 @@ pub fn run_trends(args: &TrendsArgs) -> Result<()> {
             } else {
                 GlobalWindow::Step
             },
+            risk: args.risk.options(),
         },
     );
     if !args.pattern.is_empty() {
         result.locations.retain(|l| args.pattern.contains(&l.pattern));
     }
     eprintln!(
-        "{} locations × {} steps ({} … {}); {}",
+        "{} locations × {} steps ({} … {}), measure: {}; {}",
         cube.locations.len(),
         cube.steps(),
         result.periods.first().map_or("", |s| s.as_str()),
         result.periods.last().map_or("", |s| s.as_str()),
+        if result.options.risk {
+            args.risk.measure.en()
+        } else {
+            fengqiao_analytics::measure::Measure::Count.en()
+        },
         result
             .pattern_counts
             .iter()
@@ -238,6 +247,8 @@ pub struct RecurringArgs {
     #[arg(long, default_value_t = 90)]
     pub link_days: i64,
     #[command(flatten)]
+    pub risk: RiskArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
 }
 
@@ -293,18 +304,22 @@ pub fn run_recurring(args: &RecurringArgs) -> Result<()> {
             history: args.history,
             last_day: args.cases.last_day()?,
             filter: args.cases.filter()?,
+            measure: args.risk.measure,
+            risk: args.risk.options(),
         },
     )?;
     eprintln!(
-        "{} recurring problems (cases in at least {} of the last {} steps)",
+        "{} recurring problems ({} in at least {} of the last {} steps; measure: {})",
         report.problems.len(),
+        if report.measure.is_risk() { "excess" } else { "cases" },
         report.min_active,
-        report.window
+        report.window,
+        report.measure.en()
     );
     if args.output.format() == TableFormat::Json {
         return args.output.write_json(&report);
     }
-    let columns: [Column<RecurringProblem>; 17] = [
+    let columns: [Column<RecurringProblem>; 22] = [
         ("rank", |p| p.rank.to_string()),
         ("unit_code", |p| p.place.unit_code.clone()),
         ("unit", |p| p.place.unit_name.clone()),
@@ -315,6 +330,21 @@ pub fn run_recurring(args: &RecurringArgs) -> Result<()> {
         ("active_steps", |p| p.active_steps.to_string()),
         ("window", |p| p.window.to_string()),
         ("cases_in_window", |p| p.cases_in_window.to_string()),
+        ("expected_in_window", |p| {
+            p.expected_in_window.map_or_else(String::new, |e| format!("{e:.3}"))
+        }),
+        ("ratio", |p| p.ratio.map_or_else(String::new, |r| format!("{r:.2}"))),
+        ("excess_p", |p| {
+            p.excess_p.map_or_else(String::new, |x| format!("{x:.3e}"))
+        }),
+        ("hotspot_cluster", |p| {
+            p.hotspot.as_ref().map_or_else(String::new, |h| h.cluster.to_string())
+        }),
+        ("hotspot_level", |p| {
+            p.hotspot
+                .as_ref()
+                .map_or_else(String::new, |h| h.level.code().to_string())
+        }),
         ("counts", |p| joined(&p.counts)),
         ("trend", |p| p.trend.code().to_string()),
         ("mk_tau", |p| format!("{:.4}", p.mk_tau)),
@@ -383,7 +413,7 @@ pub fn run_alerts(args: &AlertsArgs) -> Result<()> {
     if args.output.format() == TableFormat::Json {
         return args.output.write_json(&list);
     }
-    let columns: [Column<Alert>; 19] = [
+    let columns: [Column<Alert>; 20] = [
         ("rank", |a| a.rank.to_string()),
         ("severity", |a| a.severity.code().to_string()),
         ("severity_zh", |a| a.severity_zh.clone()),
@@ -398,6 +428,7 @@ pub fn run_alerts(args: &AlertsArgs) -> Result<()> {
         ("window_end", |a| a.window_end.to_string()),
         ("observed", |a| a.observed.to_string()),
         ("expected", |a| format!("{:.3}", a.expected)),
+        ("ratio", |a| format!("{:.2}", a.ratio)),
         ("threshold", |a| a.threshold.to_string()),
         ("p", |a| format!("{:.3e}", a.p)),
         ("recurrence_years", |a| format!("{:.1}", a.recurrence_years)),

@@ -38,6 +38,8 @@ fn main() {
         steps: 52,
         last_day: Some(last),
         filter: Filter::default(),
+
+        measure: fengqiao_analytics::measure::Measure::Count,
     };
     let emerging = EmergingOptions::default();
     let weekly = bench("cube_res8_52_weeks", runs, || {

@@ -56,6 +56,8 @@ fn main() {
         weights: SeverityWeights::default(),
         as_of,
         rules: Rules::default(),
+        measure: fengqiao_analytics::measure::Measure::Count,
+        risk: fengqiao_analytics::measure::RiskOptions::default(),
     };
     let week = Filter {
         from: Some(day(2026, 10, 19)),

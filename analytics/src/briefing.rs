@@ -374,6 +374,8 @@ pub fn briefing(conn: &Connection, region: &Region, opts: &BriefingOptions) -> R
             weights: SeverityWeights::default(),
             as_of: period.to(),
             rules: opts.rules.clone(),
+            measure: crate::measure::Measure::Count,
+            risk: crate::measure::RiskOptions::default(),
         },
     )?;
     let map_cells = map
@@ -406,6 +408,8 @@ pub fn briefing(conn: &Connection, region: &Region, opts: &BriefingOptions) -> R
             steps: emerging_steps,
             last_day: Some(period.last_day),
             filter: history.clone(),
+
+            measure: crate::measure::Measure::Count,
         },
     )?;
     let notes = cluster_notes(&map.clusters, &cube, &opts.departments);
@@ -439,6 +443,7 @@ pub fn briefing(conn: &Connection, region: &Region, opts: &BriefingOptions) -> R
         &RecurringOptions {
             last_day: Some(period.last_day),
             filter: history.clone(),
+            measure: crate::measure::Measure::Count,
             ..RecurringOptions::default()
         },
     )?;

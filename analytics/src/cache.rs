@@ -203,6 +203,39 @@ impl CaseColumns {
         Ok(out)
     }
 
+    /// Up to `max` cases at even strides, as (their grid, else their village; their res-10 cell).
+    pub fn placement_sample(&self, max: usize) -> Vec<(UnitId, u64)> {
+        let stride = self.len().div_ceil(max.max(1)).max(1);
+        let mut out: Vec<(UnitId, u64)> = (0..self.len())
+            .step_by(stride)
+            .map(|i| {
+                let unit = if self.grid[i] == NO_GRID {
+                    self.village[i]
+                } else {
+                    self.grid[i]
+                };
+                (unit, self.h3[i])
+            })
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// Changes whenever the columns do.
+    pub fn fingerprint(&self) -> u64 {
+        let mut h = self.len() as u64;
+        for i in (0..self.len()).step_by(self.len().div_ceil(4096).max(1)) {
+            h = h.rotate_left(7) ^ self.h3[i] ^ (self.reported[i] as u64);
+        }
+        h
+    }
+
+    /// Cases that pass the filter.
+    pub fn count(&self, region: &Region, filter: &Filter) -> Result<u64, AnalyticsError> {
+        let selection = Selection::new(region, filter)?;
+        Ok((0..self.len()).filter(|&i| selection.matches(self, i)).count() as u64)
+    }
+
     /// First and last report time of the filter's cases (for the heat map's weeks).
     pub fn period(
         &self,

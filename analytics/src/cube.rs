@@ -23,6 +23,8 @@ use serde::Serialize;
 
 use crate::cells::{parent_sql, study_area};
 use crate::filter::{unit_column, Filter};
+use crate::measure::Measure;
+use crate::population::PopulationSurface;
 use crate::AnalyticsError;
 
 /// The length of a time step.
@@ -155,6 +157,8 @@ pub struct CubeOptions {
     /// filter's `to` bounds it).
     pub last_day: Option<NaiveDate>,
     pub filter: Filter,
+    /// A risk measure fills [`Cube::expected`].
+    pub measure: Measure,
 }
 
 /// Counts per location × time step.
@@ -165,6 +169,9 @@ pub struct Cube {
     pub locations: Vec<Location>,
     /// Location-major: location `i`'s series is `counts[i * steps .. (i + 1) * steps]`.
     pub counts: Vec<u32>,
+    /// Expected counts of each bin (risk measures): the location's residents × the region's rate
+    /// in that step, `P_i × N_t / P`, so seasons and holidays move them with the counts.
+    pub expected: Option<Vec<f64>>,
 }
 
 impl Cube {
@@ -230,6 +237,7 @@ pub fn cube(conn: &Connection, region: &Region, opts: &CubeOptions) -> Result<Cu
         periods,
         locations: Vec::new(),
         counts: Vec::new(),
+        expected: None,
     };
     let steps = cube.periods.len();
     let rows = count_rows(conn, region, opts.space, opts.step, &cube.periods, &opts.filter, false)?;
@@ -254,7 +262,91 @@ pub fn cube(conn: &Connection, region: &Region, opts: &CubeOptions) -> Result<Cu
     }
     cube.locations = locations;
     cube.counts = counts;
+    if opts.measure.is_risk() {
+        cube.expected = Some(expected_bins(conn, region, &cube, opts.space, &opts.filter)?);
+    }
     Ok(cube)
+}
+
+/// The region's cases of each step under `filter` without its unit (by category, `Category::ALL`
+/// order, when `by_category`: `[step][category]`, else one figure per step).
+pub(crate) fn region_step_totals(
+    conn: &Connection,
+    region: &Region,
+    step: Step,
+    periods: &[Period],
+    filter: &Filter,
+    by_category: bool,
+) -> Result<Vec<Vec<f64>>, AnalyticsError> {
+    let region_filter = Filter {
+        unit: None,
+        ..filter.clone()
+    };
+    let width = if by_category { Category::ALL.len() } else { 1 };
+    let mut totals = vec![vec![0.0; width]; periods.len()];
+    for row in count_rows(
+        conn,
+        region,
+        Space::Units(AdminLevel::County),
+        step,
+        periods,
+        &region_filter,
+        by_category,
+    )? {
+        totals[row.step][row.category.map_or(0, usize::from)] += f64::from(row.n);
+    }
+    Ok(totals)
+}
+
+/// The residents of each location of a cube (cells: within the filter's unit).
+pub(crate) fn location_people(
+    region: &Region,
+    surface: &PopulationSurface,
+    locations: &[Location],
+    space: Space,
+    filter: &Filter,
+) -> Result<Vec<f64>, AnalyticsError> {
+    Ok(match space {
+        Space::Cells(res) => {
+            let within = filter.unit_id(region)?.filter(|&u| u != 0);
+            let cells: Vec<CellIndex> = locations
+                .iter()
+                .filter_map(|l| match l {
+                    Location::Cell(c) => Some(*c),
+                    Location::Unit(_) => None,
+                })
+                .collect();
+            surface.people_of(region, &cells, res, within)
+        }
+        Space::Units(_) => locations
+            .iter()
+            .map(|l| match l {
+                Location::Unit(u) => surface.unit(*u),
+                Location::Cell(_) => 0.0,
+            })
+            .collect(),
+    })
+}
+
+/// `P_i × N_t / P` for every bin of the cube.
+fn expected_bins(
+    conn: &Connection,
+    region: &Region,
+    cube: &Cube,
+    space: Space,
+    filter: &Filter,
+) -> Result<Vec<f64>, AnalyticsError> {
+    let surface = PopulationSurface::of(region, &crate::source::CaseSource::Store(conn))?;
+    let people = location_people(region, &surface, &cube.locations, space, filter)?;
+    let totals = region_step_totals(conn, region, cube.step, &cube.periods, filter, false)?;
+    let steps = cube.steps();
+    let mut expected = vec![0.0; cube.locations.len() * steps];
+    for (i, p) in people.iter().enumerate() {
+        for t in 0..steps {
+            expected[i * steps + t] = p * totals[t][0] / surface.total();
+        }
+    }
+    Ok(expected)
 }
 
 /// One group of [`count_rows`]: cases of a location (and category) in a step.
@@ -465,6 +557,7 @@ mod tests {
             periods: periods(Step::Month, 2, day(2026, 3, 15)),
             locations: vec![Location::Unit(0)],
             counts: vec![28, 15],
+            expected: None,
         };
         let v = cube.values();
         assert!((v[0] - MEAN_MONTH_DAYS).abs() < 1e-9, "28 cases in 28 days");

@@ -30,8 +30,10 @@ use serde::Serialize;
 
 use crate::cube::{Cube, Location, Step};
 use crate::gistar::{benjamini_hochberg, two_sided_p, GiStar, Weights};
+use crate::measure::RiskOptions;
 use crate::pattern::{classify_all_fdr, BinState, Pattern};
 use crate::places::cell_places;
+use crate::risk;
 use crate::trend::{mann_kendall, MannKendall};
 
 /// How the statistics are computed.
@@ -46,6 +48,8 @@ pub struct EmergingOptions {
     /// Benjamini–Hochberg over all bins (else each bin on its own at `alpha`).
     pub fdr: bool,
     pub global: GlobalWindow,
+    /// For a cube with expected counts (a risk measure): dispersion, residual and sparse-data safety.
+    pub risk: RiskOptions,
 }
 
 impl Default for EmergingOptions {
@@ -56,6 +60,7 @@ impl Default for EmergingOptions {
             alpha: 0.05,
             fdr: true,
             global: GlobalWindow::Step,
+            risk: RiskOptions::default(),
         }
     }
 }
@@ -196,7 +201,8 @@ pub struct LocationTrend {
     /// Steps in which the location was a significant hot / cold spot.
     pub hot_steps: usize,
     pub cold_steps: usize,
-    /// Mann–Kendall on the Gi* z-series (what the pattern uses).
+    /// Mann–Kendall on what the pattern's trend uses: the Gi* z-series for counts, the neighbourhood's
+    /// excess cases per step for risk.
     pub mk_s: f64,
     pub mk_z: f64,
     pub mk_tau: f64,
@@ -229,6 +235,11 @@ pub struct Emerging {
 /// The options as reported with the results.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EmergingSummaryOptions {
+    /// Whether the statistics ran on the standardised excess over expected counts (risk) or on the
+    /// counts (workload).
+    pub risk: bool,
+    /// NB2 dispersion of the locations' totals around their expected totals (risk).
+    pub dispersion: Option<f64>,
     pub k: u32,
     pub time_window: usize,
     pub alpha: f64,
@@ -243,17 +254,31 @@ pub fn emerging_hot_spots(region: &Region, cube: &Cube, opts: &EmergingOptions) 
     let steps = cube.steps();
     let weights = spatial_weights(region, cube, opts.k);
     let values = cube.values();
-    let gi = if steps == 0 {
-        Vec::new()
-    } else {
-        space_time_gi_star(&values, steps, &weights, opts.time_window, opts.global)
+    // Risk: the expected counts at the region's typical rate, and the dispersion around them.
+    let risk_model: Option<(Vec<f64>, f64)> = cube.expected.as_ref().map(|e| {
+        let (scale, alpha) = location_scale_and_dispersion(cube, e, opts);
+        (e.iter().map(|x| x * scale).collect(), alpha)
+    });
+    let dispersion = risk_model.as_ref().map(|m| m.1);
+    let statistic_values = match &risk_model {
+        Some((expected, alpha)) => standardised_excess(cube, expected, *alpha, opts),
+        None => values.clone(),
     };
-    let significant: Vec<bool> = if opts.fdr {
-        benjamini_hochberg(&gi.iter().map(|g| g.p).collect::<Vec<_>>(), opts.alpha)
-    } else {
-        gi.iter().map(|g| g.p < opts.alpha).collect()
+    let gi = match &risk_model {
+        _ if steps == 0 => Vec::new(),
+        Some((expected, alpha)) if opts.risk.residual == crate::measure::Residual::Quantile => {
+            space_time_neighbourhood_scores(cube, expected, *alpha, &weights, opts.time_window)
+        }
+        _ => space_time_gi_star(&statistic_values, steps, &weights, opts.time_window, opts.global),
     };
-    let states: Vec<BinState> = gi
+    let significant: Vec<bool> = match &risk_model {
+        Some((expected, alpha)) if opts.fdr && steps > 0 => {
+            screened_significance(cube, expected, *alpha, &weights, &gi, opts.alpha)
+        }
+        _ if opts.fdr => benjamini_hochberg(&gi.iter().map(|g| g.p).collect::<Vec<_>>(), opts.alpha),
+        _ => gi.iter().map(|g| g.p < opts.alpha).collect(),
+    };
+    let mut states: Vec<BinState> = gi
         .iter()
         .zip(&significant)
         .map(|(g, &sig)| match (sig, g.z > 0.0) {
@@ -262,11 +287,21 @@ pub fn emerging_hot_spots(region: &Region, cube: &Cube, opts: &EmergingOptions) 
             _ => BinState::NotSignificant,
         })
         .collect();
+    if let Some((expected, alpha)) = &risk_model {
+        keep_locations_that_carry_the_excess(&mut states, cube, expected, *alpha, &weights, opts);
+    }
     let z: Vec<f64> = gi.iter().map(|g| g.z).collect();
+    // The trend that tells intensifying from persistent: of the z-series for counts (ArcGIS); for
+    // risk, of the neighbourhood's excess cases — a hot spot of constant size stays persistent
+    // when the season lowers what its place expects (its normal score would rise).
+    let trend_series = match &risk_model {
+        Some((expected, _)) => neighbourhood_excess(cube, expected, &weights, opts.time_window),
+        None => z.clone(),
+    };
     let classes = if steps == 0 {
         vec![(mann_kendall(&[]), Pattern::NoPattern); cube.locations.len()]
     } else {
-        classify_all_fdr(&z, &states, steps, opts.alpha)
+        classify_all_fdr(&trend_series, &states, steps, opts.alpha)
     };
     let count_trends: Vec<MannKendall> = (0..cube.locations.len())
         .into_par_iter()
@@ -324,6 +359,8 @@ pub fn emerging_hot_spots(region: &Region, cube: &Cube, opts: &EmergingOptions) 
         step: cube.step,
         periods: cube.periods.iter().map(|p| p.label(cube.step)).collect(),
         options: EmergingSummaryOptions {
+            risk: cube.expected.is_some(),
+            dispersion,
             k: opts.k,
             time_window: opts.time_window,
             alpha: opts.alpha,
@@ -334,6 +371,272 @@ pub fn emerging_hot_spots(region: &Region, cube: &Cube, opts: &EmergingOptions) 
         },
         pattern_counts,
         locations: rows,
+    }
+}
+
+/// The typical-rate scale and the dispersion of the locations' totals around their expected totals.
+fn location_scale_and_dispersion(cube: &Cube, expected: &[f64], opts: &EmergingOptions) -> (f64, f64) {
+    let steps = cube.steps().max(1);
+    let observed: Vec<u64> = (0..cube.locations.len())
+        .map(|i| cube.series(i).iter().map(|&n| u64::from(n)).sum())
+        .collect();
+    let totals: Vec<f64> = (0..cube.locations.len())
+        .map(|i| expected[i * steps..(i + 1) * steps].iter().sum())
+        .collect();
+    let people_proxy = totals.clone();
+    crate::hotspot::scale_and_dispersion(opts.risk.dispersion, &observed, &totals, &people_proxy)
+}
+
+/// The smallest positive expectation, used where nobody lives (so a case there is rare, not
+/// impossible).
+fn expectation_floor(expected: &[f64]) -> f64 {
+    let floor = expected
+        .iter()
+        .copied()
+        .filter(|&e| e > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    if floor.is_finite() {
+        floor
+    } else {
+        1.0
+    }
+}
+
+/// Each bin's standardised excess over its expected count.
+fn standardised_excess(cube: &Cube, expected: &[f64], alpha: f64, opts: &EmergingOptions) -> Vec<f64> {
+    let floor = expectation_floor(expected);
+    cube.counts
+        .par_iter()
+        .zip(expected)
+        .map(|(&n, &e)| {
+            if n == 0 && e <= 0.0 {
+                return 0.0;
+            }
+            let mean = if e > 0.0 { e } else { floor };
+            match opts.risk.residual {
+                crate::measure::Residual::Quantile => risk::mid_quantile_residual(u64::from(n), mean, alpha),
+                crate::measure::Residual::Pearson => risk::pearson_residual(f64::from(n), mean, alpha),
+            }
+        })
+        .collect()
+}
+
+/// The risk measure's space-time statistic: each bin's neighbourhood (its spatial neighbours over
+/// the time window ending at the step) — its cases against their expected cases, as the normal
+/// score of a negative binomial with the neighbourhood's mean and variance (see
+/// [`risk::neighbourhood_scores`]). Seasons are in the expected counts, so no step's own mean and
+/// variance are needed.
+fn space_time_neighbourhood_scores(
+    cube: &Cube,
+    expected: &[f64],
+    alpha: f64,
+    spatial: &Weights,
+    time_window: usize,
+) -> Vec<GiStar> {
+    let steps = cube.steps();
+    let floor = expectation_floor(expected);
+    let mut window = vec![(0u64, 0.0f64, 0.0f64); cube.counts.len()];
+    for i in 0..cube.locations.len() {
+        let mut sum = (0u64, 0.0, 0.0);
+        for t in 0..steps {
+            let k = i * steps + t;
+            let e = if expected[k] > 0.0 { expected[k] } else { floor };
+            sum = (sum.0 + u64::from(cube.counts[k]), sum.1 + e, sum.2 + e * e);
+            if t > time_window {
+                let old = k - time_window - 1;
+                let e = if expected[old] > 0.0 { expected[old] } else { floor };
+                sum = (sum.0 - u64::from(cube.counts[old]), sum.1 - e, sum.2 - e * e);
+            }
+            window[k] = sum;
+        }
+    }
+    (0..cube.locations.len())
+        .into_par_iter()
+        .with_min_len(64)
+        .flat_map_iter(|i| {
+            let window = &window;
+            (0..steps).map(move |t| {
+                let (mut o, mut e, mut e2) = (0u64, 0.0, 0.0);
+                for &j in spatial.neighbours(i) {
+                    let w = window[j as usize * steps + t];
+                    o += w.0;
+                    e += w.1;
+                    e2 += w.2;
+                }
+                let z = if e > 0.0 {
+                    risk::mid_quantile_residual(o, e, alpha * e2 / (e * e))
+                } else {
+                    0.0
+                };
+                GiStar { z, p: two_sided_p(z) }
+            })
+        })
+        .collect()
+}
+
+/// Risk measures: which bins are significant, in two stages (screen, then test): first each
+/// location's neighbourhood over the whole cube (its cases against its expected cases, Benjamini–
+/// Hochberg at `q` over the locations), then, for each location that passes, which of its steps
+/// (Benjamini–Hochberg at `q` over its own steps). A place whose neighbourhood is not in excess over
+/// the period has no hot weeks by chance; a hot spot of many weeks keeps its weaker weeks, and one of
+/// three weeks is not joined by a chance week before it (the threshold follows how many of its own
+/// steps are hot).
+fn screened_significance(
+    cube: &Cube,
+    expected: &[f64],
+    alpha: f64,
+    weights: &Weights,
+    gi: &[GiStar],
+    q: f64,
+) -> Vec<bool> {
+    let steps = cube.steps();
+    let floor = expectation_floor(expected);
+    let totals: Vec<(u64, f64, f64)> = (0..cube.locations.len())
+        .map(|i| {
+            (i * steps..(i + 1) * steps).fold((0u64, 0.0, 0.0), |acc, k| {
+                let e = if expected[k] > 0.0 { expected[k] } else { floor };
+                (acc.0 + u64::from(cube.counts[k]), acc.1 + e, acc.2 + e * e)
+            })
+        })
+        .collect();
+    let located: Vec<f64> = (0..cube.locations.len())
+        .map(|i| {
+            let (mut o, mut e, mut e2) = (0u64, 0.0, 0.0);
+            for &j in weights.neighbours(i) {
+                let t = totals[j as usize];
+                o += t.0;
+                e += t.1;
+                e2 += t.2;
+            }
+            let z = if e > 0.0 {
+                risk::mid_quantile_residual(o, e, alpha * e2 / (e * e))
+            } else {
+                0.0
+            };
+            two_sided_p(z)
+        })
+        .collect();
+    let screened = benjamini_hochberg(&located, q);
+    let mut significant = vec![false; gi.len()];
+    for i in (0..cube.locations.len()).filter(|&i| screened[i]) {
+        let own: Vec<f64> = gi[i * steps..(i + 1) * steps].iter().map(|g| g.p).collect();
+        for (t, ok) in benjamini_hochberg(&own, q).into_iter().enumerate() {
+            significant[i * steps + t] = ok;
+        }
+    }
+    significant
+}
+
+/// Observed minus expected cases over each bin's space-time neighbourhood (the cells Gi* sums, over
+/// the time window ending at the step).
+fn neighbourhood_excess(cube: &Cube, expected: &[f64], weights: &Weights, time_window: usize) -> Vec<f64> {
+    let steps = cube.steps();
+    let mut window = vec![0.0; cube.counts.len()];
+    for i in 0..cube.locations.len() {
+        let mut sum = 0.0;
+        for t in 0..steps {
+            let k = i * steps + t;
+            sum += f64::from(cube.counts[k]) - expected[k];
+            if t > time_window {
+                let old = k - time_window - 1;
+                sum -= f64::from(cube.counts[old]) - expected[old];
+            }
+            window[k] = sum;
+        }
+    }
+    (0..cube.locations.len())
+        .into_par_iter()
+        .flat_map_iter(|i| {
+            let window = &window;
+            (0..steps).map(move |t| {
+                weights
+                    .neighbours(i)
+                    .iter()
+                    .map(|&j| window[j as usize * steps + t])
+                    .sum()
+            })
+        })
+        .collect()
+}
+
+/// Risk measures: a hot bin needs at least `min_cases` cases in its space-time neighbourhood, and
+/// a location keeps its hot (cold) bins only when its own cases in them are significantly above
+/// (below) its expected count there — Benjamini–Hochberg at `alpha` over the locations with such
+/// bins — and, for hot bins, at least `min_cases` of them. Gi* alone also marks the ring around a
+/// hot spot, and a single case where almost nobody lives.
+fn keep_locations_that_carry_the_excess(
+    states: &mut [BinState],
+    cube: &Cube,
+    expected: &[f64],
+    alpha: f64,
+    weights: &Weights,
+    opts: &EmergingOptions,
+) {
+    let steps = cube.steps();
+    let min = opts.risk.min_cases;
+    // Cases of each location over the window ending at each step.
+    let mut window = vec![0u64; cube.counts.len()];
+    for i in 0..cube.locations.len() {
+        let mut sum = 0u64;
+        for t in 0..steps {
+            sum += u64::from(cube.counts[i * steps + t]);
+            if t > opts.time_window {
+                sum -= u64::from(cube.counts[i * steps + t - opts.time_window - 1]);
+            }
+            window[i * steps + t] = sum;
+        }
+    }
+    for i in 0..cube.locations.len() {
+        for t in 0..steps {
+            if states[i * steps + t] == BinState::Hot {
+                let around: u64 = weights
+                    .neighbours(i)
+                    .iter()
+                    .map(|&j| window[j as usize * steps + t])
+                    .sum();
+                if around < min {
+                    states[i * steps + t] = BinState::NotSignificant;
+                }
+            }
+        }
+    }
+    let floor = expectation_floor(expected);
+    for state in [BinState::Hot, BinState::Cold] {
+        let mut candidates = Vec::new();
+        let mut p = Vec::new();
+        for i in 0..cube.locations.len() {
+            let bins: Vec<usize> = (0..steps).filter(|&t| states[i * steps + t] == state).collect();
+            if bins.is_empty() {
+                continue;
+            }
+            let o: u64 = bins.iter().map(|&t| u64::from(cube.counts[i * steps + t])).sum();
+            let e: f64 = bins
+                .iter()
+                .map(|&t| expected[i * steps + t])
+                .map(|x| if x > 0.0 { x } else { floor })
+                .sum();
+            if state == BinState::Hot && o < min {
+                candidates.push((i, false));
+                p.push(1.0);
+                continue;
+            }
+            candidates.push((i, true));
+            p.push(if state == BinState::Hot {
+                risk::upper_tail(o, e, alpha)
+            } else {
+                risk::cdf(o, e, alpha)
+            });
+        }
+        let pass = benjamini_hochberg(&p, opts.alpha);
+        for ((i, eligible), ok) in candidates.into_iter().zip(pass) {
+            if !(eligible && ok) {
+                for t in 0..steps {
+                    if states[i * steps + t] == state {
+                        states[i * steps + t] = BinState::NotSignificant;
+                    }
+                }
+            }
+        }
     }
 }
 

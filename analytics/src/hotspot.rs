@@ -1,6 +1,15 @@
 //! The contradiction heat map (矛盾热力图): cases aggregated into H3 cells over the whole study area,
 //! Getis-Ord Gi* over k-ring neighbourhoods with FDR-corrected confidence bins, hot cells merged into
 //! clusters, and each cluster given its four-level response with a reason.
+//!
+//! What the statistic runs on is the [`Measure`]: the count (the workload map, exactly PySAL's Gi*),
+//! or a risk measure ([`crate::risk`]): each cell's expected count from its residents
+//! ([`PopulationSurface`]) and the region's rate for the filter and period, the dispersion of the
+//! counts around it, and Gi* on the standardised excess (or on empirical-Bayes rates). A risk hot
+//! cell must also carry the excess itself: its own count significantly above its expected count
+//! (Benjamini–Hochberg over the cells Gi* calls, at the same level) and at least
+//! [`RiskOptions::min_cases`] cases of its own and in its neighbourhood — Gi* alone marks the ring
+//! around a hot spot too, and a single case where almost nobody lives.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -11,13 +20,17 @@ use fengqiao_ingest::Region;
 use h3o::{CellIndex, Resolution};
 use serde::Serialize;
 
-use crate::aggregate::{aggregate_cells, CellFigures, SeverityWeights};
+use crate::aggregate::{CellFigures, SeverityWeights};
 use crate::cache::CaseColumns;
 use crate::cells::{k_ring_weights, kernel_weights, study_area};
 use crate::filter::Filter;
-use crate::gistar::{benjamini_hochberg, confidence_bins, gi_star};
+use crate::gistar::{benjamini_hochberg, confidence_bins, gi_star, GiStar, Weights};
+use crate::measure::{Baseline, Dispersion, Measure, Residual, RiskOptions};
 use crate::places::cell_places;
+use crate::population::PopulationSurface;
 use crate::response::{ClusterFacts, Level, Rules};
+use crate::risk;
+pub use crate::source::CaseSource;
 use crate::AnalyticsError;
 
 /// What to compute.
@@ -33,6 +46,9 @@ pub struct HeatmapOptions {
     /// "Now", for open/overdue.
     pub as_of: NaiveDateTime,
     pub rules: Rules,
+    /// What the statistic runs on (risk by default).
+    pub measure: Measure,
+    pub risk: RiskOptions,
 }
 
 /// One cell of the heat map.
@@ -44,6 +60,18 @@ pub struct HeatCell {
     pub score: Option<f64>,
     pub open: Option<u64>,
     pub overdue: Option<u64>,
+    /// Residents of the cell (risk measures).
+    pub population: Option<f64>,
+    /// Expected cases: residents × the region's rate for the filter and period (risk measures).
+    pub expected: Option<f64>,
+    /// Observed over expected cases (`None` where nobody lives or figures are hidden).
+    pub ratio: Option<f64>,
+    /// P(a count at least this large) under the cell's expected count and the dispersion.
+    pub excess_p: Option<f64>,
+    /// Residents but no one: the expected count is 0 and the ratio undefined.
+    pub no_residents: bool,
+    /// What Gi* ran on for this cell: the count, the EB rate per 10,000, or the standardised excess.
+    pub value: Option<f64>,
     pub gi_z: f64,
     pub gi_p: f64,
     /// Significant at 95% under Benjamini–Hochberg over the study area.
@@ -81,6 +109,10 @@ pub struct Cluster {
     /// `None` where small-count suppression hid it.
     pub cases: Option<u64>,
     pub cases_per_week: Option<f64>,
+    /// Expected cases of the cluster's cells (risk measures).
+    pub expected: Option<f64>,
+    /// Observed over expected (risk measures; `None` where hidden).
+    pub ratio: Option<f64>,
     pub counties: Vec<Place>,
     pub townships: Vec<Place>,
     pub villages: Vec<Place>,
@@ -96,6 +128,9 @@ pub struct Cluster {
 pub struct Heatmap {
     pub res: u8,
     pub k: u32,
+    pub measure: Measure,
+    /// How the risk figures were computed (risk measures).
+    pub risk: Option<RiskSummary>,
     /// Weeks in the period (for cases per week).
     pub weeks: f64,
     pub cells: Vec<HeatCell>,
@@ -103,11 +138,27 @@ pub struct Heatmap {
     pub clusters: Vec<Cluster>,
 }
 
+/// How a map's risk figures were computed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RiskSummary {
+    /// Residents of the region (the denominator of the rate).
+    pub residents: f64,
+    /// The region's cases for the filter and period (its unit left out: the rate is the region's).
+    pub region_cases: u64,
+    /// The rate the expected counts use: the region's typical rate per 10,000 residents (its mean,
+    /// `region_cases / residents`, times the robust scale; see [`crate::risk::robust_scale_and_dispersion`]).
+    pub rate_per_10k: f64,
+    /// NB2 dispersion α of the counts around their expected counts (0 = Poisson).
+    pub dispersion: f64,
+    pub residual: Residual,
+    pub baseline: Baseline,
+    /// Cells with cases but no residents.
+    pub cells_without_residents: usize,
+}
+
 /// Computes the heat map from the store.
 pub fn heatmap(conn: &Connection, region: &Region, opts: &HeatmapOptions) -> Result<Heatmap, AnalyticsError> {
-    let figures = aggregate_cells(conn, region, opts.res, &opts.filter, &opts.weights, opts.as_of)?;
-    let weeks = period_weeks(conn, region, &opts.filter)?;
-    Ok(heatmap_of(region, opts, figures, weeks))
+    heatmap_from(CaseSource::Store(conn), region, opts)
 }
 
 /// Computes the heat map from the in-memory columns (the server's hot path).
@@ -116,18 +167,26 @@ pub fn heatmap_cached(
     region: &Region,
     opts: &HeatmapOptions,
 ) -> Result<Heatmap, AnalyticsError> {
-    let figures = columns.aggregate_cells(region, opts.res, &opts.filter, &opts.weights, opts.as_of)?;
-    let period = columns.period(region, &opts.filter)?;
-    let weeks = weeks_between(
-        opts.filter.from.or(period.map(|p| p.0)),
-        opts.filter.to.or(period.map(|p| p.1)),
-    );
-    Ok(heatmap_of(region, opts, figures, weeks))
+    heatmap_from(CaseSource::Cached(columns), region, opts)
 }
 
-/// The heat map of cell figures from either source.
-fn heatmap_of(region: &Region, opts: &HeatmapOptions, figures: Vec<CellFigures>, weeks: f64) -> Heatmap {
-    let mut cells = study_area(region, opts.res);
+/// Computes the heat map from either source.
+pub fn heatmap_from(source: CaseSource<'_>, region: &Region, opts: &HeatmapOptions) -> Result<Heatmap, AnalyticsError> {
+    let figures = source.cells(region, opts.res, &opts.filter, &opts.weights, opts.as_of)?;
+    let weeks = source.weeks(region, &opts.filter)?;
+    let cells = map_cells(region, opts.res, &figures);
+    let risk = if opts.measure.is_risk() {
+        let counts = counts_of(&cells, &figures);
+        Some(RiskCells::compute(&source, region, opts, &cells, &counts)?)
+    } else {
+        None
+    };
+    Ok(heatmap_of(region, opts, cells, figures, weeks, risk))
+}
+
+/// The study area at the map's resolution, plus every cell holding cases outside it, sorted.
+fn map_cells(region: &Region, res: Resolution, figures: &[CellFigures]) -> Vec<CellIndex> {
+    let mut cells = study_area(region, res);
     let known: HashSet<CellIndex> = cells.iter().copied().collect();
     cells.extend(
         figures
@@ -136,18 +195,228 @@ fn heatmap_of(region: &Region, opts: &HeatmapOptions, figures: Vec<CellFigures>,
             .filter(|c| !known.contains(c)),
     );
     cells.sort_unstable();
-    let by_cell: HashMap<u64, &CellFigures> = figures.iter().map(|f| (f.h3, f)).collect();
-    let counts: Vec<f64> = cells
+    cells.dedup();
+    cells
+}
+
+/// The count of each of `cells` (0 where none).
+fn counts_of(cells: &[CellIndex], figures: &[CellFigures]) -> Vec<u64> {
+    let by_cell: HashMap<u64, u64> = figures.iter().map(|f| (f.h3, f.count)).collect();
+    cells
         .iter()
-        .map(|c| by_cell.get(&u64::from(*c)).map_or(0.0, |f| f.count as f64))
+        .map(|c| by_cell.get(&u64::from(*c)).copied().unwrap_or(0))
+        .collect()
+}
+
+/// The risk figures of a map's cells.
+struct RiskCells {
+    people: Vec<f64>,
+    expected: Vec<f64>,
+    /// What Gi* runs on.
+    values: Vec<f64>,
+    /// P(Y ≥ y) and P(Y ≤ y) of each cell's own count.
+    upper_p: Vec<f64>,
+    lower_p: Vec<f64>,
+    summary: RiskSummary,
+}
+
+impl RiskCells {
+    /// The expected counts the model uses (the floor where nobody lives).
+    fn model_means(&self) -> Vec<f64> {
+        let floor = self
+            .expected
+            .iter()
+            .copied()
+            .filter(|&e| e > 0.0)
+            .fold(f64::INFINITY, f64::min);
+        let floor = if floor.is_finite() { floor } else { 1.0 };
+        self.expected.iter().map(|&e| if e > 0.0 { e } else { floor }).collect()
+    }
+
+    fn compute(
+        source: &CaseSource<'_>,
+        region: &Region,
+        opts: &HeatmapOptions,
+        cells: &[CellIndex],
+        counts: &[u64],
+    ) -> Result<RiskCells, AnalyticsError> {
+        let surface = PopulationSurface::of(region, source)?;
+        let within = opts.filter.unit_id(region)?.filter(|&u| u != 0);
+        let people = surface.people_of(region, cells, opts.res, within);
+        let region_filter = Filter {
+            unit: None,
+            ..opts.filter.clone()
+        };
+        let region_cases = source.count(region, &region_filter)?;
+        let mut expected = risk::expected_counts(&people, region_cases as f64, surface.total());
+        if let Baseline::History { weeks } = opts.risk.baseline {
+            let factors = history_factors(source, region, opts, cells, &people, &surface, weeks)?;
+            for (e, f) in expected.iter_mut().zip(factors) {
+                *e *= f;
+            }
+        }
+        let (scale, alpha) = scale_and_dispersion(opts.risk.dispersion, counts, &expected, &people);
+        for e in &mut expected {
+            *e *= scale;
+        }
+        // A cell with cases but no residents is compared with the smallest expected count of a
+        // populated cell, not with zero.
+        let floor = expected
+            .iter()
+            .copied()
+            .filter(|&e| e > 0.0)
+            .fold(f64::INFINITY, f64::min);
+        let floor = if floor.is_finite() { floor } else { 1.0 };
+        let model_mean = |i: usize| if expected[i] > 0.0 { expected[i] } else { floor };
+        let values: Vec<f64> = match opts.measure {
+            Measure::Rate => {
+                let observed: Vec<f64> = counts.iter().map(|&n| n as f64).collect();
+                risk::marshall_eb_rates(&observed, &people)
+                    .into_iter()
+                    .map(|r| r * 10_000.0)
+                    .collect()
+            }
+            _ => (0..cells.len())
+                .map(|i| {
+                    if counts[i] == 0 && expected[i] <= 0.0 {
+                        return 0.0;
+                    }
+                    match opts.risk.residual {
+                        Residual::Quantile => risk::mid_quantile_residual(counts[i], model_mean(i), alpha),
+                        Residual::Pearson => risk::pearson_residual(counts[i] as f64, model_mean(i), alpha),
+                    }
+                })
+                .collect(),
+        };
+        let upper_p = (0..cells.len())
+            .map(|i| risk::upper_tail(counts[i], model_mean(i), alpha))
+            .collect();
+        let lower_p = (0..cells.len())
+            .map(|i| risk::cdf(counts[i], model_mean(i), alpha))
+            .collect();
+        let residents = surface.total();
+        let summary = RiskSummary {
+            residents,
+            region_cases,
+            rate_per_10k: scale * region_cases as f64 / residents * 10_000.0,
+            dispersion: alpha,
+            residual: opts.risk.residual,
+            baseline: opts.risk.baseline,
+            cells_without_residents: (0..cells.len()).filter(|&i| counts[i] > 0 && people[i] <= 0.0).count(),
+        };
+        Ok(RiskCells {
+            people,
+            expected,
+            values,
+            upper_p,
+            lower_p,
+            summary,
+        })
+    }
+}
+
+/// The dispersion a choice gives for these counts.
+/// The region's typical rate relative to its mean (`k`, by which the expected counts are scaled) and
+/// the dispersion, as a choice gives them for these counts: only the robust choice moves `k` from 1.
+pub fn scale_and_dispersion(choice: Dispersion, counts: &[u64], expected: &[f64], people: &[f64]) -> (f64, f64) {
+    match choice {
+        Dispersion::Robust => risk::robust_scale_and_dispersion(counts, expected),
+        Dispersion::Moments => {
+            let observed: Vec<f64> = counts.iter().map(|&n| n as f64).collect();
+            (1.0, risk::moment_dispersion(&observed, people))
+        }
+        Dispersion::Poisson => (1.0, 0.0),
+        Dispersion::Fixed(alpha) => (1.0, alpha),
+    }
+}
+
+/// Each cell's own relative risk over the `weeks` before the period (shrunk towards 1).
+fn history_factors(
+    source: &CaseSource<'_>,
+    region: &Region,
+    opts: &HeatmapOptions,
+    cells: &[CellIndex],
+    people: &[f64],
+    surface: &PopulationSurface,
+    weeks: u32,
+) -> Result<Vec<f64>, AnalyticsError> {
+    let from = opts
+        .filter
+        .from
+        .ok_or_else(|| AnalyticsError::Period("a history baseline needs the period's start (--from)".into()))?;
+    let history = Filter {
+        from: Some(from - chrono::Duration::weeks(i64::from(weeks))),
+        to: Some(from),
+        ..opts.filter.clone()
+    };
+    let figures = source.cells(region, opts.res, &history, &opts.weights, opts.as_of)?;
+    let observed = counts_of(cells, &figures);
+    let region_cases = source.count(region, &Filter { unit: None, ..history })?;
+    let expected = risk::expected_counts(people, region_cases as f64, surface.total());
+    let alpha = risk::robust_dispersion(&observed, &expected);
+    Ok(observed
+        .iter()
+        .zip(&expected)
+        .map(|(&o, &e)| risk::history_factor(o as f64, e, alpha))
+        .collect())
+}
+
+/// The confidence bins of a map: ArcGIS's FDR bins of Gi* for the count; for the risk measures also
+/// the cell's own excess (see the module documentation).
+fn bins_of(gi: &[GiStar], weights: &Weights, counts: &[u64], risk: Option<&RiskCells>, min_cases: u64) -> Vec<i8> {
+    let Some(risk) = risk else {
+        return confidence_bins(gi, true);
+    };
+    let neighbourhood: Vec<u64> = (0..counts.len())
+        .map(|i| weights.neighbours(i).iter().map(|&j| counts[j as usize]).sum())
         .collect();
+    risk::core_bins(&risk::CoreTest {
+        gi,
+        upper_p: &risk.upper_p,
+        lower_p: &risk.lower_p,
+        own: counts,
+        neighbourhood: &neighbourhood,
+        min_cases,
+    })
+}
+
+/// The heat map of cell figures from either source.
+fn heatmap_of(
+    region: &Region,
+    opts: &HeatmapOptions,
+    cells: Vec<CellIndex>,
+    figures: Vec<CellFigures>,
+    weeks: f64,
+    risk: Option<RiskCells>,
+) -> Heatmap {
+    let by_cell: HashMap<u64, &CellFigures> = figures.iter().map(|f| (f.h3, f)).collect();
+    let counts = counts_of(&cells, &figures);
     let weights = if opts.kernel {
         kernel_weights(&cells, opts.k)
     } else {
         k_ring_weights(&cells, opts.k)
     };
-    let gi = gi_star(&counts, &weights);
-    let bins = confidence_bins(&gi, true);
+    let values: Vec<f64> = match &risk {
+        Some(r) => r.values.clone(),
+        None => counts.iter().map(|&n| n as f64).collect(),
+    };
+    let gi = match &risk {
+        // The excess as normal scores: the neighbourhood's cases against its expected cases, exactly
+        // (binary weights) or by the scores' own moments (kernel weights).
+        Some(r) if opts.measure == Measure::Excess && opts.risk.residual == Residual::Quantile => {
+            let expected = r.model_means();
+            if opts.kernel {
+                let table = risk::ScoreMoments::new(r.summary.dispersion);
+                let moments: Vec<(f64, f64)> = expected.iter().map(|&e| table.of(e)).collect();
+                risk::model_gi(&values, &moments, &weights)
+            } else {
+                risk::neighbourhood_scores(&counts, &expected, r.summary.dispersion, &weights)
+            }
+        }
+        // Pearson residuals (Assunção–Reis) and EB rates: Gi* as PySAL computes it.
+        _ => gi_star(&values, &weights),
+    };
+    let bins = bins_of(&gi, &weights, &counts, risk.as_ref(), opts.risk.min_cases);
     let significant = benjamini_hochberg(&gi.iter().map(|g| g.p).collect::<Vec<_>>(), 0.05);
     let places = cell_places(region, &cells);
     let code = |id: u32| region.units[id as usize].code.clone();
@@ -165,15 +434,27 @@ fn heatmap_of(region: &Region, opts: &HeatmapOptions, figures: Vec<CellFigures>,
                     .max_by_key(|&(j, n)| (*n, std::cmp::Reverse(j)))?;
                 (*n > 0).then(|| Category::ALL[best])
             });
+            let r = risk.as_ref();
+            let expected = r.map(|r| r.expected[i]);
             HeatCell {
                 h3: cell.to_string(),
-                count: Some(f.map_or(0, |f| f.count)),
+                count: Some(counts[i]),
                 score: Some(f.map_or(0.0, |f| f.score)),
                 open: Some(f.map_or(0, |f| f.open)),
                 overdue: Some(f.map_or(0, |f| f.overdue)),
+                population: r.map(|r| r.people[i]),
+                expected,
+                ratio: expected.filter(|&e| e > 0.0).map(|e| counts[i] as f64 / e),
+                excess_p: r.map(|r| r.upper_p[i]),
+                no_residents: r.is_some_and(|r| r.people[i] <= 0.0),
+                value: Some(values[i]),
                 gi_z: gi[i].z,
                 gi_p: gi[i].p,
-                gi_fdr_significant: significant[i] && gi[i].z > 0.0,
+                gi_fdr_significant: if risk.is_some() {
+                    bins[i] >= 2
+                } else {
+                    significant[i] && gi[i].z > 0.0
+                },
                 confidence: bins[i],
                 level: None,
                 level_reason: String::new(),
@@ -187,8 +468,53 @@ fn heatmap_of(region: &Region, opts: &HeatmapOptions, figures: Vec<CellFigures>,
         })
         .collect();
 
-    // Clusters: connected components of hot cells (confidence > 0) under grid adjacency.
+    let expected_of = |i: usize| risk.as_ref().map(|r| r.expected[i]);
     let index: HashMap<CellIndex, usize> = cells.iter().enumerate().map(|(i, &c)| (c, i)).collect();
+    let mut clusters: Vec<Cluster> = hot_components(&cells, &index, &bins)
+        .into_iter()
+        .map(|members| {
+            let expected = risk
+                .as_ref()
+                .map(|_| members.iter().filter_map(|&i| expected_of(i)).sum::<f64>());
+            let context = ClusterContext {
+                region,
+                cells: &cells,
+                by_cell: &by_cell,
+                bins: &bins,
+                weeks,
+                rules: &opts.rules,
+            };
+            describe_cluster(&context, &members, expected)
+        })
+        .collect();
+    clusters.sort_by(|a, b| {
+        b.level
+            .cmp(&a.level)
+            .then(b.cases.cmp(&a.cases))
+            .then(a.cells.cmp(&b.cells))
+    });
+    for (id, cluster) in clusters.iter_mut().enumerate() {
+        cluster.id = id;
+        for h3 in &cluster.cells {
+            let i = index[&h3.parse::<CellIndex>().expect("our own cell")];
+            rows[i].cluster = Some(id);
+            rows[i].level = Some(cluster.level);
+            rows[i].level_reason = cluster.reason.clone();
+        }
+    }
+    Heatmap {
+        res: u8::from(opts.res),
+        k: opts.k,
+        measure: opts.measure,
+        risk: risk.map(|r| r.summary),
+        weeks,
+        cells: rows,
+        clusters,
+    }
+}
+
+/// Connected components of hot cells (bin > 0) under grid adjacency, each sorted.
+fn hot_components(cells: &[CellIndex], index: &HashMap<CellIndex, usize>, bins: &[i8]) -> Vec<Vec<usize>> {
     let mut clusters = Vec::new();
     let mut seen = vec![false; cells.len()];
     for start in 0..cells.len() {
@@ -213,43 +539,28 @@ fn heatmap_of(region: &Region, opts: &HeatmapOptions, figures: Vec<CellFigures>,
         members.sort_unstable();
         clusters.push(members);
     }
-    let mut clusters: Vec<Cluster> = clusters
-        .into_iter()
-        .map(|members| describe_cluster(region, &members, &cells, &by_cell, &bins, weeks, &opts.rules))
-        .collect();
-    clusters.sort_by(|a, b| {
-        b.level
-            .cmp(&a.level)
-            .then(b.cases.cmp(&a.cases))
-            .then(a.cells.cmp(&b.cells))
-    });
-    for (id, cluster) in clusters.iter_mut().enumerate() {
-        cluster.id = id;
-        for h3 in &cluster.cells {
-            let i = index[&h3.parse::<CellIndex>().expect("our own cell")];
-            rows[i].cluster = Some(id);
-            rows[i].level = Some(cluster.level);
-            rows[i].level_reason = cluster.reason.clone();
-        }
-    }
-    Heatmap {
-        res: u8::from(opts.res),
-        k: opts.k,
-        weeks,
-        cells: rows,
-        clusters,
-    }
+    clusters
 }
 
-fn describe_cluster(
-    region: &Region,
-    members: &[usize],
-    cells: &[CellIndex],
-    by_cell: &HashMap<u64, &CellFigures>,
-    bins: &[i8],
+/// What describing a cluster needs from its map.
+struct ClusterContext<'a> {
+    region: &'a Region,
+    cells: &'a [CellIndex],
+    by_cell: &'a HashMap<u64, &'a CellFigures>,
+    bins: &'a [i8],
     weeks: f64,
-    rules: &Rules,
-) -> Cluster {
+    rules: &'a Rules,
+}
+
+fn describe_cluster(context: &ClusterContext<'_>, members: &[usize], expected: Option<f64>) -> Cluster {
+    let ClusterContext {
+        region,
+        cells,
+        by_cell,
+        bins,
+        weeks,
+        rules,
+    } = *context;
     let mut cases = 0;
     let mut serious = 0;
     let mut categories = [0u64; 18];
@@ -298,7 +609,10 @@ fn describe_cluster(
     let cases_per_week = if weeks > 0.0 { cases as f64 / weeks } else { 0.0 };
     let facts = ClusterFacts {
         confidence,
+        observed: cases,
+        expected,
         cases_per_week,
+        excess_per_week: expected.map_or(0.0, |e| (cases as f64 - e) / weeks.max(1e-9)),
         villages: villages.len(),
         townships: townships.len(),
         category_counts: categories.to_vec(),
@@ -322,6 +636,8 @@ fn describe_cluster(
         cells: members.iter().map(|&i| cells[i].to_string()).collect(),
         cases: Some(cases),
         cases_per_week: Some(cases_per_week),
+        expected,
+        ratio: expected.filter(|&e| e > 0.0).map(|e| cases as f64 / e),
         counties: roll_up(&counties),
         townships: roll_up(&townships),
         villages: roll_up(&villages),
@@ -332,7 +648,7 @@ fn describe_cluster(
 }
 
 /// Weeks covered by the filter's period, or by the data when the period is open.
-fn period_weeks(conn: &Connection, region: &Region, filter: &Filter) -> Result<f64, AnalyticsError> {
+pub(crate) fn period_weeks(conn: &Connection, region: &Region, filter: &Filter) -> Result<f64, AnalyticsError> {
     let (clause, params) = filter.where_clause(region)?;
     let (first, last): (Option<String>, Option<String>) = conn
         .query_row(
@@ -350,7 +666,7 @@ fn period_weeks(conn: &Connection, region: &Region, filter: &Filter) -> Result<f
     Ok(weeks_between(filter.from.or(parse(first)), filter.to.or(parse(last))))
 }
 
-fn weeks_between(from: Option<NaiveDateTime>, to: Option<NaiveDateTime>) -> f64 {
+pub(crate) fn weeks_between(from: Option<NaiveDateTime>, to: Option<NaiveDateTime>) -> f64 {
     match (from, to) {
         (Some(a), Some(b)) if b > a => ((b - a).num_seconds() as f64 / (7.0 * 86_400.0)).max(1.0 / 7.0),
         _ => 1.0,
@@ -369,6 +685,10 @@ pub fn suppress_small_counts(map: &mut Heatmap, k: u64) {
             cell.open = None;
             cell.overdue = None;
             cell.top_category = None;
+            // Each of these, with the expected count or the neighbours, gives the count back.
+            cell.ratio = None;
+            cell.excess_p = None;
+            cell.value = None;
             cell.suppressed = true;
         }
     }
@@ -376,6 +696,7 @@ pub fn suppress_small_counts(map: &mut Heatmap, k: u64) {
         if small(cluster.cases) {
             cluster.cases = None;
             cluster.cases_per_week = None;
+            cluster.ratio = None;
         }
         for place in cluster
             .counties

@@ -21,11 +21,16 @@ pub mod filter;
 pub mod gistar;
 pub mod hotspot;
 pub mod kpi;
+pub mod measure;
 pub mod pattern;
 pub mod places;
+pub mod population;
 pub mod profile;
 pub mod recurring;
 pub mod response;
+pub mod risk;
+pub mod scan;
+pub mod source;
 pub mod trend;
 pub mod warning;
 
@@ -48,4 +53,6 @@ pub enum AnalyticsError {
     Store(String),
     #[error("{0}")]
     Period(String),
+    #[error("population: {0}")]
+    Population(String),
 }

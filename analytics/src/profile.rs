@@ -141,6 +141,7 @@ pub fn profile(conn: &Connection, region: &Region, opts: &ProfileOptions) -> Res
         &RecurringOptions {
             last_day: Some(last_day),
             filter: within,
+            measure: crate::measure::Measure::Count,
             ..RecurringOptions::default()
         },
     )?;

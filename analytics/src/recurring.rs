@@ -10,7 +10,25 @@
 //!
 //! with the trend factor 1.25 for a significant rise, 0.8 for a significant fall, 1 otherwise: a
 //! problem that comes back every week outranks one that came in a burst, more cases outrank fewer, and a
-//! growing problem outranks a fading one of the same size.
+//! growing problem outranks a fading one of the same size. That is the **count** measure (volume: a
+//! big community tops it with its ordinary cases).
+//!
+//! With a **risk** measure (the default) a problem is ranked by its *persistent excess*: the steps
+//! of the window whose cases exceed the expected count (the unit's residents × the region's rate
+//! for that category in that step) are its active steps, and
+//!
+//! ```text
+//! score = (active steps / window) × min(−log10 min(p_window, p_history), 50) × trend factor
+//! ```
+//!
+//! where p is the chance of at least the window's (the history's) cases given their expected
+//! count (negative binomial with the dispersion of the units' histories): a problem that has come
+//! back for months outranks a chance burst of the last weeks, and a new one strong in the window
+//! still ranks. A problem must recur (`min_active`
+//! active steps), hold at least `min_cases` cases and pass Benjamini–Hochberg at 5 % over all unit ×
+//! categories that recur. Problems whose unit lies in an orange or red hot-spot cluster of the same
+//! window with that category among the cluster's main ones are already the business of a county
+//! team or several departments: they stay in the list, marked with the cluster, after the others.
 //!
 //! A **repeat chain** is a set of cases linked by `repeat_of` (the case names an earlier one), or by the
 //! same village, category and party (name and phone both equal) reported within `link_days` of the
@@ -28,9 +46,17 @@ use fengqiao_ingest::Region;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::cube::{count_rows, is_within, last_case_day, locations, periods, Location, Space, Step};
+use crate::cube::{
+    count_rows, is_within, last_case_day, location_people, locations, periods, region_step_totals, Location, Space,
+    Step,
+};
 use crate::departments::{Department, Departments};
 use crate::filter::Filter;
+use crate::gistar::benjamini_hochberg;
+use crate::measure::{Measure, RiskOptions};
+use crate::population::PopulationSurface;
+use crate::response::Level;
+use crate::risk;
 use crate::trend::{mann_kendall, Trend};
 use crate::AnalyticsError;
 
@@ -48,6 +74,9 @@ pub struct RecurringOptions {
     /// Last day of the last step (default: the last day with cases).
     pub last_day: Option<NaiveDate>,
     pub filter: Filter,
+    /// Volume (count) or persistent excess (a risk measure, the default).
+    pub measure: Measure,
+    pub risk: RiskOptions,
 }
 
 impl Default for RecurringOptions {
@@ -60,6 +89,8 @@ impl Default for RecurringOptions {
             history: 26,
             last_day: None,
             filter: Filter::default(),
+            measure: Measure::Excess,
+            risk: RiskOptions::default(),
         }
     }
 }
@@ -119,6 +150,23 @@ pub struct RecurringProblem {
     pub mk_p: f64,
     pub score: f64,
     pub department: Department,
+    /// Expected cases in the window (risk measures).
+    pub expected_in_window: Option<f64>,
+    /// Cases in the window over the expected cases (risk measures).
+    pub ratio: Option<f64>,
+    /// P(at least the window's cases | expected), or of the history's when smaller, doubled (risk
+    /// measures).
+    pub excess_p: Option<f64>,
+    /// The orange or red hot-spot cluster of the window that already covers this problem.
+    pub hotspot: Option<HotspotRef>,
+}
+
+/// A hot-spot cluster a recurring problem lies in.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HotspotRef {
+    /// Its index in the window's risk heat map (`/api/hotspots` of the same period).
+    pub cluster: usize,
+    pub level: Level,
 }
 
 /// The recurring problems of a period, best-ranked first.
@@ -129,6 +177,9 @@ pub struct RecurringReport {
     pub periods: Vec<String>,
     pub window: usize,
     pub min_active: usize,
+    pub measure: Measure,
+    /// NB2 dispersion of the unit × categories' histories around their expected counts (risk).
+    pub dispersion: Option<f64>,
     pub problems: Vec<RecurringProblem>,
 }
 
@@ -159,56 +210,21 @@ pub fn recurring(
             .entry((row.location, category))
             .or_insert_with(|| vec![0; history])[row.step] += row.n;
     }
-    let inside: std::collections::HashSet<Location> = units.into_iter().collect();
-    let mut candidates: Vec<((Location, u8), Vec<u32>)> = series
-        .into_iter()
-        .filter(|(key, counts)| {
-            inside.contains(&key.0) && counts[history - window..].iter().filter(|&&n| n > 0).count() >= opts.min_active
-        })
-        .collect();
-    candidates.sort_by_key(|((location, category), _)| {
-        let unit = match location {
-            Location::Unit(u) => *u,
-            Location::Cell(_) => u32::MAX,
-        };
-        (unit, *category)
-    });
-    let mut problems: Vec<RecurringProblem> = candidates
-        .par_iter()
-        .map(|((location, category), counts)| {
-            let Location::Unit(unit) = *location else {
-                unreachable!("unit locations")
-            };
-            let category = Category::ALL[*category as usize];
-            let in_window = &counts[history - window..];
-            let active_steps = in_window.iter().filter(|&&n| n > 0).count();
-            let cases_in_window: u64 = in_window.iter().map(|&n| u64::from(n)).sum();
-            let values: Vec<f64> = counts.iter().map(|&n| f64::from(n)).collect();
-            let mk = mann_kendall(&values);
-            let factor = match mk.trend {
-                Trend::Increasing => 1.25,
-                Trend::Decreasing => 0.8,
-                Trend::NoTrend => 1.0,
-            };
-            let score = active_steps as f64 / window as f64 * (1.0 + cases_in_window as f64).log2() * factor;
-            RecurringProblem {
-                rank: 0,
-                place: UnitCategory::new(region, unit, category),
-                active_steps,
-                window,
-                cases_in_window,
-                counts: counts.clone(),
-                trend: mk.trend,
-                mk_tau: mk.tau,
-                mk_p: mk.p,
-                score,
-                department: departments.of(category).clone(),
-            }
-        })
-        .collect();
+    let inside: std::collections::HashSet<Location> = units.iter().copied().collect();
+    series.retain(|key, _| inside.contains(&key.0));
+    let (mut problems, dispersion) = if opts.measure.is_risk() {
+        let expected = ExpectedSeries::new(conn, region, opts, &steps, &units)?;
+        let (mut problems, alpha) = risk_problems(region, departments, opts, &series, &expected);
+        mark_hotspots(conn, region, opts, &steps, &mut problems)?;
+        (problems, Some(alpha))
+    } else {
+        (volume_problems(region, departments, opts, &series), None)
+    };
     problems.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
+        a.hotspot
+            .is_some()
+            .cmp(&b.hotspot.is_some())
+            .then(b.score.total_cmp(&a.score))
             .then(a.place.unit_code.cmp(&b.place.unit_code))
             .then(a.place.category.cmp(&b.place.category))
     });
@@ -220,8 +236,252 @@ pub fn recurring(
         periods: steps.iter().map(|p| p.label(opts.step)).collect(),
         window,
         min_active: opts.min_active,
+        measure: opts.measure,
+        dispersion,
         problems,
     })
+}
+
+/// Series per unit × category (index into `Category::ALL`), `history` steps each.
+type Series = HashMap<(Location, u8), Vec<u32>>;
+
+/// The trend factor of a history's Mann–Kendall trend.
+fn trend_factor(trend: Trend) -> f64 {
+    match trend {
+        Trend::Increasing => 1.25,
+        Trend::Decreasing => 0.8,
+        Trend::NoTrend => 1.0,
+    }
+}
+
+/// A problem's row, before ranking.
+fn problem(
+    region: &Region,
+    departments: &Departments,
+    opts: &RecurringOptions,
+    key: &(Location, u8),
+    counts: &[u32],
+) -> RecurringProblem {
+    let Location::Unit(unit) = key.0 else {
+        unreachable!("unit locations")
+    };
+    let category = Category::ALL[key.1 as usize];
+    let window = opts.window.max(1);
+    let in_window = &counts[counts.len() - window..];
+    let values: Vec<f64> = counts.iter().map(|&n| f64::from(n)).collect();
+    let mk = mann_kendall(&values);
+    RecurringProblem {
+        rank: 0,
+        place: UnitCategory::new(region, unit, category),
+        active_steps: in_window.iter().filter(|&&n| n > 0).count(),
+        window,
+        cases_in_window: in_window.iter().map(|&n| u64::from(n)).sum(),
+        counts: counts.to_vec(),
+        trend: mk.trend,
+        mk_tau: mk.tau,
+        mk_p: mk.p,
+        score: 0.0,
+        department: departments.of(category).clone(),
+        expected_in_window: None,
+        ratio: None,
+        excess_p: None,
+        hotspot: None,
+    }
+}
+
+/// The count measure: cases in at least `min_active` steps, ranked by persistence × volume.
+fn volume_problems(
+    region: &Region,
+    departments: &Departments,
+    opts: &RecurringOptions,
+    series: &Series,
+) -> Vec<RecurringProblem> {
+    let window = opts.window.max(1);
+    let mut keys: Vec<&(Location, u8)> = series
+        .iter()
+        .filter(|(_, counts)| counts[counts.len() - window..].iter().filter(|&&n| n > 0).count() >= opts.min_active)
+        .map(|(k, _)| k)
+        .collect();
+    keys.sort_by_key(|(l, c)| (location_order(l), *c));
+    keys.par_iter()
+        .map(|key| {
+            let mut p = problem(region, departments, opts, key, &series[*key]);
+            p.score =
+                p.active_steps as f64 / window as f64 * (1.0 + p.cases_in_window as f64).log2() * trend_factor(p.trend);
+            p
+        })
+        .collect()
+}
+
+fn location_order(l: &Location) -> u32 {
+    match l {
+        Location::Unit(u) => *u,
+        Location::Cell(_) => u32::MAX,
+    }
+}
+
+/// Expected cases of every unit × category × step: the unit's residents × the region's rate of the
+/// category in the step.
+struct ExpectedSeries {
+    people: HashMap<Location, f64>,
+    /// `[step][category]` rate per resident.
+    rates: Vec<Vec<f64>>,
+}
+
+impl ExpectedSeries {
+    fn new(
+        conn: &Connection,
+        region: &Region,
+        opts: &RecurringOptions,
+        steps: &[crate::cube::Period],
+        units: &[Location],
+    ) -> Result<ExpectedSeries, AnalyticsError> {
+        let surface = PopulationSurface::of(region, &crate::source::CaseSource::Store(conn))?;
+        let people = location_people(region, &surface, units, Space::Units(opts.level), &opts.filter)?;
+        let totals = region_step_totals(conn, region, opts.step, steps, &opts.filter, true)?;
+        let rates = totals
+            .into_iter()
+            .map(|row| row.into_iter().map(|n| n / surface.total()).collect())
+            .collect();
+        Ok(ExpectedSeries {
+            people: units.iter().copied().zip(people).collect(),
+            rates,
+        })
+    }
+
+    fn of(&self, key: &(Location, u8)) -> Vec<f64> {
+        let p = self.people.get(&key.0).copied().unwrap_or(0.0);
+        self.rates.iter().map(|r| p * r[key.1 as usize]).collect()
+    }
+}
+
+/// The risk measures: persistent excess over the expected counts (see the module documentation),
+/// with the dispersion used.
+fn risk_problems(
+    region: &Region,
+    departments: &Departments,
+    opts: &RecurringOptions,
+    series: &Series,
+    expected: &ExpectedSeries,
+) -> (Vec<RecurringProblem>, f64) {
+    let window = opts.window.max(1);
+    let mut keys: Vec<&(Location, u8)> = series.keys().collect();
+    keys.sort_by_key(|(l, c)| (location_order(l), *c));
+    // The dispersion of the histories (every unit × category with cases, and as many without).
+    let histories: Vec<(u64, f64)> = keys
+        .iter()
+        .map(|k| {
+            let o: u64 = series[*k].iter().map(|&n| u64::from(n)).sum();
+            (o, expected.of(k).iter().sum())
+        })
+        .collect();
+    let (o, e): (Vec<u64>, Vec<f64>) = histories.into_iter().unzip();
+    let (scale, alpha) = crate::hotspot::scale_and_dispersion(opts.risk.dispersion, &o, &e, &e);
+    let floor = e.iter().copied().filter(|&x| x > 0.0).fold(f64::INFINITY, f64::min);
+    let floor = if floor.is_finite() {
+        floor / e.len().max(1) as f64
+    } else {
+        1e-6
+    };
+    let scored: Vec<(RecurringProblem, f64)> = keys
+        .par_iter()
+        .filter_map(|key| {
+            let counts = &series[*key];
+            let exp: Vec<f64> = expected.of(key).into_iter().map(|x| x * scale).collect();
+            let (o_w, e_w) = (&counts[counts.len() - window..], &exp[exp.len() - window..]);
+            let active = o_w
+                .iter()
+                .zip(e_w)
+                .filter(|&(&n, &e)| n > 0 && f64::from(n) > e)
+                .count();
+            let observed: u64 = o_w.iter().map(|&n| u64::from(n)).sum();
+            if active < opts.min_active || observed < opts.risk.min_cases {
+                return None;
+            }
+            let mean = e_w.iter().sum::<f64>().max(floor);
+            let ln_p_window = risk::ln_upper_tail(observed, mean, alpha);
+            // Persistence: the excess of the whole history counts as much as the window's, so a
+            // problem that has come back for months outranks a chance burst of the last weeks
+            // (the smaller of the two p-values, doubled for having looked twice).
+            let history_observed: u64 = counts.iter().map(|&n| u64::from(n)).sum();
+            let history_mean = exp.iter().sum::<f64>().max(floor);
+            let ln_p_history = risk::ln_upper_tail(history_observed, history_mean, alpha);
+            let ln_p = (ln_p_window.min(ln_p_history) + std::f64::consts::LN_2).min(0.0);
+            let mut p = problem(region, departments, opts, key, counts);
+            p.active_steps = active;
+            p.expected_in_window = Some(mean);
+            p.ratio = Some(observed as f64 / mean);
+            p.excess_p = Some(ln_p.exp());
+            let evidence = (-ln_p / std::f64::consts::LN_10).min(50.0);
+            p.score = active as f64 / window as f64 * evidence * trend_factor(p.trend);
+            Some((p, ln_p.exp()))
+        })
+        .collect();
+    let pass = benjamini_hochberg(&scored.iter().map(|s| s.1).collect::<Vec<_>>(), 0.05);
+    let problems = scored
+        .into_iter()
+        .zip(pass)
+        .filter(|(_, ok)| *ok)
+        .map(|((p, _), _)| p)
+        .collect();
+    (problems, alpha)
+}
+
+/// Marks the problems already covered by an orange or red cluster of the window's risk heat map
+/// (village or grid level; the cluster's cases come from the unit and the category is among its
+/// main ones).
+fn mark_hotspots(
+    conn: &Connection,
+    region: &Region,
+    opts: &RecurringOptions,
+    steps: &[crate::cube::Period],
+    problems: &mut [RecurringProblem],
+) -> Result<(), AnalyticsError> {
+    let window = opts.window.max(1);
+    let (Some(first), Some(last)) = (steps.get(steps.len().saturating_sub(window)), steps.last()) else {
+        return Ok(());
+    };
+    let filter = Filter {
+        from: first.start.and_hms_opt(0, 0, 0),
+        to: (last.end + chrono::Duration::days(1)).and_hms_opt(0, 0, 0),
+        ..opts.filter.clone()
+    };
+    let map = crate::hotspot::heatmap(
+        conn,
+        region,
+        &crate::hotspot::HeatmapOptions {
+            res: h3o::Resolution::Eight,
+            k: 1,
+            kernel: false,
+            filter,
+            weights: Default::default(),
+            as_of: last.end.and_hms_opt(23, 59, 59).expect("valid time"),
+            rules: Default::default(),
+            measure: opts.measure,
+            risk: opts.risk,
+        },
+    )?;
+    for p in problems.iter_mut() {
+        p.hotspot = map
+            .clusters
+            .iter()
+            .filter(|c| c.level >= Level::Orange)
+            .find(|c| {
+                c.top_categories.iter().any(|&(cat, _)| cat == p.place.category)
+                    && c.villages.iter().any(|v| {
+                        v.code == p.place.unit_code
+                            || region
+                                .id(&v.code)
+                                .zip(region.id(&p.place.unit_code))
+                                .is_some_and(|(v, u)| is_within(region, u, v) || is_within(region, v, u))
+                    })
+            })
+            .map(|c| HotspotRef {
+                cluster: c.id,
+                level: c.level,
+            });
+    }
+    Ok(())
 }
 
 /// How repeat chains are linked.

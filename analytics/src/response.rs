@@ -61,7 +61,13 @@ impl fmt::Display for Level {
 pub struct ClusterFacts {
     /// Highest Gi* confidence bin (1–3).
     pub confidence: i8,
+    /// Cases in the cluster.
+    pub observed: u64,
+    /// Expected cases (population × the region's rate), for the risk measures; `None` for the count.
+    pub expected: Option<f64>,
     pub cases_per_week: f64,
+    /// `(observed − expected) / weeks` (0 without an expected count).
+    pub excess_per_week: f64,
     pub villages: usize,
     pub townships: usize,
     /// Case counts per category (any order).
@@ -77,6 +83,13 @@ pub struct Rule {
     pub level: Level,
     pub min_confidence: Option<i8>,
     pub min_cases_per_week: Option<f64>,
+    /// Observed over expected cases (risk measures only; a rule with it never holds for the count).
+    pub min_ratio: Option<f64>,
+    /// Cases beyond the expected count per week (risk measures only).
+    pub min_excess_per_week: Option<f64>,
+    /// Cases beyond the expected count over the whole period (risk measures only): a short burst
+    /// in a long period.
+    pub min_excess: Option<f64>,
     pub min_villages: Option<usize>,
     pub min_townships: Option<usize>,
     pub min_categories: Option<usize>,
@@ -89,8 +102,12 @@ pub struct Rule {
 pub struct Rules {
     /// A category counts towards `min_categories` when it makes up at least this share of the cases.
     pub category_share: f64,
+    /// The rules of the risk measures (the default maps), tried in order.
     #[serde(rename = "rule")]
     pub rules: Vec<Rule>,
+    /// The rules of the workload map (the count measure); a file without any uses `rule` for it too.
+    #[serde(rename = "volume_rule", default)]
+    pub volume_rules: Vec<Rule>,
 }
 
 /// A rule file that cannot be used.
@@ -148,58 +165,19 @@ impl Rules {
             .count()
     }
 
-    /// The level of a cluster and why (in Chinese, with the figures that decided it).
+    /// The level of a cluster and why (in Chinese, with the figures that decided it). Clusters with
+    /// an expected count (the risk measures) follow `rule`, the others `volume_rule` (or `rule` when
+    /// the file has none); a risk reason opens with the observed and expected cases.
     pub fn decide(&self, facts: &ClusterFacts) -> (Level, String) {
-        let categories = self.major_categories(&facts.category_counts);
-        for rule in &self.rules {
-            let mut reasons = Vec::new();
-            let mut holds = true;
-            let mut check = |limit: Option<f64>, value: f64, text: String| {
-                if let Some(limit) = limit {
-                    if value >= limit {
-                        reasons.push(text);
-                    } else {
-                        holds = false;
-                    }
-                }
-            };
-            let confidence = ["", "90%", "95%", "99%"]
-                .get(facts.confidence.clamp(0, 3) as usize)
-                .copied()
-                .unwrap_or("");
-            check(
-                rule.min_confidence.map(f64::from),
-                f64::from(facts.confidence),
-                format!("置信度{confidence}"),
-            );
-            check(
-                rule.min_cases_per_week,
-                facts.cases_per_week,
-                format!("周均{:.1}件", facts.cases_per_week),
-            );
-            check(
-                rule.min_villages.map(|v| v as f64),
-                facts.villages as f64,
-                format!("涉及{}个村社区", facts.villages),
-            );
-            check(
-                rule.min_townships.map(|v| v as f64),
-                facts.townships as f64,
-                format!("跨{}个乡镇街道", facts.townships),
-            );
-            check(
-                rule.min_categories.map(|v| v as f64),
-                categories as f64,
-                format!("{categories}类纠纷交织"),
-            );
-            check(
-                rule.min_serious_share,
-                facts.serious_share,
-                format!("较大及重大疑难占{:.0}%", 100.0 * facts.serious_share),
-            );
-            if holds {
+        let rules = match facts.expected {
+            None if !self.volume_rules.is_empty() => &self.volume_rules,
+            _ => &self.rules,
+        };
+        let opening = risk_opening(facts);
+        for rule in rules {
+            if let Some(reasons) = self.conditions_met(rule, facts) {
                 let reason = format!(
-                    "{}→{}（{}）",
+                    "{opening}{}→{}（{}）",
                     reasons.join("，"),
                     rule.level.responder_zh(),
                     rule.level.zh()
@@ -207,14 +185,116 @@ impl Rules {
                 return (rule.level, reason);
             }
         }
+        let volume = match facts.expected {
+            Some(_) => format!("周均超出预期{:.1}件", facts.excess_per_week),
+            None => format!("周均{:.1}件", facts.cases_per_week),
+        };
         (
             Level::Blue,
             format!(
-                "热点（置信度{}），周均{:.1}件→网格处置（蓝）",
-                ["", "90%", "95%", "99%"][facts.confidence.clamp(0, 3) as usize],
-                facts.cases_per_week
+                "{opening}热点（置信度{}），{volume}→网格处置（蓝）",
+                confidence_label(facts.confidence)
             ),
         )
+    }
+
+    /// The texts of a rule's conditions when all hold, `None` when one fails.
+    fn conditions_met(&self, rule: &Rule, facts: &ClusterFacts) -> Option<Vec<String>> {
+        let categories = self.major_categories(&facts.category_counts);
+        let ratio = facts.expected.map(|e| {
+            if e > 0.0 {
+                facts.observed as f64 / e
+            } else {
+                f64::INFINITY
+            }
+        });
+        let mut reasons = Vec::new();
+        let mut holds = true;
+        let mut check = |limit: Option<f64>, value: Option<f64>, text: String, shown: bool| {
+            if let Some(limit) = limit {
+                match value {
+                    Some(v) if v >= limit => {
+                        if shown {
+                            reasons.push(text)
+                        }
+                    }
+                    _ => holds = false,
+                }
+            }
+        };
+        check(
+            rule.min_confidence.map(f64::from),
+            Some(f64::from(facts.confidence)),
+            format!("置信度{}", confidence_label(facts.confidence)),
+            true,
+        );
+        // The ratio is in the opening of a risk reason already.
+        check(rule.min_ratio, ratio, String::new(), false);
+        check(
+            rule.min_excess_per_week,
+            facts.expected.map(|_| facts.excess_per_week),
+            format!("周均超出预期{:.1}件", facts.excess_per_week),
+            true,
+        );
+        check(
+            rule.min_excess,
+            facts.expected.map(|e| facts.observed as f64 - e),
+            format!(
+                "超出预期{:.0}件",
+                facts.expected.map_or(0.0, |e| facts.observed as f64 - e)
+            ),
+            true,
+        );
+        check(
+            rule.min_cases_per_week,
+            Some(facts.cases_per_week),
+            format!("周均{:.1}件", facts.cases_per_week),
+            true,
+        );
+        check(
+            rule.min_villages.map(|v| v as f64),
+            Some(facts.villages as f64),
+            format!("涉及{}个村社区", facts.villages),
+            true,
+        );
+        check(
+            rule.min_townships.map(|v| v as f64),
+            Some(facts.townships as f64),
+            format!("跨{}个乡镇街道", facts.townships),
+            true,
+        );
+        check(
+            rule.min_categories.map(|v| v as f64),
+            Some(categories as f64),
+            format!("{categories}类纠纷交织"),
+            true,
+        );
+        check(
+            rule.min_serious_share,
+            Some(facts.serious_share),
+            format!("较大及重大疑难占{:.0}%", 100.0 * facts.serious_share),
+            true,
+        );
+        holds.then_some(reasons)
+    }
+}
+
+/// `90%`, `95%`, `99%` for the bins 1–3.
+fn confidence_label(bin: i8) -> &'static str {
+    ["", "90%", "95%", "99%"][bin.clamp(0, 3) as usize]
+}
+
+/// `观测25件，预期6.1件（4.1倍），` for a cluster with an expected count, empty otherwise.
+fn risk_opening(facts: &ClusterFacts) -> String {
+    match facts.expected {
+        Some(e) if e > 0.0 => format!(
+            "观测{}件，预期{:.1}件（{:.1}倍），",
+            facts.observed,
+            e,
+            facts.observed as f64 / e
+        ),
+        Some(_) => format!("观测{}件，预期不足0.1件（无常住人口），", facts.observed),
+        None => String::new(),
     }
 }
 
@@ -232,7 +312,10 @@ mod tests {
     ) -> ClusterFacts {
         ClusterFacts {
             confidence,
+            observed: (per_week * 4.0) as u64,
+            expected: None,
             cases_per_week: per_week,
+            excess_per_week: 0.0,
             villages,
             townships,
             category_counts: categories.to_vec(),
@@ -265,6 +348,47 @@ mod tests {
         // Thresholds are inclusive, and a condition short by a little fails the rule.
         assert_eq!(rules.decide(&facts(3, 20.0, 3, 2, &[10], 0.0)).0, Level::Red);
         assert_eq!(rules.decide(&facts(3, 19.9, 3, 2, &[10], 0.0)).0, Level::Orange);
+    }
+
+    fn risk_facts(confidence: i8, observed: u64, expected: f64, weeks: f64, townships: usize) -> ClusterFacts {
+        ClusterFacts {
+            confidence,
+            observed,
+            expected: Some(expected),
+            cases_per_week: observed as f64 / weeks,
+            excess_per_week: (observed as f64 - expected) / weeks,
+            villages: townships,
+            townships,
+            category_counts: vec![observed],
+            serious_share: 0.1,
+        }
+    }
+
+    #[test]
+    fn risk_clusters_are_levelled_by_their_excess_and_say_so() {
+        let rules = Rules::default();
+        // A week: 25 observed against 6.1 expected across two townships.
+        let (level, reason) = rules.decide(&risk_facts(3, 25, 6.1, 1.0, 2));
+        assert_eq!(level, Level::Red);
+        assert!(
+            reason.starts_with("观测25件，预期6.1件（4.1倍），置信度99%") && reason.ends_with("→县级专班（红）"),
+            "{reason}"
+        );
+        // A busy downtown: many cases, barely above what its residents explain, is not red.
+        let (level, reason) = rules.decide(&risk_facts(3, 900, 820.0, 4.0, 3));
+        assert!(level <= Level::Yellow, "{level}: {reason}");
+        // Small but clearly abnormal for the place: the township looks at it.
+        assert_eq!(rules.decide(&risk_facts(2, 12, 2.0, 4.0, 1)).0, Level::Yellow);
+        // Without an expected count the volume rules apply, as before.
+        assert_eq!(rules.decide(&facts(3, 25.0, 6, 2, &[100, 20], 0.1)).0, Level::Red);
+        // A rule on the ratio never holds for the count map.
+        let custom = Rules::parse(
+            "category_share = 0.2\n[[rule]]\nlevel = \"red\"\nmin_ratio = 1.0\n",
+            "r.toml",
+        )
+        .unwrap();
+        assert_eq!(custom.decide(&facts(3, 50.0, 9, 3, &[200], 0.5)).0, Level::Blue);
+        assert_eq!(custom.decide(&risk_facts(1, 3, 1.0, 1.0, 1)).0, Level::Red);
     }
 
     #[test]

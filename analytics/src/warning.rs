@@ -37,7 +37,9 @@ use statrs::distribution::{DiscreteCDF, NegativeBinomial, Poisson};
 use crate::cube::{count_rows, locations, periods, Location, Space, Step};
 use crate::departments::{Department, Departments};
 use crate::filter::Filter;
+use crate::population::PopulationSurface;
 use crate::recurring::UnitCategory;
+use crate::risk;
 use crate::AnalyticsError;
 
 /// Days in a window.
@@ -112,10 +114,14 @@ pub struct Alert {
     pub window_end: NaiveDate,
     pub observed: u32,
     pub expected: f64,
+    /// Observed over expected.
+    pub ratio: f64,
     /// The smallest count that would have alerted.
     pub threshold: u32,
     /// P(Y ≥ observed) under the baseline.
     pub p: f64,
+    /// Its natural logarithm (the ranking uses it: tiny p-values keep their order).
+    pub ln_p: f64,
     pub recurrence_years: f64,
     pub severity: AlertSeverity,
     pub severity_zh: String,
@@ -127,9 +133,34 @@ pub struct Alert {
     pub department: Department,
 }
 
-/// The expected count of a unit in the current window (step 2 of the method).
+/// The expected count of a unit in the current window (step 2 of the method) when the region gives
+/// no residents: the unit's share of the baseline, with half a case of prior weight.
 pub fn expected_count(own_baseline: u64, rest_baseline: u64, rest_current: u64) -> f64 {
     (own_baseline as f64 + 0.5) / (rest_baseline as f64 + 1.0) * rest_current as f64
+}
+
+/// Prior weight, in cases, of the population's expectation against the unit's own history.
+pub const PRIOR_CASES: f64 = 0.5;
+
+/// The expected count of a unit in the current window from the shared expected counts
+/// ([`crate::risk`]): its residents' share `share` of the region times the rest of the region's
+/// cases now, times its own relative risk over the baseline shrunk towards 1 —
+/// `θ = (own + a) / (share × rest_baseline + a)`, `μ = θ × share × rest_current`, a =
+/// [`PRIOR_CASES`]. With a long history this is the unit's share of the baseline (as
+/// [`expected_count`]); without one, the population's expectation rather than a flat half case.
+pub fn expected_count_with_population(own_baseline: u64, rest_baseline: u64, rest_current: u64, share: f64) -> f64 {
+    if share <= 0.0 {
+        return expected_count(own_baseline, rest_baseline, rest_current);
+    }
+    let history = risk::history_factor(own_baseline as f64, share * rest_baseline as f64, 1.0 / PRIOR_CASES);
+    history * share * rest_current as f64
+}
+
+/// `ln P(Y ≥ y)` under the alert's model, which keeps its order where `p` itself underflows.
+pub fn ln_upper_tail(y: u32, mean: f64, phi: f64) -> f64 {
+    let mean = mean.max(1e-9);
+    let alpha = if phi > 1.0 { (phi - 1.0) / mean } else { 0.0 };
+    risk::ln_upper_tail(u64::from(y), mean, alpha)
 }
 
 /// `P(Y ≥ y)` for a count with mean `mean` and dispersion `phi` (negative binomial with variance
@@ -240,36 +271,49 @@ pub fn alerts(
                 .map(|(_, s)| &s[range.clone()]),
         );
     }
-    let limit = p_limit(opts.min_recurrence_years);
-    let evaluate = |counts: &[u32], category: usize, back: usize| -> Option<(u32, f64, f64, u32)> {
-        let (range, current) = baseline_range(back);
-        let observed = counts[current];
-        if observed < opts.min_cases {
-            return None;
-        }
-        let own: u64 = counts[range.clone()].iter().map(|&n| u64::from(n)).sum();
-        let all: u64 = totals[category][range].iter().sum();
-        let rest_current = totals[category][current] - u64::from(observed);
-        let mean = expected_count(own, all - own, rest_current);
-        let p = upper_tail(observed, mean, phi[category]);
-        if p > limit {
-            return None;
-        }
-        let mut threshold = opts.min_cases.max(mean.ceil() as u32);
-        while upper_tail(threshold, mean, phi[category]) > limit {
-            threshold += 1;
-        }
-        Some((observed, mean, p, threshold))
+    // The units' residents (none when the region gives no populations: the flat prior then).
+    let share: HashMap<Location, f64> = match PopulationSurface::of(region, &crate::source::CaseSource::Store(conn)) {
+        Ok(surface) => units
+            .iter()
+            .map(|&l| match l {
+                Location::Unit(u) => (l, surface.unit(u) / surface.total()),
+                Location::Cell(_) => (l, 0.0),
+            })
+            .collect(),
+        Err(_) => HashMap::new(),
     };
+    let limit = p_limit(opts.min_recurrence_years);
+    let evaluate =
+        |location: &Location, counts: &[u32], category: usize, back: usize| -> Option<(u32, f64, f64, u32)> {
+            let (range, current) = baseline_range(back);
+            let observed = counts[current];
+            if observed < opts.min_cases {
+                return None;
+            }
+            let own: u64 = counts[range.clone()].iter().map(|&n| u64::from(n)).sum();
+            let all: u64 = totals[category][range].iter().sum();
+            let rest_current = totals[category][current] - u64::from(observed);
+            let unit_share = share.get(location).copied().unwrap_or(0.0);
+            let mean = expected_count_with_population(own, all - own, rest_current, unit_share);
+            let p = upper_tail(observed, mean, phi[category]);
+            if p > limit {
+                return None;
+            }
+            let mut threshold = opts.min_cases.max(mean.ceil() as u32);
+            while upper_tail(threshold, mean, phi[category]) > limit {
+                threshold += 1;
+            }
+            Some((observed, mean, p, threshold))
+        };
 
     let mut out: Vec<Alert> = Vec::new();
     for ((location, category), counts) in &series {
         let Location::Unit(unit) = *location else { continue };
         let c = *category as usize;
-        let Some((observed, expected, p, threshold)) = evaluate(counts, c, 0) else {
+        let Some((observed, expected, p, threshold)) = evaluate(location, counts, c, 0) else {
             continue;
         };
-        let ongoing = evaluate(counts, c, 1).is_some();
+        let ongoing = evaluate(location, counts, c, 1).is_some();
         let recurrence = recurrence_years(p);
         let severity = if recurrence >= 1000.0 && observed >= 10 {
             AlertSeverity::Red
@@ -287,8 +331,10 @@ pub fn alerts(
             window_end: windows[current].end,
             observed,
             expected,
+            ratio: f64::from(observed) / expected.max(1e-9),
             threshold,
             p,
+            ln_p: ln_upper_tail(observed, expected, phi[c]),
             recurrence_years: recurrence,
             severity,
             severity_zh: severity.zh().to_string(),
@@ -301,7 +347,7 @@ pub fn alerts(
     out.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
-            .then(a.p.total_cmp(&b.p))
+            .then(a.ln_p.total_cmp(&b.ln_p))
             .then((b.observed as f64 - b.expected).total_cmp(&(a.observed as f64 - a.expected)))
             .then(a.place.unit_code.cmp(&b.place.unit_code))
             .then(a.place.category.cmp(&b.place.category))
@@ -349,6 +395,28 @@ mod tests {
         assert!((recurrence_years(7.0 / 365.25) - 1.0).abs() < 1e-12);
         assert_eq!(recurrence_years(1e-60), MAX_RECURRENCE_YEARS);
         assert_eq!(recurrence_years(0.0), MAX_RECURRENCE_YEARS);
+    }
+
+    #[test]
+    fn the_population_prior_replaces_the_flat_half_case() {
+        // A long history: the unit's share of the baseline, as without residents.
+        let with = expected_count_with_population(300, 9_700, 1_000, 0.03);
+        let without = expected_count(300, 9_700, 1_000);
+        assert!((with / without - 1.0).abs() < 0.01, "{with} {without}");
+        // No history where little was expected: about the population's expectation (not a flat
+        // half case); no history where much was expected: much less than that.
+        let hamlet = expected_count_with_population(0, 10_000, 1_000, 0.000_005);
+        assert!((hamlet / (0.000_005 * 1_000.0) - 0.5 / 0.55).abs() < 0.01, "{hamlet}");
+        let big = expected_count_with_population(0, 10_000, 1_000, 0.01);
+        assert!(big < 0.01 * 1_000.0 / 50.0, "{big}");
+        assert_eq!(
+            expected_count_with_population(2, 100, 10, 0.0),
+            expected_count(2, 100, 10)
+        );
+        // The log tail orders what p cannot.
+        let (a, b) = (ln_upper_tail(400, 0.01, 1.0), ln_upper_tail(300, 0.01, 1.0));
+        assert!(a.is_finite() && a < b, "{a} {b}");
+        assert_eq!(upper_tail(400, 0.01, 1.0), 0.0);
     }
 
     #[test]

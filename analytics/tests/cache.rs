@@ -105,6 +105,8 @@ fn cached_aggregation_equals_the_store_aggregation() {
         weights,
         as_of,
         rules: Rules::default(),
+        measure: fengqiao_analytics::measure::Measure::Count,
+        risk: fengqiao_analytics::measure::RiskOptions::default(),
     };
     assert_eq!(
         heatmap_cached(&columns, &region, &opts).unwrap(),

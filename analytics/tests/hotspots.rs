@@ -33,6 +33,8 @@ fn year_map(store: &Store, k: u32) -> Heatmap {
             .and_hms_opt(0, 0, 0)
             .unwrap(),
         rules: Rules::default(),
+        measure: fengqiao_analytics::measure::Measure::Count,
+        risk: fengqiao_analytics::measure::RiskOptions::default(),
     };
     heatmap(store.conn(), &Region::chenzhou(), &opts).unwrap()
 }

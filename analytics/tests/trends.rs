@@ -134,6 +134,8 @@ fn planted_patterns_are_recovered(seed: u64) {
         steps: 52,
         last_day: None,
         filter: Filter::default(),
+
+        measure: fengqiao_analytics::measure::Measure::Count,
     };
     let cells = cube(conn, &region, &opts).unwrap();
     assert_eq!(cells.periods.last().unwrap().end, truth.end, "seed {seed}");
@@ -152,6 +154,7 @@ fn planted_patterns_are_recovered(seed: u64) {
         &region,
         &CubeOptions {
             space: Space::Units(AdminLevel::Village),
+            measure: fengqiao_analytics::measure::Measure::Count,
             ..opts.clone()
         },
     )

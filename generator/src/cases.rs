@@ -109,6 +109,8 @@ pub struct Tables {
 /// What the generation of a day needs.
 pub struct DayContext<'a> {
     pub places: &'a Places,
+    /// Relative risks of the villages' background, when the data are over-dispersed.
+    pub risk: Option<&'a crate::dispersion::BackgroundRisk>,
     pub period: &'a Period,
     pub plan: &'a Plan,
     pub tables: &'a Tables,
@@ -128,7 +130,10 @@ pub fn generate_day(ctx: &DayContext<'_>, index: usize) -> Vec<Case> {
     for _ in 0..background {
         let class = CaseClass::ALL[ctx.tables.class.draw(&mut rng)];
         let category = Category::ALL[class_tables[class as usize].draw(&mut rng)];
-        let place = ctx.places.draw(&mut rng);
+        let place = match ctx.risk {
+            Some(risk) => risk.draw(ctx.places, index, &mut rng),
+            None => ctx.places.draw(&mut rng),
+        };
         cases.push(make_case(ctx, &mut rng, date, class, category, place, None, None));
     }
     for event in &ctx.plan.by_day[index] {

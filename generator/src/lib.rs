@@ -12,6 +12,7 @@
 
 pub mod calendar;
 mod cases;
+mod dispersion;
 mod names;
 mod plan;
 mod space;
@@ -62,7 +63,7 @@ impl FromStr for HeaderLanguage {
 }
 
 /// What to generate.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GenerateOptions {
     /// Calendar months ending with the month of `end` (the period starts on the 1st).
     pub months: u32,
@@ -73,6 +74,9 @@ pub struct GenerateOptions {
     pub end: NaiveDate,
     pub seed: u64,
     pub headers: HeaderLanguage,
+    /// Over-dispersion α of the background (0: Poisson given the population; see
+    /// `docs/generator.md`, "Over-dispersion").
+    pub dispersion: f64,
 }
 
 impl Default for GenerateOptions {
@@ -84,6 +88,7 @@ impl Default for GenerateOptions {
             end: NaiveDate::from_ymd_opt(2026, 10, 31).expect("valid date"),
             seed: 42,
             headers: HeaderLanguage::English,
+            dispersion: 0.0,
         }
     }
 }
@@ -149,6 +154,7 @@ pub(crate) enum Stream {
     Chains,
     Schedule,
     Day,
+    Dispersion,
 }
 
 fn splitmix64(mut x: u64) -> u64 {
@@ -200,6 +206,12 @@ pub fn generate_with_progress(
         path: out.into(),
         message,
     };
+    if !(opts.dispersion.is_finite() && (0.0..=5.0).contains(&opts.dispersion)) {
+        return Err(options_error(format!(
+            "dispersion must be 0 to 5, not {}",
+            opts.dispersion
+        )));
+    }
     if !(1..=1200).contains(&opts.months) {
         return Err(options_error(format!("months must be 1 to 1200, not {}", opts.months)));
     }
@@ -240,8 +252,10 @@ pub fn generate_with_progress(
         file.write_all(&write::csv_header(opts.headers)).map_err(io(out))?;
     }
 
+    let risk = dispersion::BackgroundRisk::new(&places, &period, opts.dispersion, opts.seed);
     let ctx = DayContext {
         places: &places,
+        risk: risk.as_ref(),
         period: &period,
         plan: &plan,
         tables: &tables,
@@ -607,6 +621,7 @@ fn build_truth(
             .collect(),
         planting: plan.enabled,
         planted_scale: scale,
+        dispersion: opts.dispersion,
         targets: truth_targets(),
         hotspots,
         quiet_cells: plan.quiet_cells.iter().map(|c| c.to_string()).collect(),

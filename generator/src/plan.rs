@@ -202,11 +202,33 @@ fn village_points(region: &Region) -> Vec<(f64, f64, u64)> {
 
 /// People living in the villages within `QUIET_NEIGHBOURHOOD_M` of a candidate (its own included).
 fn people_around(villages: &[(f64, f64, u64)], c: &Candidate) -> u64 {
+    people_within(villages, c, p::QUIET_NEIGHBOURHOOD_M)
+}
+
+/// People living in the villages within `radius_m` of a candidate (its own included).
+fn people_within(villages: &[(f64, f64, u64)], c: &Candidate, radius_m: f64) -> u64 {
     villages
         .iter()
-        .filter(|&&(lng, lat, _)| distance_m(c.lng, c.lat, lng, lat) <= p::QUIET_NEIGHBOURHOOD_M)
+        .filter(|&&(lng, lat, _)| distance_m(c.lng, c.lat, lng, lat) <= radius_m)
         .map(|&(_, _, population)| population)
         .sum()
+}
+
+/// The weakest weekly rate of a hot spot of `kind` (at the nominal volume).
+fn weakest_rate(kind: HotspotKind) -> f64 {
+    let (a, b) = rate(kind, 1.0);
+    a.min(b)
+}
+
+/// Whether a hot spot of `kind` at candidate `c` is abnormal for the people who live there in its
+/// weakest week: at least [`p::HOTSPOT_MIN_RISK_RATIO`] times the background its cells expect (the
+/// residents within [`p::HOTSPOT_AREA_M`] at the region's weekly rate per person). A hot spot that
+/// adds four cases a week to a downtown's hundred is a hot spot in no risk statistic.
+fn abnormal_enough(villages: &[(f64, f64, u64)], c: &Candidate, kind: HotspotKind) -> bool {
+    let weekly_per_person = crate::targets::CASES_PER_MONTH / crate::targets::REFERENCE_POPULATION * 12.0
+        / (crate::targets::DAYS_PER_MONTH * 12.0 / 7.0);
+    let background = people_within(villages, c, p::HOTSPOT_AREA_M) as f64 * weekly_per_person;
+    weakest_rate(kind) >= (p::HOTSPOT_MIN_RISK_RATIO - 1.0) * background
 }
 
 fn far_from(c: &Candidate, anchors: &[(f64, f64)], min_m: f64) -> bool {
@@ -492,8 +514,9 @@ fn choose_hotspots(region: &Region, places: &Places, period: &Period, scale: f64
                 };
                 let cells_free = cell_of(c.lng, c.lat)
                     .is_some_and(|cell| cell.grid_disk::<Vec<_>>(1).iter().all(|x| !cells_taken.contains(x)));
-                // A new hot spot must be new: not on top of an existing concentration.
-                let background_ok = kind != HotspotKind::New || sparse(c);
+                // A new hot spot must be new: not on top of an existing concentration; every hot spot
+                // abnormal for its place even in its weakest week.
+                let background_ok = (kind != HotspotKind::New || sparse(c)) && abnormal_enough(&villages, c, kind);
                 spaced && county_ok && cells_free && background_ok
             };
             let pool = if kind == HotspotKind::New { &small_pool } else { &pool };

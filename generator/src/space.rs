@@ -107,6 +107,36 @@ impl Places {
         self.cumulative.partition_point(|&c| c <= x).min(self.places.len() - 1) as u32
     }
 
+    /// The cumulative weights of places drawn in proportion to population × the relative risk of
+    /// their village (`risk` by village id; 1 where absent), with their total.
+    pub fn weighted_table(&self, risk: &HashMap<UnitId, f64>) -> (Vec<f64>, f64) {
+        let mut acc = 0.0;
+        let table = self
+            .places
+            .iter()
+            .map(|p| {
+                acc += p.population * risk.get(&p.lineage.village).copied().unwrap_or(1.0);
+                acc
+            })
+            .collect();
+        (table, acc)
+    }
+
+    /// A place drawn from a table of [`Self::weighted_table`].
+    pub fn draw_from_table<R: Rng>(&self, table: &(Vec<f64>, f64), rng: &mut R) -> u32 {
+        let x = rng.random::<f64>() * table.1;
+        table.0.partition_point(|&c| c <= x).min(self.places.len() - 1) as u32
+    }
+
+    /// The villages that have places, in place order.
+    pub fn villages(&self) -> impl Iterator<Item = UnitId> + '_ {
+        let mut seen = std::collections::HashSet::new();
+        self.places
+            .iter()
+            .map(|p| p.lineage.village)
+            .filter(move |v| seen.insert(*v))
+    }
+
     /// A place of `village` drawn in proportion to population.
     pub fn draw_in_village<R: Rng>(&self, village: UnitId, rng: &mut R) -> u32 {
         let places = &self.by_village[&village];

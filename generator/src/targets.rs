@@ -234,10 +234,12 @@ pub mod planted {
     /// Extra cases a week in a new hot spot from its start week.
     pub const NEW_PER_WEEK: f64 = 25.0;
     /// A new hot spot starts in one of the last [`NEW_START_WINDOW`] weeks (but at least
-    /// [`NEW_MIN_WEEKS`] weeks before the end, so that it has weeks to be seen in).
+    /// [`NEW_MIN_WEEKS`] weeks before the end, so that it has weeks to be seen in, and two weeks
+    /// before the spike's, so that the early warning's window of the spike and the guard week before
+    /// it hold no onset: a new hot spot's first week would alert as sharply as the spike).
     pub const NEW_START_WINDOW: u32 = 6;
     /// See [`NEW_START_WINDOW`].
-    pub const NEW_MIN_WEEKS: u32 = 3;
+    pub const NEW_MIN_WEEKS: u32 = 4;
     /// A new hot spot appears where there was none: on a village of at least this many people (not
     /// [`HOTSPOT_MIN_POPULATION`]: a new construction site or factory can come to a small village) …
     pub const NEW_MIN_POPULATION: u64 = 500;
@@ -251,6 +253,13 @@ pub mod planted {
     pub const DIMINISHING: (f64, f64) = (30.0, 10.0);
     /// Hot-spot villages have at least this population.
     pub const HOTSPOT_MIN_POPULATION: u64 = 1_500;
+    /// A hot spot's cells and their surroundings: residents within this distance (metres) of its
+    /// centre make the background it must stand out from.
+    pub const HOTSPOT_AREA_M: f64 = 1_300.0;
+    /// In its weakest week a hot spot's cases are at least this many times the background of its
+    /// area (planted + background ≥ ratio × background), so that it is a hot spot for the people
+    /// who live there, not only a busy place.
+    pub const HOTSPOT_MIN_RISK_RATIO: f64 = 2.0;
     /// Hot-spot centres are at least this far apart (metres).
     pub const HOTSPOT_MIN_SPACING_M: f64 = 5_000.0;
     /// Planted points lie within this distance (metres) of the centre of their res-8 cell.

@@ -41,6 +41,9 @@ pub struct Truth {
     pub planting: bool,
     /// Scale of the planted rates relative to the nominal volume of the period (1 without `cases`).
     pub planted_scale: f64,
+    /// Over-dispersion α of the background (0: Poisson given the population).
+    #[serde(default)]
+    pub dispersion: f64,
     pub targets: Targets,
     pub hotspots: Vec<Hotspot>,
     /// Res-8 cells (H3 strings) in which nothing is planted.

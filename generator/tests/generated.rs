@@ -296,10 +296,26 @@ fn weekends_holidays_and_hours_shape_the_volume() {
 
 #[test]
 fn seasons_move_the_categories() {
-    let rows = &year().rows;
+    let data = year();
+    // The background's seasons: planted villages' cases (hot spots, 类案, the spike) left out, since a
+    // forest-land hot spot that grows towards October is not a season.
+    let planted: std::collections::HashSet<&str> = data
+        .truth
+        .hotspots
+        .iter()
+        .map(|h| h.village_code.as_str())
+        .chain(data.truth.recurring.iter().map(|r| r.village_code.as_str()))
+        .chain(data.truth.spike.iter().map(|s| s.village_code.as_str()))
+        .collect();
+    let rows: Vec<&Row> = data
+        .rows
+        .iter()
+        .filter(|r| !planted.contains(r.village_code.as_str()))
+        .collect();
     let share_in = |category: Category, year: i32, months: &[u32]| {
         let month: Vec<&Row> = rows
             .iter()
+            .copied()
             .filter(|r| r.date().year() == year && months.contains(&r.date().month()))
             .collect();
         share(&month, |r| r.category == category)
@@ -867,4 +883,71 @@ fn chinese_headers_and_bad_outputs() {
     };
     let err = generate(region(), &zero, &dir.path().join("z.csv")).unwrap_err();
     assert!(matches!(err, GenerateError::Options { .. }), "{err}");
+}
+
+/// Pearson dispersion of the background per village: Σ (O − E)² / E over villages expecting at
+/// least 5 cases, per village (1 for Poisson), planted villages left out.
+fn village_dispersion(dir: &Path, dispersion: f64) -> f64 {
+    let opts = GenerateOptions {
+        cases: Some(60_000),
+        seed: 5,
+        dispersion,
+        ..GenerateOptions::default()
+    };
+    let out = dir.join(format!("dispersion-{dispersion}.csv"));
+    generate(region(), &opts, &out).unwrap();
+    let truth = Truth::read(&truth_path(&out)).unwrap();
+    assert_eq!(truth.dispersion, dispersion);
+    let planted: HashSet<String> = truth
+        .hotspots
+        .iter()
+        .map(|h| h.village_code.clone())
+        .chain(truth.recurring.iter().map(|r| r.village_code.clone()))
+        .chain(truth.spike.iter().map(|s| s.village_code.clone()))
+        .chain(truth.repeat_chains.iter().map(|c| c.village_code.clone()))
+        .collect();
+    let (headers, rows) = read_raw(&out);
+    let village = headers.iter().position(|h| h == Column::VillageCode.name()).unwrap();
+    let mut observed: HashMap<String, f64> = HashMap::new();
+    for row in &rows {
+        *observed.entry(row[village].clone()).or_default() += 1.0;
+    }
+    let people: f64 = region()
+        .level(AdminLevel::Village)
+        .map(|(_, v)| v.population.unwrap() as f64)
+        .sum();
+    let total = rows.len() as f64;
+    let (mut chi2, mut n) = (0.0, 0.0);
+    for (_, v) in region()
+        .level(AdminLevel::Village)
+        .filter(|(_, v)| !planted.contains(&v.code))
+    {
+        let e = total * v.population.unwrap() as f64 / people;
+        if e >= 5.0 {
+            let o = observed.get(&v.code).copied().unwrap_or(0.0);
+            chi2 += (o - e).powi(2) / e;
+            n += 1.0;
+        }
+    }
+    chi2 / n
+}
+
+#[test]
+fn over_dispersion_makes_villages_vary_more_than_poisson() {
+    let dir = tempfile::tempdir().unwrap();
+    let poisson = village_dispersion(dir.path(), 0.0);
+    let dispersed = village_dispersion(dir.path(), 0.2);
+    // With α the variance is about μ + α μ² (μ ≈ 25 a village here): several times Poisson's.
+    assert!(poisson < 1.3, "{poisson}");
+    assert!(dispersed > 3.0, "{dispersed}");
+    let err = generate(
+        region(),
+        &GenerateOptions {
+            dispersion: -1.0,
+            ..small(1)
+        },
+        &dir.path().join("bad.csv"),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("dispersion"), "{err}");
 }

@@ -9,6 +9,7 @@
 
 pub mod coords;
 pub mod model;
+pub mod population;
 pub mod read;
 pub mod region;
 pub mod schema;

@@ -70,6 +70,10 @@ pub struct Region {
     pub attribution: String,
     /// City first, then counties, townships, villages and grids, each level in file order.
     pub units: Vec<AdminUnit>,
+    /// Residents per H3 cell (res 5–10, sorted) where the region directory supplies them
+    /// (`population.csv` or `population.tif`, see [`crate::population`]); `None`: the analytics
+    /// spread the units' populations over their areas.
+    pub cell_population: Option<Vec<(u64, f64)>>,
     by_code: HashMap<String, UnitId>,
     children: Vec<Vec<UnitId>>,
     coverage: HashSet<CellIndex>,
@@ -135,7 +139,9 @@ impl Region {
             villages: &villages,
             grids: &grids,
         };
-        Region::parse(&files, &dir.display().to_string())
+        let mut region = Region::parse(&files, &dir.display().to_string())?;
+        region.cell_population = crate::population::read_cell_population(dir)?;
+        Ok(region)
     }
 
     /// Loads `dir`, or the embedded default when `dir` is `None`.
@@ -258,6 +264,7 @@ impl Region {
             code: meta.code,
             attribution: meta.attribution,
             units,
+            cell_population: None,
             by_code,
             children,
             coverage,

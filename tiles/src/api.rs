@@ -229,6 +229,8 @@ pub async fn trends(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Resp
         steps: params.number_in("steps", 52usize, 3..=260)?,
         last_day: filter.last_day(),
         filter,
+
+        measure: fengqiao_analytics::measure::Measure::Count,
     };
     let emerging = EmergingOptions {
         k: params.number_in("k", 1u32, 0..=5)?,
@@ -277,6 +279,8 @@ pub async fn recurring(State(state): State<Arc<AppState>>, ask: Ask) -> Result<R
         history: params.number_in("history", 26usize, 1..=260)?,
         last_day: filter.last_day(),
         filter,
+        measure: fengqiao_analytics::measure::Measure::Count,
+        risk: Default::default(),
     };
     let display = ask.display();
     let k = state.config.suppress_below;

@@ -75,7 +75,8 @@ impl From<AnalyticsError> for ApiError {
             AnalyticsError::Resolution(_)
             | AnalyticsError::UnknownUnit(_)
             | AnalyticsError::Level(_)
-            | AnalyticsError::Period(_) => ApiError::BadRequest(e.to_string()),
+            | AnalyticsError::Period(_)
+            | AnalyticsError::Population(_) => ApiError::BadRequest(e.to_string()),
             AnalyticsError::Query { .. } | AnalyticsError::Store(_) => ApiError::Internal(e.to_string()),
         }
     }

@@ -171,6 +171,8 @@ fn build_layer(conn: &duckdb::Connection, state: &AppState, request: &LayerReque
         weights: SeverityWeights::default(),
         as_of: fengqiao_ingest::time::now_china(),
         rules: Rules::default(),
+        measure: fengqiao_analytics::measure::Measure::Count,
+        risk: fengqiao_analytics::measure::RiskOptions::default(),
     };
     let mut map = match state.columns() {
         Some(columns) => heatmap_cached(&columns, region, &opts)?,
@@ -206,6 +208,8 @@ fn build_layer(conn: &duckdb::Connection, state: &AppState, request: &LayerReque
                     from: None,
                     ..request.filter.clone()
                 },
+
+                measure: fengqiao_analytics::measure::Measure::Count,
             },
         )?;
         let trends = emerging_hot_spots(region, &cube, &EmergingOptions::default());
