@@ -8,14 +8,20 @@
 //! 1. **Windows.** The current window is the 7 days ending on `as_of`; the baseline is the
 //!    `baseline_windows` (12) windows before it, skipping `guard_windows` (1) so that a rise under
 //!    way does not raise its own baseline (the EARS C2/C3 guard band).
-//! 2. **Expected count with seasonality.** The unit's share of the category in the baseline, times
-//!    the category's count in the rest of the study area in the current window:
-//!    `μ = (own_baseline + 0.5) / (rest_baseline + 1) × rest_current`. Seasons, holidays (春节) and
-//!    city-wide campaigns move `rest_current` and with it `μ`; a local excess does not (the unit
-//!    itself is left out of the rest). The `+0.5` keeps a unit with no history from having μ = 0.
-//! 3. **Over-dispersion.** Per category, the Pearson dispersion `φ` of the baseline windows around
-//!    each unit's baseline mean, over all units with cases (kept within 1 … 10). With `φ > 1` the
-//!    count is negative binomial with mean μ and variance φμ, else Poisson.
+//! 2. **Expected count with seasonality** — the shared expected counts of [`crate::risk`]: the
+//!    unit's residents' share `s` of the region times the category's count in the rest of the study
+//!    area in the current window, times the unit's own relative risk over the baseline shrunk towards
+//!    1: `μ = (own_baseline + ½) / (s × rest_baseline + ½) × s × rest_current`
+//!    ([`expected_count_with_population`]). Seasons, holidays (春节) and city-wide campaigns move
+//!    `rest_current` and with it `μ`; a local excess does not (the unit itself is left out of the
+//!    rest). A long history makes this the unit's share of the baseline; no history, the
+//!    population's expectation (a hamlet expects less than a town). Without residents in the region
+//!    files: `μ = (own_baseline + ½) / (rest_baseline + 1) × rest_current` ([`expected_count`]).
+//! 3. **Over-dispersion.** Per category, the median of the units' Pearson dispersions `φ` of the
+//!    baseline windows around their own baseline mean, over the units with at least a case a
+//!    window (the pooled dispersion when fewer than 10 have), kept within 1 … 10 — a hot spot's
+//!    onset in the baseline of one unit does not make every other unit's excess look ordinary. With
+//!    `φ > 1` the count is negative binomial with mean μ and variance φμ, else Poisson.
 //! 4. **Alert** when the observed count `y ≥ min_cases` and `p = P(Y ≥ y) ≤ 7 / (365.25 ×
 //!    min_recurrence_years)`: an excess that chance alone would bring to this unit and category less
 //!    than once in that many years. The **recurrence interval** reported is `7 / (365.25 p)` years
@@ -23,7 +29,8 @@
 //! 5. **Severity**: red (红色) at a recurrence of 1,000 years or more with at least 10 cases, orange
 //!    (橙色) at 100 years, yellow (黄色) otherwise. **New or ongoing**: ongoing when the window
 //!    ending 7 days earlier alerted too.
-//! 6. **Ranking**: severity, then recurrence interval, then excess cases; the list is cut at `limit`.
+//! 6. **Ranking**: severity, then `ln p` (smallest first: it keeps its order where `p` underflows),
+//!    then excess cases; the list is cut at `limit`.
 
 use std::collections::HashMap;
 
@@ -186,9 +193,16 @@ pub fn upper_tail(y: u32, mean: f64, phi: f64) -> f64 {
     }
 }
 
-/// Pearson dispersion of baseline series around their own means (step 3), within 1 … 10.
+/// Series needed for the median in [`dispersion`].
+const DISPERSION_SERIES: usize = 10;
+
+/// Dispersion of baseline series around their own means (step 3), within 1 … 10: the median of the
+/// series' Pearson dispersions over the series with at least one case a window on average (so that
+/// one hot spot's onset in a category does not make every other unit's excess in it look ordinary),
+/// else the pooled Pearson dispersion of all series with cases.
 pub fn dispersion<'a>(baselines: impl Iterator<Item = &'a [u32]>) -> f64 {
     let (mut chi2, mut dof) = (0.0, 0usize);
+    let mut per_series = Vec::new();
     for series in baselines {
         let n = series.len();
         let total: u32 = series.iter().sum();
@@ -196,17 +210,23 @@ pub fn dispersion<'a>(baselines: impl Iterator<Item = &'a [u32]>) -> f64 {
             continue;
         }
         let mean = f64::from(total) / n as f64;
-        chi2 += series
-            .iter()
-            .map(|&y| (f64::from(y) - mean).powi(2) / mean)
-            .sum::<f64>();
+        let own: f64 = series.iter().map(|&y| (f64::from(y) - mean).powi(2) / mean).sum();
+        chi2 += own;
         dof += n - 1;
+        if mean >= 1.0 {
+            per_series.push(own / (n - 1) as f64);
+        }
     }
-    if dof == 0 {
-        1.0
+    let phi = if per_series.len() >= DISPERSION_SERIES {
+        let mid = per_series.len() / 2;
+        per_series.select_nth_unstable_by(mid, f64::total_cmp);
+        per_series[mid]
+    } else if dof > 0 {
+        chi2 / dof as f64
     } else {
-        (chi2 / dof as f64).clamp(1.0, 10.0)
-    }
+        1.0
+    };
+    phi.clamp(1.0, 10.0)
 }
 
 /// The largest p-value that alerts.
@@ -425,5 +445,9 @@ mod tests {
         assert_eq!(dispersion(even.iter().map(|s| &s[..])), 1.0);
         let bursty = [[0u32, 0, 0, 8], [5, 0, 0, 0]];
         assert!(dispersion(bursty.iter().map(|s| &s[..])) > 3.0);
+        // Many ordinary series and one onset: the median is not moved.
+        let mut series: Vec<[u32; 4]> = (0..20).map(|i| [2 + i % 2, 2, 3 - i % 2, 2]).collect();
+        series.push([0, 0, 40, 45]);
+        assert_eq!(dispersion(series.iter().map(|s| &s[..])), 1.0);
     }
 }

@@ -465,79 +465,99 @@ fn risk_measures_call_what_was_planted_on_the_default_year() {
     );
 }
 
-#[test]
-fn risk_measures_hold_on_other_seeds_periods_regions_and_dispersed_counts() {
+/// Generates `opts` for `region` and judges everything the risk measures call; an unplanted scan
+/// cluster at p ≤ 0.01 fails the data set too (the acceptance asks for none on ≥ 90 % of seeds: with
+/// seven data sets, none).
+fn holds(name: &str, region: Region, opts: GenerateOptions, bar: Bar) {
     let dir = tempfile::tempdir().unwrap();
-    let fresh = std::process::id() as u64;
-    let sets = [
-        (
-            "Chenzhou",
-            Region::chenzhou(),
-            GenerateOptions {
-                seed: 7,
-                ..GenerateOptions::default()
-            },
-            STRICT,
-        ),
-        (
-            "Chenzhou, 6 months",
-            Region::chenzhou(),
-            GenerateOptions {
-                seed: fresh,
-                months: 6,
-                ..GenerateOptions::default()
-            },
-            STRICT,
-        ),
-        (
-            "sparse north",
-            sparse_region(),
-            GenerateOptions {
-                seed: 11,
-                ..GenerateOptions::default()
-            },
-            STRICT,
-        ),
-        (
-            "sparse north, 9 months",
-            sparse_region(),
-            GenerateOptions {
-                seed: fresh ^ 2,
-                months: 9,
-                ..GenerateOptions::default()
-            },
-            STRICT,
-        ),
-        (
-            "Chenzhou, over-dispersed",
-            Region::chenzhou(),
-            GenerateOptions {
-                seed: 23,
-                dispersion: 0.05,
-                ..GenerateOptions::default()
-            },
-            Bar { recall: 0.8 },
-        ),
-        (
-            "sparse north, over-dispersed",
-            sparse_region(),
-            GenerateOptions {
-                seed: fresh ^ 1,
-                dispersion: 0.05,
-                ..GenerateOptions::default()
-            },
-            Bar { recall: 0.8 },
-        ),
-    ];
-    let mut unplanted_scans = 0;
-    let n = sets.len();
-    for (name, region, opts, bar) in sets {
-        let case = data_set(name, region, opts, dir.path());
-        unplanted_scans += usize::from(check_all(&case, bar));
-    }
-    // "No other cluster at p ≤ 0.01 on ≥ 90 % of seeds": at most one data set in ten.
-    assert!(
-        unplanted_scans * 10 <= n,
-        "{unplanted_scans} of {n} data sets had an unplanted scan cluster"
+    let case = data_set(name, region, opts, dir.path());
+    assert!(!check_all(&case, bar), "{}: an unplanted scan cluster", case.name);
+}
+
+/// A seed of this run (the process id), so that every run tries another; `FENGQIAO_SEED` repeats
+/// one (failures name their seed).
+fn fresh_seed() -> u64 {
+    std::env::var("FENGQIAO_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(std::process::id() as u64)
+}
+
+#[test]
+fn risk_measures_hold_on_another_seed() {
+    holds(
+        "Chenzhou",
+        Region::chenzhou(),
+        GenerateOptions {
+            seed: 7,
+            ..GenerateOptions::default()
+        },
+        STRICT,
+    );
+}
+
+#[test]
+fn risk_measures_hold_on_six_months_of_a_fresh_seed() {
+    let opts = GenerateOptions {
+        seed: fresh_seed(),
+        months: 6,
+        ..GenerateOptions::default()
+    };
+    holds("Chenzhou, 6 months", Region::chenzhou(), opts, STRICT);
+}
+
+#[test]
+fn risk_measures_hold_on_a_sparse_region_of_another_shape() {
+    holds(
+        "sparse north",
+        sparse_region(),
+        GenerateOptions {
+            seed: 11,
+            ..GenerateOptions::default()
+        },
+        STRICT,
+    );
+}
+
+#[test]
+fn risk_measures_hold_on_nine_months_of_the_sparse_region() {
+    let opts = GenerateOptions {
+        seed: fresh_seed() ^ 2,
+        months: 9,
+        ..GenerateOptions::default()
+    };
+    holds("sparse north, 9 months", sparse_region(), opts, STRICT);
+}
+
+/// Over-dispersed registers (α = 0.05: a village's relative risk spreads by about ±20 %): a modest
+/// excess in a dense place is then within the places' ordinary spread, so recall may be lower;
+/// precision may not.
+#[test]
+fn risk_measures_hold_on_over_dispersed_counts() {
+    let opts = GenerateOptions {
+        seed: 23,
+        dispersion: 0.05,
+        ..GenerateOptions::default()
+    };
+    holds(
+        "Chenzhou, over-dispersed",
+        Region::chenzhou(),
+        opts,
+        Bar { recall: 0.8 },
+    );
+}
+
+#[test]
+fn risk_measures_hold_on_over_dispersed_counts_of_the_sparse_region() {
+    let opts = GenerateOptions {
+        seed: fresh_seed() ^ 1,
+        dispersion: 0.05,
+        ..GenerateOptions::default()
+    };
+    holds(
+        "sparse north, over-dispersed",
+        sparse_region(),
+        opts,
+        Bar { recall: 0.8 },
     );
 }
