@@ -17,11 +17,13 @@
 //!    rest). A long history makes this the unit's share of the baseline; no history, the
 //!    population's expectation (a hamlet expects less than a town). Without residents in the region
 //!    files: `μ = (own_baseline + ½) / (rest_baseline + 1) × rest_current` ([`expected_count`]).
-//! 3. **Over-dispersion.** Per category, the median of the units' Pearson dispersions `φ` of the
-//!    baseline windows around their own baseline mean, over the units with at least a case a
-//!    window (the pooled dispersion when fewer than 10 have), kept within 1 … 10 — a hot spot's
-//!    onset in the baseline of one unit does not make every other unit's excess look ordinary. With
-//!    `φ > 1` the count is negative binomial with mean μ and variance φμ, else Poisson.
+//! 3. **Over-dispersion.** The count is negative binomial with mean μ and variance `μ + αμ²`
+//!    ([`crate::risk`]'s model; Poisson when α = 0). Per category, α is the median of the units'
+//!    `(s² − m)/m²` over their baseline windows, over the units with at least a case a window (pooled
+//!    moments when fewer than 10 have), within 0 … 2 — a hot spot's onset in the baseline of one
+//!    unit does not make every other unit's excess look ordinary, and a unit that expects a fraction
+//!    of a case keeps a nearly Poisson tail (a variance `φμ` would give it a tail as heavy as a
+//!    town's).
 //! 4. **Alert** when the observed count `y ≥ min_cases` and `p = P(Y ≥ y) ≤ 7 / (365.25 ×
 //!    min_recurrence_years)`: an excess that chance alone would bring to this unit and category less
 //!    than once in that many years. The **recurrence interval** reported is `7 / (365.25 p)` years
@@ -39,7 +41,6 @@ use duckdb::Connection;
 use fengqiao_ingest::model::{AdminLevel, Category};
 use fengqiao_ingest::Region;
 use serde::Serialize;
-use statrs::distribution::{DiscreteCDF, NegativeBinomial, Poisson};
 
 use crate::cube::{count_rows, locations, periods, Location, Space, Step};
 use crate::departments::{Department, Departments};
@@ -136,6 +137,7 @@ pub struct Alert {
     pub ongoing: bool,
     /// The unit × category's cases in the baseline windows, oldest first.
     pub baseline: Vec<u32>,
+    /// The category's dispersion α (variance μ + αμ²).
     pub dispersion: f64,
     pub department: Department,
 }
@@ -164,44 +166,30 @@ pub fn expected_count_with_population(own_baseline: u64, rest_baseline: u64, res
 }
 
 /// `ln P(Y ≥ y)` under the alert's model, which keeps its order where `p` itself underflows.
-pub fn ln_upper_tail(y: u32, mean: f64, phi: f64) -> f64 {
-    let mean = mean.max(1e-9);
-    let alpha = if phi > 1.0 { (phi - 1.0) / mean } else { 0.0 };
-    risk::ln_upper_tail(u64::from(y), mean, alpha)
+pub fn ln_upper_tail(y: u32, mean: f64, alpha: f64) -> f64 {
+    risk::ln_upper_tail(u64::from(y), mean.max(1e-9), alpha)
 }
 
-/// `P(Y ≥ y)` for a count with mean `mean` and dispersion `phi` (negative binomial with variance
-/// `phi × mean` when `phi > 1`, else Poisson).
-pub fn upper_tail(y: u32, mean: f64, phi: f64) -> f64 {
-    if y == 0 {
-        return 1.0;
-    }
-    let mean = mean.max(1e-9);
-    let below = u64::from(y - 1);
-    if phi > 1.0 + 1e-9 {
-        let size = mean / (phi - 1.0);
-        let p = size / (size + mean);
-        match NegativeBinomial::new(size, p) {
-            Ok(d) => d.sf(below),
-            Err(_) => 0.0,
-        }
-    } else {
-        match Poisson::new(mean) {
-            Ok(d) => d.sf(below),
-            Err(_) => 0.0,
-        }
-    }
+/// `P(Y ≥ y)` for a count with mean `mean` and dispersion `alpha`: negative binomial with variance
+/// `mean + alpha × mean²` ([`crate::risk`]'s model; Poisson when `alpha` is 0).
+pub fn upper_tail(y: u32, mean: f64, alpha: f64) -> f64 {
+    risk::upper_tail(u64::from(y), mean.max(1e-9), alpha)
 }
 
 /// Series needed for the median in [`dispersion`].
 const DISPERSION_SERIES: usize = 10;
 
-/// Dispersion of baseline series around their own means (step 3), within 1 … 10: the median of the
-/// series' Pearson dispersions over the series with at least one case a window on average (so that
-/// one hot spot's onset in a category does not make every other unit's excess in it look ordinary),
-/// else the pooled Pearson dispersion of all series with cases.
+/// Largest dispersion used.
+pub const MAX_DISPERSION: f64 = 2.0;
+
+/// Dispersion α of baseline series around their own means (step 3), the negative binomial's
+/// `variance = μ + α μ²`: the median of the series' `(s² − m) / m²` (`m` its mean, `s²` its
+/// variance) over the series with at least a case a window on average — so that one hot spot's
+/// onset in a category does not make every other unit's excess in it look ordinary — else the
+/// pooled moments of all series with cases; within 0 … [`MAX_DISPERSION`]. Being relative to μ², it
+/// leaves a unit that expects a fraction of a case nearly Poisson, as its counts are.
 pub fn dispersion<'a>(baselines: impl Iterator<Item = &'a [u32]>) -> f64 {
-    let (mut chi2, mut dof) = (0.0, 0usize);
+    let (mut excess, mut squares) = (0.0, 0.0);
     let mut per_series = Vec::new();
     for series in baselines {
         let n = series.len();
@@ -210,23 +198,23 @@ pub fn dispersion<'a>(baselines: impl Iterator<Item = &'a [u32]>) -> f64 {
             continue;
         }
         let mean = f64::from(total) / n as f64;
-        let own: f64 = series.iter().map(|&y| (f64::from(y) - mean).powi(2) / mean).sum();
-        chi2 += own;
-        dof += n - 1;
+        let variance = series.iter().map(|&y| (f64::from(y) - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+        excess += variance - mean;
+        squares += mean * mean;
         if mean >= 1.0 {
-            per_series.push(own / (n - 1) as f64);
+            per_series.push((variance - mean) / (mean * mean));
         }
     }
-    let phi = if per_series.len() >= DISPERSION_SERIES {
+    let alpha = if per_series.len() >= DISPERSION_SERIES {
         let mid = per_series.len() / 2;
         per_series.select_nth_unstable_by(mid, f64::total_cmp);
         per_series[mid]
-    } else if dof > 0 {
-        chi2 / dof as f64
+    } else if squares > 0.0 {
+        excess / squares
     } else {
-        1.0
+        0.0
     };
-    phi.clamp(1.0, 10.0)
+    alpha.clamp(0.0, MAX_DISPERSION)
 }
 
 /// The largest p-value that alerts.
@@ -281,7 +269,7 @@ pub fn alerts(
         let end = current - opts.guard_windows;
         (end - opts.baseline_windows..end, current)
     };
-    let mut phi = vec![1.0; Category::ALL.len()];
+    let mut phi = vec![0.0; Category::ALL.len()];
     for (c, phi) in phi.iter_mut().enumerate() {
         let (range, _) = baseline_range(0);
         *phi = dispersion(
@@ -393,15 +381,15 @@ mod tests {
     #[test]
     fn tails_match_closed_forms() {
         // Poisson(2): P(Y ≥ 1) = 1 − e^-2; P(Y ≥ 3) = 1 − e^-2 (1 + 2 + 2).
-        assert!((upper_tail(1, 2.0, 1.0) - (1.0 - (-2.0f64).exp())).abs() < 1e-12);
-        assert!((upper_tail(3, 2.0, 1.0) - (1.0 - 5.0 * (-2.0f64).exp())).abs() < 1e-12);
-        assert_eq!(upper_tail(0, 2.0, 1.0), 1.0);
-        // Negative binomial with mean 2, φ = 2 (size 2, p = 1/2): P(Y = 0) = 1/4.
-        assert!((upper_tail(1, 2.0, 2.0) - 0.75).abs() < 1e-12);
+        assert!((upper_tail(1, 2.0, 0.0) - (1.0 - (-2.0f64).exp())).abs() < 1e-12);
+        assert!((upper_tail(3, 2.0, 0.0) - (1.0 - 5.0 * (-2.0f64).exp())).abs() < 1e-12);
+        assert_eq!(upper_tail(0, 2.0, 0.0), 1.0);
+        // Negative binomial with mean 2, α = 1/2 (size 2, p = 1/2): P(Y = 0) = 1/4.
+        assert!((upper_tail(1, 2.0, 0.5) - 0.75).abs() < 1e-12);
         // Over-dispersion fattens the tail.
-        assert!(upper_tail(10, 2.0, 3.0) > upper_tail(10, 2.0, 1.0) * 10.0);
+        assert!(upper_tail(10, 2.0, 1.0) > upper_tail(10, 2.0, 0.0) * 10.0);
         // Tiny tails keep their precision (no 1 − (1 − ε)).
-        let tiny = upper_tail(30, 0.1, 1.0);
+        let tiny = upper_tail(30, 0.1, 0.0);
         assert!(tiny > 0.0 && tiny < 1e-50, "{tiny}");
     }
 
@@ -434,20 +422,20 @@ mod tests {
             expected_count(2, 100, 10)
         );
         // The log tail orders what p cannot.
-        let (a, b) = (ln_upper_tail(400, 0.01, 1.0), ln_upper_tail(300, 0.01, 1.0));
+        let (a, b) = (ln_upper_tail(400, 0.01, 0.0), ln_upper_tail(300, 0.01, 0.0));
         assert!(a.is_finite() && a < b, "{a} {b}");
-        assert_eq!(upper_tail(400, 0.01, 1.0), 0.0);
+        assert_eq!(upper_tail(400, 0.01, 0.0), 0.0);
     }
 
     #[test]
-    fn dispersion_is_one_for_even_series_and_larger_for_bursty_ones() {
+    fn dispersion_is_zero_for_even_series_and_larger_for_bursty_ones() {
         let even = [[2u32, 2, 2, 2], [1, 1, 1, 1]];
-        assert_eq!(dispersion(even.iter().map(|s| &s[..])), 1.0);
+        assert_eq!(dispersion(even.iter().map(|s| &s[..])), 0.0);
         let bursty = [[0u32, 0, 0, 8], [5, 0, 0, 0]];
-        assert!(dispersion(bursty.iter().map(|s| &s[..])) > 3.0);
+        assert!(dispersion(bursty.iter().map(|s| &s[..])) > 0.5);
         // Many ordinary series and one onset: the median is not moved.
         let mut series: Vec<[u32; 4]> = (0..20).map(|i| [2 + i % 2, 2, 3 - i % 2, 2]).collect();
         series.push([0, 0, 40, 45]);
-        assert_eq!(dispersion(series.iter().map(|s| &s[..])), 1.0);
+        assert_eq!(dispersion(series.iter().map(|s| &s[..])), 0.0);
     }
 }
