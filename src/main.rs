@@ -105,6 +105,12 @@ enum Command {
         #[command(flatten)]
         args: trends::RecurringArgs,
     },
+    /// Kulldorff's scan statistic on H3 cells: clusters of cases beyond what the residents explain
+    /// (spatial, or --prospective: space-time cylinders ending now), Monte Carlo p-values.
+    Scan {
+        #[command(flatten)]
+        args: trends::ScanArgs,
+    },
     /// Early-warning alerts: units × categories whose last 7 days exceed their seasonal baseline.
     Alerts {
         #[command(flatten)]
@@ -207,6 +213,7 @@ fn main() -> Result<()> {
         Command::Hotspots { args } => heat::run_hotspots(&args)?,
         Command::Trends { args } => trends::run_trends(&args)?,
         Command::Recurring { args } => trends::run_recurring(&args)?,
+        Command::Scan { args } => trends::run_scan(&args)?,
         Command::Alerts { args } => trends::run_alerts(&args)?,
         Command::Briefing { args } => briefing::run_briefing(&args)?,
         Command::Serve {

@@ -356,6 +356,117 @@ pub fn run_recurring(args: &RecurringArgs) -> Result<()> {
     args.output.write_table(&columns, &report.problems)
 }
 
+/// `fengqiao scan`.
+#[derive(Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub cases: FilterArgs,
+    /// H3 resolution of the cells (5 to 10).
+    #[arg(long, default_value_t = 8)]
+    pub res: u8,
+    /// The prospective space-time scan: cylinders (a window × the last 1 … --max-steps steps) over
+    /// --steps steps ending on --to (default the last day with cases).
+    #[arg(long)]
+    pub prospective: bool,
+    #[arg(long, default_value = "week")]
+    pub step: String,
+    #[arg(long, default_value_t = 12)]
+    pub steps: usize,
+    /// Longest time interval of a cylinder, in steps.
+    #[arg(long, default_value_t = 4)]
+    pub max_steps: usize,
+    /// Monte Carlo replications (999 gives p-values down to 0.001).
+    #[arg(long, default_value_t = 999)]
+    pub replications: u32,
+    /// Largest share of all expected cases one window may hold.
+    #[arg(long, default_value_t = 0.05)]
+    pub max_share: f64,
+    /// Largest k-ring of a window.
+    #[arg(long, default_value_t = 8)]
+    pub max_rings: u32,
+    /// Clusters listed: at most this many, with p at most --max-p.
+    #[arg(long, default_value_t = 50)]
+    pub max_clusters: usize,
+    #[arg(long, default_value_t = 0.05)]
+    pub max_p: f64,
+    #[arg(long, default_value_t = 20_261_201)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub risk: RiskArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+pub fn run_scan(args: &ScanArgs) -> Result<()> {
+    use fengqiao_analytics::scan::{scan_store, NamedCluster, ScanOptions, ScanRequest};
+    let (region, store) = args.cases.open()?;
+    anyhow::ensure!(
+        (1..=9_999).contains(&args.replications),
+        "--replications {}: 1 to 9999",
+        args.replications
+    );
+    anyhow::ensure!(
+        args.max_share > 0.0 && args.max_share <= 0.5,
+        "--max-share {}: above 0 and at most 0.5",
+        args.max_share
+    );
+    let request = ScanRequest {
+        res: fengqiao_analytics::cells::resolution(args.res)?,
+        filter: args.cases.filter()?,
+        prospective: if args.prospective {
+            Some((step_arg(&args.step)?, args.steps.max(1)))
+        } else {
+            None
+        },
+        options: ScanOptions {
+            max_share: args.max_share,
+            max_rings: args.max_rings,
+            max_steps: args.max_steps.max(1),
+            replications: args.replications,
+            seed: args.seed,
+            max_clusters: args.max_clusters,
+            max_p: args.max_p,
+            ..ScanOptions::default()
+        },
+        risk: args.risk.options(),
+    };
+    let report = scan_store(store.conn(), &region, &request)?;
+    eprintln!(
+        "{} clusters with p ≤ {} ({} windows, {} replications, dispersion {:.4})",
+        report.clusters.len(),
+        args.max_p,
+        report.windows,
+        report.replications,
+        report.dispersion
+    );
+    if args.output.format() == TableFormat::Json {
+        return args.output.write_json(&report);
+    }
+    let columns: [Column<NamedCluster>; 14] = [
+        ("rank", |c| c.cluster.rank.to_string()),
+        ("centre", |c| c.centre_cell.clone()),
+        ("cells", |c| c.cells.len().to_string()),
+        ("observed", |c| c.cluster.observed.to_string()),
+        ("expected", |c| format!("{:.2}", c.cluster.expected)),
+        ("relative_risk", |c| format!("{:.3}", c.cluster.relative_risk)),
+        ("llr", |c| format!("{:.3}", c.cluster.llr)),
+        ("p", |c| format!("{:.4}", c.cluster.p)),
+        ("start", |c| c.start.to_string()),
+        ("end", |c| c.end.to_string()),
+        ("recurrence_days", |c| {
+            c.recurrence_days.map_or_else(String::new, |d| format!("{d:.0}"))
+        }),
+        ("villages", |c| {
+            c.villages.iter().map(|v| v.name.clone()).collect::<Vec<_>>().join(";")
+        }),
+        ("village_codes", |c| {
+            c.villages.iter().map(|v| v.code.clone()).collect::<Vec<_>>().join(";")
+        }),
+        ("h3", |c| c.cells.join(";")),
+    ];
+    args.output.write_table(&columns, &report.clusters)
+}
+
 /// `fengqiao alerts`.
 #[derive(Args)]
 pub struct AlertsArgs {

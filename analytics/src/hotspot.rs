@@ -32,6 +32,7 @@ use crate::response::{ClusterFacts, Level, Rules};
 use crate::risk;
 pub use crate::source::CaseSource;
 use crate::AnalyticsError;
+use rayon::prelude::*;
 
 /// What to compute.
 #[derive(Debug, Clone)]
@@ -154,6 +155,9 @@ pub struct RiskSummary {
     pub baseline: Baseline,
     /// Cells with cases but no residents.
     pub cells_without_residents: usize,
+    /// Global Moran's I of the cells' Assunção–Reis index over their rings (PySAL's `Moran_Rate`):
+    /// how much more than chance the excess clusters in space (0: not at all).
+    pub moran_i: Option<f64>,
 }
 
 /// Computes the heat map from the store.
@@ -277,6 +281,7 @@ impl RiskCells {
                     .collect()
             }
             _ => (0..cells.len())
+                .into_par_iter()
                 .map(|i| {
                     if counts[i] == 0 && expected[i] <= 0.0 {
                         return 0.0;
@@ -288,12 +293,18 @@ impl RiskCells {
                 })
                 .collect(),
         };
-        let upper_p = (0..cells.len())
-            .map(|i| risk::upper_tail(counts[i], model_mean(i), alpha))
-            .collect();
-        let lower_p = (0..cells.len())
-            .map(|i| risk::cdf(counts[i], model_mean(i), alpha))
-            .collect();
+        let (upper_p, lower_p): (Vec<f64>, Vec<f64>) = (0..cells.len())
+            .into_par_iter()
+            .map(|i| {
+                if counts[i] == 0 {
+                    return (1.0, risk::cdf(0, model_mean(i), alpha));
+                }
+                (
+                    risk::upper_tail(counts[i], model_mean(i), alpha),
+                    risk::cdf(counts[i], model_mean(i), alpha),
+                )
+            })
+            .unzip();
         let residents = surface.total();
         let summary = RiskSummary {
             residents,
@@ -303,6 +314,7 @@ impl RiskCells {
             residual: opts.risk.residual,
             baseline: opts.risk.baseline,
             cells_without_residents: (0..cells.len()).filter(|&i| counts[i] > 0 && people[i] <= 0.0).count(),
+            moran_i: None,
         };
         Ok(RiskCells {
             people,
@@ -400,6 +412,19 @@ fn heatmap_of(
         Some(r) => r.values.clone(),
         None => counts.iter().map(|&n| n as f64).collect(),
     };
+    let mut risk = risk;
+    if let Some(r) = risk.as_mut() {
+        let observed: Vec<f64> = counts.iter().map(|&n| n as f64).collect();
+        let rings = if opts.k == 1 && !opts.kernel {
+            None
+        } else {
+            Some(k_ring_weights(&cells, 1))
+        };
+        r.summary.moran_i = risk::morans_i(
+            &risk::assuncao_reis(&observed, &r.people),
+            rings.as_ref().unwrap_or(&weights),
+        );
+    }
     let gi = match &risk {
         // The excess as normal scores: the neighbourhood's cases against its expected cases, exactly
         // (binary weights) or by the scores' own moments (kernel weights).

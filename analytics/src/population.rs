@@ -272,9 +272,7 @@ fn spread_units(region: &Region, placement: &Placement) -> Result<(Vec<Entry>, S
         })
         .collect();
     let spacing = NearestNeighbour::new(&kernel_points);
-    let (mut polygons, mut kernels) = (0, 0);
-    let mut entries = Vec::new();
-    for leaf in &leaves {
+    let spread_leaf = |leaf: &Leaf| -> Vec<Entry> {
         let unit = &region.units[leaf.unit as usize];
         let weights = match &unit.boundary {
             _ if leaf.at_point => spread_weights(
@@ -285,12 +283,8 @@ fn spread_units(region: &Region, placement: &Placement) -> Result<(Vec<Entry>, S
                     sigma_m: KERNEL_SIGMA_M.0,
                 },
             ),
-            Some(boundary) => {
-                polygons += 1;
-                polygon_weights(boundary, unit.lng, unit.lat)
-            }
+            Some(boundary) => polygon_weights(boundary, unit.lng, unit.lat),
             _ => {
-                kernels += 1;
                 let spread = placement.spread(region, leaf.unit).unwrap_or_else(|| Spread {
                     at_point: 0.0,
                     sigma_m: (spacing.distance_m(unit.lng, unit.lat) / 2.0).clamp(KERNEL_SIGMA_M.0, KERNEL_SIGMA_M.1),
@@ -299,16 +293,26 @@ fn spread_units(region: &Region, placement: &Placement) -> Result<(Vec<Entry>, S
             }
         };
         let people = apportion(leaf.people, &weights.iter().map(|w| w.1).collect::<Vec<_>>());
-        for (&(cell, _), n) in weights.iter().zip(people) {
-            if n > 0 {
-                entries.push(Entry {
-                    cell,
-                    unit: leaf.unit,
-                    people: n as f32,
-                });
-            }
-        }
-    }
+        weights
+            .iter()
+            .zip(people)
+            .filter(|&(_, n)| n > 0)
+            .map(|(&(cell, _), n)| Entry {
+                cell,
+                unit: leaf.unit,
+                people: n as f32,
+            })
+            .collect()
+    };
+    let entries: Vec<Entry> = {
+        use rayon::prelude::*;
+        leaves.par_iter().flat_map_iter(spread_leaf).collect()
+    };
+    let polygons = leaves
+        .iter()
+        .filter(|l| !l.at_point && region.units[l.unit as usize].boundary.is_some())
+        .count();
+    let kernels = leaves.len() - polygons;
     Ok((entries, SurfaceSource::Units { polygons, kernels }))
 }
 

@@ -58,10 +58,42 @@ pub fn ln_pmf(k: u64, mean: f64, alpha: f64) -> f64 {
     ln_gamma(k_f + r) - ln_gamma(r) - ln_gamma(k_f + 1.0) + r * (r / (r + mean)).ln() + k_f * (mean / (r + mean)).ln()
 }
 
+/// `P(Y < y)` and `P(Y = y)` by the recurrence of the probabilities from 0 (a few multiplications
+/// a count: the statistics evaluate this for every cell), where it cannot underflow; `None` beyond.
+fn below_and_at(y: u64, mean: f64, alpha: f64) -> Option<(f64, f64)> {
+    if !(mean > 0.0 && mean <= 500.0 && y <= 5_000) {
+        return None;
+    }
+    let r = if alpha > 0.0 { 1.0 / alpha } else { f64::INFINITY };
+    let q = mean / (r + mean);
+    let mut pmf = if alpha <= 0.0 {
+        (-mean).exp()
+    } else {
+        (r * (r / (r + mean)).ln()).exp()
+    };
+    if pmf <= 1e-300 {
+        return None;
+    }
+    let mut below = 0.0;
+    for k in 0..y {
+        below += pmf;
+        let k = k as f64;
+        pmf *= if alpha <= 0.0 {
+            mean / (k + 1.0)
+        } else {
+            (k + r) / (k + 1.0) * q
+        };
+    }
+    Some((below.min(1.0), pmf))
+}
+
 /// `P(Y ≤ y)` under the model.
 pub fn cdf(y: u64, mean: f64, alpha: f64) -> f64 {
     if mean <= 0.0 {
         return 1.0;
+    }
+    if let Some((below, at)) = below_and_at(y, mean, alpha) {
+        return (below + at).min(1.0);
     }
     if alpha <= 0.0 {
         Poisson::new(mean).map_or(1.0, |d| d.cdf(y))
@@ -79,6 +111,12 @@ pub fn ln_upper_tail(y: u64, mean: f64, alpha: f64) -> f64 {
     if mean <= 0.0 {
         return f64::NEG_INFINITY;
     }
+    if y as f64 > mean {
+        return ln_far_tail(y, mean, alpha);
+    }
+    if let Some((below, _)) = below_and_at(y, mean, alpha) {
+        return (1.0 - below).max(f64::MIN_POSITIVE).ln();
+    }
     let sf = if alpha <= 0.0 {
         Poisson::new(mean).map_or(0.0, |d| d.sf(y - 1))
     } else {
@@ -88,17 +126,24 @@ pub fn ln_upper_tail(y: u64, mean: f64, alpha: f64) -> f64 {
     if sf > 1e-280 {
         return sf.ln();
     }
-    // Far tail: sum P(Y = k) for k ≥ y in logarithms; the terms fall geometrically beyond the mean.
+    ln_far_tail(y, mean, alpha)
+}
+
+/// `ln Σ_{k ≥ y} P(Y = k)` for `y` above the mean: the terms fall geometrically, summed relative to
+/// the first in logarithms.
+fn ln_far_tail(y: u64, mean: f64, alpha: f64) -> f64 {
     let first = ln_pmf(y, mean, alpha);
-    let mut total = 1.0;
-    let mut ln_term = first;
-    for k in y..y + 100_000 {
-        let next = ln_pmf(k + 1, mean, alpha);
-        let ratio = (next - ln_term).exp();
-        ln_term = next;
-        let term = (next - first).exp();
+    let r = if alpha > 0.0 { 1.0 / alpha } else { f64::INFINITY };
+    let (mut total, mut term) = (1.0f64, 1.0f64);
+    for k in y..y + 1_000_000 {
+        let k = k as f64;
+        term *= if alpha <= 0.0 {
+            mean / (k + 1.0)
+        } else {
+            (k + r) / (k + 1.0) * mean / (r + mean)
+        };
         total += term;
-        if term < 1e-17 * total && ratio < 0.999 {
+        if term < 1e-17 * total {
             break;
         }
     }
@@ -116,14 +161,24 @@ pub fn mid_quantile_residual(y: u64, mean: f64, alpha: f64) -> f64 {
     if mean <= 0.0 {
         return if y == 0 { 0.0 } else { MAX_SCORE };
     }
-    let half_pmf = 0.5 * ln_pmf(y, mean, alpha).exp();
-    let below = if y == 0 { 0.0 } else { cdf(y - 1, mean, alpha) };
+    let (below, half_pmf) = match below_and_at(y, mean, alpha) {
+        Some((below, at)) => (below, 0.5 * at),
+        None => (
+            if y == 0 { 0.0 } else { cdf(y - 1, mean, alpha) },
+            0.5 * ln_pmf(y, mean, alpha).exp(),
+        ),
+    };
     let lower = below + half_pmf;
     if lower <= 0.5 {
         return normal_quantile_of_tail(lower.max(0.0)).map_or(-MAX_SCORE, |z| -z);
     }
     // The upper side: P(Y > y) + ½ P(Y = y), from the log tail where it is tiny.
-    let ln_above = ln_upper_tail(y + 1, mean, alpha);
+    let above = 1.0 - below - 2.0 * half_pmf;
+    let ln_above = if above > 1e-9 {
+        above.ln()
+    } else {
+        ln_upper_tail(y + 1, mean, alpha)
+    };
     let upper = ln_above.exp() + half_pmf;
     let ln_upper = if upper > 0.0 { upper.ln() } else { ln_above };
     normal_quantile_of_ln_tail(ln_upper).min(MAX_SCORE)
@@ -319,7 +374,7 @@ pub fn robust_dispersion(observed: &[u64], expected: &[f64]) -> f64 {
         } else {
             hi = mid;
         }
-        if hi - lo < 1e-4 * hi {
+        if hi - lo < 1e-3 * hi {
             break;
         }
     }
@@ -347,7 +402,7 @@ pub fn robust_scale_and_dispersion(observed: &[u64], expected: &[f64]) -> (f64, 
         z[mid]
     };
     let (mut k, mut alpha) = (1.0, 0.0);
-    for _ in 0..4 {
+    for _ in 0..3 {
         // The score falls as k grows: bisect for a median of 0.
         let (mut lo, mut hi): (f64, f64) = (0.05, 20.0);
         for _ in 0..40 {
@@ -357,7 +412,7 @@ pub fn robust_scale_and_dispersion(observed: &[u64], expected: &[f64]) -> (f64, 
             } else {
                 hi = mid;
             }
-            if hi / lo < 1.0 + 1e-4 {
+            if hi / lo < 1.0 + 1e-3 {
                 break;
             }
         }
@@ -369,7 +424,7 @@ pub fn robust_scale_and_dispersion(observed: &[u64], expected: &[f64]) -> (f64, 
     (k, alpha)
 }
 
-/// The pairs the robust estimates use (a deterministic subsample of at most 4,000).
+/// The pairs the robust estimates use (a deterministic subsample of at most 3,000).
 fn dispersion_pairs(observed: &[u64], expected: &[f64]) -> Vec<(u64, f64)> {
     let pairs: Vec<(u64, f64)> = observed
         .iter()
@@ -377,11 +432,11 @@ fn dispersion_pairs(observed: &[u64], expected: &[f64]) -> Vec<(u64, f64)> {
         .filter(|&(_, &e)| e >= DISPERSION_MIN_EXPECTED && e.is_finite())
         .map(|(&o, &e)| (o, e))
         .collect();
-    if pairs.len() <= 4_000 {
+    if pairs.len() <= 3_000 {
         return pairs;
     }
-    let step = pairs.len() as f64 / 4_000.0;
-    (0..4_000).map(|i| pairs[(i as f64 * step) as usize]).collect()
+    let step = pairs.len() as f64 / 3_000.0;
+    (0..3_000).map(|i| pairs[(i as f64 * step) as usize]).collect()
 }
 
 /// Assunção & Reis's method-of-moments dispersion expressed as NB2's α: with the region's rate
@@ -460,6 +515,31 @@ pub fn marshall_eb_rates(observed: &[f64], population: &[f64]) -> Vec<f64> {
             weight * (o / p) + (1.0 - weight) * b
         })
         .collect()
+}
+
+/// Moran's I of `values` with row-standardised weights over each place's neighbours (itself left
+/// out): `I = (n / S₀) Σᵢ Σⱼ wᵢⱼ zᵢ zⱼ / Σᵢ zᵢ²`, `z = x − x̄` — PySAL's `esda.Moran` with
+/// `transformation='r'`; of the Assunção–Reis index it is `esda.Moran_Rate`. Places without
+/// neighbours weigh nothing (as PySAL's islands). `None` when the values do not vary.
+pub fn morans_i(values: &[f64], weights: &crate::gistar::Weights) -> Option<f64> {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let z: Vec<f64> = values.iter().map(|x| x - mean).collect();
+    let denominator: f64 = z.iter().map(|x| x * x).sum();
+    if denominator <= 0.0 {
+        return None;
+    }
+    let (mut s0, mut numerator) = (0.0, 0.0);
+    for i in 0..weights.len() {
+        let others: Vec<usize> = weights.row(i).map(|(j, _)| j).filter(|&j| j != i).collect();
+        if others.is_empty() {
+            continue;
+        }
+        let w = 1.0 / others.len() as f64;
+        s0 += 1.0;
+        numerator += others.iter().map(|&j| w * z[i] * z[j]).sum::<f64>();
+    }
+    (s0 > 0.0).then(|| n / s0 * numerator / denominator)
 }
 
 /// A place's own relative risk from its history, shrunk towards 1 by the gamma prior of the

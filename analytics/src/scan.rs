@@ -980,12 +980,21 @@ pub fn scan_store(
         let cells: Vec<CellIndex> = map.cells.iter().filter_map(|c| c.h3.parse().ok()).collect();
         let observed = map.cells.iter().map(|c| c.count.unwrap_or(0)).collect();
         let expected = map.cells.iter().map(|c| c.expected.unwrap_or(0.0)).collect();
-        let (first, last) = crate::cube::last_case_day(conn, region, &request.filter)?
-            .map(|last| {
-                let first = request.filter.from.map_or(last, |f| f.date());
-                (first, last)
-            })
-            .unwrap_or_default();
+        let first_case: Option<String> = {
+            let (clause, params) = request.filter.where_clause(region)?;
+            conn.query_row(
+                &format!("SELECT CAST(CAST(min(reported_at) AS DATE) AS VARCHAR) FROM cases WHERE {clause}"),
+                duckdb::params_from_iter(params.iter()),
+                |r| r.get(0),
+            )
+            .map_err(|source| crate::AnalyticsError::Query {
+                what: "the first day with cases",
+                source,
+            })?
+        };
+        let first_case = first_case.and_then(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok());
+        let last = crate::cube::last_case_day(conn, region, &request.filter)?.unwrap_or_default();
+        let first = request.filter.from.map(|f| f.date()).or(first_case).unwrap_or(last);
         (cells, observed, expected, vec![(first, last)], 1)
     };
     let totals: Vec<f64> = (0..cells.len())

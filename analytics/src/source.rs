@@ -13,7 +13,7 @@ use crate::filter::Filter;
 use crate::AnalyticsError;
 
 /// Cases read for [`crate::population::Placement`]: at most this many, spread over the store.
-pub const PLACEMENT_SAMPLE: usize = 200_000;
+pub const PLACEMENT_SAMPLE: usize = 100_000;
 
 /// Where a heat map's cases come from: the store (DuckDB) or the server's in-memory columns.
 #[derive(Clone, Copy)]
@@ -81,9 +81,21 @@ impl CaseSource<'_> {
                     what: "the placement sample",
                     source,
                 };
+                // System sampling (whole vectors) over a large store: a reservoir would read it all.
+                let rows: i64 = conn
+                    .query_row("SELECT count(*) FROM cases", [], |r| r.get(0))
+                    .map_err(err)?;
+                let sample = if rows as usize <= max {
+                    String::new()
+                } else {
+                    format!(
+                        " USING SAMPLE {:.6} PERCENT (system, 20261201)",
+                        100.0 * max as f64 / rows as f64
+                    )
+                };
                 let mut stmt = conn
                     .prepare(&format!(
-                        "SELECT coalesce(grid_code, village_code), h3 FROM cases USING SAMPLE reservoir({max} ROWS) REPEATABLE (20261201)"
+                        "SELECT coalesce(grid_code, village_code), h3 FROM cases{sample}"
                     ))
                     .map_err(err)?;
                 let rows = stmt
