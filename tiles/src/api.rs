@@ -290,7 +290,8 @@ pub async fn trends(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Resp
         (filter, last, who.scope)
     };
     let locations = match space {
-        Space::Cells(res) => state.area.cells_in(filter.unit_id(&state.region)?, res),
+        // The cube covers the region's whole study area, whatever its filter.
+        Space::Cells(res) => state.area.cells_in(None, res),
         Space::Units(level) => state.region.units.iter().filter(|u| u.level == level).count() as u64,
     };
     let work = locations * steps as u64 * crate::work::ring_size(emerging.k) * (2 * emerging.time_window as u64 + 1);

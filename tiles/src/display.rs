@@ -752,7 +752,7 @@ pub const TILE_FEATURE: Shape = Shape {
     fields: &[("h3", Label), ("count", Count), ("level", Label)],
 };
 
-const PLACE: Shape = Shape {
+pub const PLACE: Shape = Shape {
     name: "cluster place",
     fields: &[("code", Label), ("name", Label)],
 };
@@ -808,7 +808,7 @@ pub const KPIS: Shape = Shape {
     fields: &[("summary", Object(&SUMMARY)), ("units", List(&UNIT_ROW))],
 };
 
-const BREADCRUMB: Shape = Shape {
+pub const BREADCRUMB: Shape = Shape {
     name: "breadcrumb",
     fields: &[("code", Label), ("name", Label), ("level", Label)],
 };
@@ -900,6 +900,8 @@ pub const ALERT: Shape = Shape {
 
 /// Every shape, for the tests that check responses against them.
 pub const SHAPES: &[&Shape] = &[
+    &PLACE,
+    &BREADCRUMB,
     &HEATMAP,
     &CELL,
     &TILE_FEATURE,
@@ -914,6 +916,27 @@ pub const SHAPES: &[&Shape] = &[
     &RECURRING_PROBLEM,
     &ALERT,
 ];
+
+/// The counts' field names across the shapes (for checking responses).
+pub fn count_fields() -> Vec<&'static str> {
+    let mut names: Vec<&str> = SHAPES
+        .iter()
+        .flat_map(|s| s.fields.iter())
+        .filter(|(_, f)| matches!(f, Field::Count | Field::Counts | Field::Breakdown))
+        .map(|(n, _)| *n)
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// Every field name a display response may carry.
+pub fn allowed_fields() -> Vec<&'static str> {
+    let mut names: Vec<&str> = SHAPES.iter().flat_map(|s| s.fields.iter()).map(|(n, _)| *n).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
 
 /// Whether `v` is a count a display may see: null, 0, or at least k.
 pub fn shown_count(v: &Value, k: u64) -> bool {

@@ -140,8 +140,8 @@ impl LayerRequest {
             });
         }
         let filter = crate::params::canonical(params.filter(&state.region, who)?);
-        let unit = filter.unit_id(&state.region)?;
-        let cells = state.area.cells_in(unit, res);
+        // A heat map covers the region's whole study area, whatever its filter.
+        let cells = state.area.cells_in(None, res);
         let limits = &state.config.limits;
         crate::work::check(cells, limits.cells, "a heat layer")?;
         if trends {
