@@ -179,10 +179,11 @@ async fn version(State(state): State<Arc<AppState>>) -> Result<Response, ApiErro
     Ok(crate::display::no_figures(axum::Json(body).into_response()))
 }
 
-async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+/// Request counts and latencies, the data version, the caches and pool: no case figures.
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let mut text = state.metrics.render(state.version(), state.started.elapsed());
     text.push_str(&state.gauges());
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+    crate::display::no_figures(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }
 
 /// The pages' policy: scripts, styles, images, fonts, workers and requests from this server only.
