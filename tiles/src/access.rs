@@ -111,7 +111,8 @@ pub async fn guard(State(g): State<RouteGuard>, mut request: Request, next: Next
     request.extensions_mut().insert(who.clone());
     // Uploads and briefings are given ten times as long as a query.
     let seconds = g.state.config.limits.request_seconds * if method == axum::http::Method::POST { 10 } else { 1 };
-    let response = match tokio::time::timeout(std::time::Duration::from_secs(seconds), next.run(request)).await {
+    let run = crate::work::CALLER.scope(who.name.clone(), next.run(request));
+    let response = match tokio::time::timeout(std::time::Duration::from_secs(seconds), run).await {
         Ok(response) => response,
         Err(_) => ApiError::Timeout(seconds).into_response(),
     };

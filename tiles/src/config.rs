@@ -106,6 +106,9 @@ pub struct Limits {
     pub workers: usize,
     /// Heavy requests waiting for a worker; beyond this a request is answered 503 with Retry-After.
     pub queue: usize,
+    /// Heavy requests of any one token at once (running or waiting); beyond this 503, so that
+    /// one client cannot take every worker.
+    pub per_token: usize,
     /// Seconds a request may take before it is answered 503 and its work stopped.
     pub request_seconds: u64,
     /// Open connections; further ones wait to be accepted.
@@ -130,6 +133,7 @@ impl Default for Limits {
         Limits {
             workers: 4,
             queue: 32,
+            per_token: 2,
             request_seconds: 30,
             connections: 1024,
             streams: 64,

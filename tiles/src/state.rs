@@ -121,7 +121,7 @@ impl AppState {
             metrics: Metrics::default(),
             started: Instant::now(),
             ingest_lock: tokio::sync::Mutex::new(()),
-            pool: Pool::new(limits.workers, limits.queue),
+            pool: Pool::new(limits.workers, limits.queue, limits.per_token),
             area,
             shutdown: CancellationToken::new(),
             streams: Arc::new(Semaphore::new(limits.streams)),

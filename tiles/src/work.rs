@@ -75,24 +75,82 @@ impl AreaCells {
     }
 }
 
-/// Heavy work admitted at most `workers` at a time, with at most `queue` waiting.
+tokio::task_local! {
+    /// The token (by name) whose request the current task serves, set by the route guard.
+    pub static CALLER: String;
+}
+
+/// Heavy work admitted at most `workers` at a time, with at most `queue` waiting, and at most
+/// `per_token` at a time for any one token: one client cannot take every worker.
 pub struct Pool {
     running: Arc<Semaphore>,
     waiting: AtomicUsize,
     queue: usize,
+    per_token: usize,
+    by_token: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// One token's share of the workers, given back when dropped.
+struct Share {
+    name: String,
+    by_token: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        let mut counts = self.by_token.lock().expect("per-token counts");
+        if let Some(n) = counts.get_mut(&self.name) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&self.name);
+            }
+        }
+    }
+}
+
+/// Leave to run: a worker, and the caller's share of them.
+pub struct Permit {
+    _worker: OwnedSemaphorePermit,
+    _share: Option<Share>,
 }
 
 impl Pool {
-    pub fn new(workers: usize, queue: usize) -> Pool {
+    pub fn new(workers: usize, queue: usize, per_token: usize) -> Pool {
         Pool {
             running: Arc::new(Semaphore::new(workers)),
             waiting: AtomicUsize::new(0),
             queue,
+            per_token: per_token.max(1),
+            by_token: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
-    /// A permit to run, waiting in the queue if need be; 503 when the queue is full.
-    pub async fn admit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+    /// A permit to run, waiting in the queue if need be; 503 when the queue is full, or when the
+    /// calling token already has its share of the workers running or waiting.
+    pub async fn admit(&self) -> Result<Permit, ApiError> {
+        let share = match CALLER.try_with(String::clone) {
+            Ok(name) => {
+                let mut counts = self.by_token.lock().expect("per-token counts");
+                let n = counts.entry(name.clone()).or_insert(0);
+                if *n >= self.per_token {
+                    return Err(ApiError::Busy(RETRY_AFTER_SECONDS));
+                }
+                *n += 1;
+                Some(Share {
+                    name,
+                    by_token: Arc::clone(&self.by_token),
+                })
+            }
+            Err(_) => None,
+        };
+        let worker = self.worker().await?;
+        Ok(Permit {
+            _worker: worker,
+            _share: share,
+        })
+    }
+
+    async fn worker(&self) -> Result<OwnedSemaphorePermit, ApiError> {
         if let Ok(permit) = Arc::clone(&self.running).try_acquire_owned() {
             return Ok(permit);
         }
@@ -154,8 +212,23 @@ mod tests {
     use super::*;
 
     #[tokio::test]
+    async fn one_token_gets_its_share_of_the_workers_and_no_more() {
+        let pool = Pool::new(4, 8, 2);
+        let (a, b) = CALLER
+            .scope("abuser".to_string(), async { (pool.admit().await.unwrap(), pool.admit().await.unwrap()) })
+            .await;
+        let third = CALLER.scope("abuser".to_string(), pool.admit()).await;
+        assert!(matches!(third, Err(ApiError::Busy(_))));
+        let other = CALLER.scope("wall".to_string(), pool.admit()).await.unwrap();
+        drop((a, other));
+        assert!(CALLER.scope("abuser".to_string(), pool.admit()).await.is_ok());
+        drop(b);
+        assert_eq!(pool.free(), 4);
+    }
+
+    #[tokio::test]
     async fn the_queue_overflows_into_503_and_drains() {
-        let pool = Arc::new(Pool::new(1, 1));
+        let pool = Arc::new(Pool::new(1, 1, 1));
         let first = pool.admit().await.unwrap();
         let waiter = {
             let pool = Arc::clone(&pool);
