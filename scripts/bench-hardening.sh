@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Load benchmark of the hardened server (issue 16): a release `fengqiao serve` with tokens on the
 # benchmark store of N cases (scripts/bench-store.sh), loopback, wrk (Debian's, installed when
-# missing). First the wall's tiles alone (8 connections, 20 s: the unloaded latency), then 60 s at
-# 200 connections at once: 150 on the wall's tiles (display token), 40 on the wall's API calls
-# (another display token) and 10 from one abusive analyst (scripts/bench/hardening_urls.py says
-# what), the server's RSS sampled every second.
+# missing). First the wall's tiles alone (8 connections, 20 s: the unloaded latency); then the wall's
+# traffic for DURATION seconds — 150 connections on its tiles (a display token) and 40 on its API
+# calls (another display token) — once alone ("baseline") and once with 10 more connections of one
+# abusive analyst ("abused", 200 in all; scripts/bench/hardening_urls.py says what each asks), the
+# server's RSS sampled every second.
 #
 #   scripts/bench-hardening.sh [CASES] [DURATION]     defaults 1000000 60
-# Output: TSV `phase client requests req_per_s p50_ms p99_ms max_ms errors non_2xx`, then the RSS.
+# Output: TSV `phase client requests req_per_s p50_ms p99_ms max_ms connect/read/write/timeout non_2xx`,
+# then the RSS, the load average, and the abuser's refusals (413, 503) by route.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -54,24 +56,40 @@ run() { # phase client token urls connections seconds
 for list in tiles api; do
   while read -r path; do curl -s -o /dev/null -H "Authorization: Bearer $wall" "$base$path"; done <"$work/$list.txt"
 done
-printf 'phase\tclient\trequests\treq_per_s\tp50_ms\tp99_ms\tmax_ms\terrors\tnon_2xx\n'
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
+printf 'phase\tclient\trequests\treq_per_s\tp50_ms\tp99_ms\tmax_ms\tconnect/read/write/timeout\tnon_2xx\n'
 run unloaded tiles "$wall" tiles.txt 8 20
-rss="$work/rss.tsv"
-: >"$rss"
-( while kill -0 $server 2>/dev/null; do
-    echo "$(date +%s)	$(awk '/VmRSS/ {print $2}' /proc/$server/status)" >>"$rss"; sleep 1
-  done ) &
-sampler=$!
-run loaded tiles "$wall" tiles.txt 150 "$duration" >"$work/tiles.out" &
-a=$!
-run loaded api "$api" api.txt 40 "$duration" >"$work/api.out" &
-b=$!
-run loaded abuser "$abuser" abuse.txt 10 "$duration" >"$work/abuse.out" &
-c=$!
-wait $a $b $c
-kill $sampler 2>/dev/null || true
-cat "$work/tiles.out" "$work/api.out" "$work/abuse.out"
-awk -F'\t' 'NR == 1 || $2 > max { max = $2 } NR == 1 || $2 < min { min = $2 } END {
-  printf "rss_kib\tmin %d\tmax %d\tsamples %d\n", min, max, NR }' "$rss"
+sample() { # file: the server's RSS (KiB) every second while it runs
+  ( while kill -0 $server 2>/dev/null; do
+      echo "$(date +%s)	$(awk '/VmRSS/ {print $2}' /proc/$server/status)" >>"$1"; sleep 1
+    done ) &
+  sampler=$!
+}
+rss_summary() {
+  awk -F'\t' -v p="$2" 'NR == 1 || $2 > max { max = $2 } NR == 1 || $2 < min { min = $2 } END {
+    printf "%s\trss_mib\tmin %.0f\tmax %.0f\tsamples %d\n", p, min / 1024, max / 1024, NR }' "$1"
+}
+# The same wall traffic without and with the abusive client, each for DURATION seconds.
+for phase in baseline abused; do
+  rss="$work/rss-$phase.tsv"
+  : >"$rss"
+  sample "$rss"
+  run "$phase" tiles "$wall" tiles.txt 150 "$duration" >"$work/tiles.out" &
+  a=$!
+  run "$phase" api "$api" api.txt 40 "$duration" >"$work/api.out" &
+  b=$!
+  if [ "$phase" = abused ]; then
+    run "$phase" abuser "$abuser" abuse.txt 10 "$duration" >"$work/abuse.out" &
+    c=$!
+  else
+    : >"$work/abuse.out"
+    c=
+  fi
+  wait $a $b $c
+  kill $sampler 2>/dev/null || true
+  cat "$work/tiles.out" "$work/api.out" "$work/abuse.out"
+  rss_summary "$rss" "$phase"
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "status codes of the abuser's answers (server log has none; from /metrics):"
 curl -sf -H "Authorization: Bearer $api" "$base/metrics" | grep -E '^fengqiao_requests_total' | awk '{ s[$1] = $2 } END { for (k in s) print k, s[k] }' | sort | grep -E 'status="(413|503|429|500)"' || true

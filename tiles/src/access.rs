@@ -108,19 +108,35 @@ pub async fn guard(State(g): State<RouteGuard>, mut request: Request, next: Next
     let method = request.method().clone();
     let query = crate::audit::without_token(request.uri().query());
     tracing::debug!(token = %who.name, role = who.role.code(), route = g.route, "request");
+    // Display answers are the same for every wall asking the same thing: kept per version.
+    let answer_key = (who.role == Role::Display
+        && method == axum::http::Method::GET
+        && g.route.starts_with("/api/")
+        && g.route != "/api/events")
+        .then(|| answer_key(&g.state, &request, &who));
     request.extensions_mut().insert(who.clone());
     // Uploads and briefings are given ten times as long as a query.
     let seconds = g.state.config.limits.request_seconds * if method == axum::http::Method::POST { 10 } else { 1 };
-    let run = crate::work::CALLER.scope(who.name.clone(), next.run(request));
-    let response = match tokio::time::timeout(std::time::Duration::from_secs(seconds), run).await {
-        Ok(response) => response,
-        Err(_) => ApiError::Timeout(seconds).into_response(),
+    let run = async {
+        let run = crate::work::CALLER.scope(who.name.clone(), next.run(request));
+        match tokio::time::timeout(std::time::Duration::from_secs(seconds), run).await {
+            Ok(response) => response,
+            Err(_) => ApiError::Timeout(seconds).into_response(),
+        }
+    };
+    let response = match answer_key {
+        Some(key) => g.state.answer(key, run).await,
+        None => run.await,
     };
     let response = if who.role == Role::Display
         && matches!(response.status(), StatusCode::OK | StatusCode::CREATED)
         && response.extensions().get::<crate::display::Mark>().is_none()
     {
-        ApiError::Internal(format!("{}: a display response without the display projection", g.route)).into_response()
+        ApiError::Internal(format!(
+            "{}: a display response without the display projection",
+            g.route
+        ))
+        .into_response()
     } else {
         response
     };
@@ -140,6 +156,31 @@ pub async fn guard(State(g): State<RouteGuard>, mut request: Request, next: Next
     response
 }
 
+/// The canonical key of a display answer: the data version, the path, the parameters sorted
+/// (without a token or `v=`), the format asked by `Accept`, and the token's scope.
+fn answer_key(state: &AppState, request: &Request, who: &crate::state::Principal) -> String {
+    let mut pairs: Vec<&str> = request
+        .uri()
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|kv| !kv.is_empty() && !kv.starts_with("access_token=") && !kv.starts_with("v="))
+        .collect();
+    pairs.sort_unstable();
+    let accept = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    format!(
+        "{}|{}|{}|{accept}|{:?}",
+        state.version(),
+        request.uri().path(),
+        pairs.join("&"),
+        who.scope
+    )
+}
+
 /// The host part of a `Host` header value or an `Origin`'s authority, lower-cased, without port.
 fn host_name(authority: &str) -> String {
     let authority = authority.trim().to_ascii_lowercase();
@@ -150,17 +191,17 @@ fn host_name(authority: &str) -> String {
 }
 
 /// Refuses a request whose `Host` or `Origin` names a host the server is not reached by (when the
-/// state knows its hosts: a server always does; an in-process router may not).
+/// state knows its hosts: a server always does; an in-process router may not). A request without
+/// `Host` (HTTP/1.0: a health check, not a browser) is let through; a browser always sends one.
 pub fn check_host(allowed: &[String], headers: &HeaderMap) -> Result<(), ApiError> {
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let Some(host) = host else {
-        return Err(ApiError::BadRequest("a Host header is required".into()));
-    };
-    if !allowed.contains(&host_name(host)) {
-        return Err(ApiError::Forbidden(format!(
-            "this server does not answer to host {:?}",
-            host_name(host)
-        )));
+    if let Some(host) = headers.get(header::HOST) {
+        let host = host.to_str().unwrap_or("");
+        if !allowed.contains(&host_name(host)) {
+            return Err(ApiError::Forbidden(format!(
+                "this server does not answer to host {:?}",
+                host_name(host)
+            )));
+        }
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or("");
@@ -206,7 +247,8 @@ mod tests {
         assert!(check_host(&allowed, &headers(&[("host", "[::1]:8080")])).is_ok());
         assert!(check_host(&allowed, &headers(&[("host", "LOCALHOST")])).is_ok());
         assert!(check_host(&allowed, &headers(&[("host", "evil.example:8080")])).is_err());
-        assert!(check_host(&allowed, &headers(&[])).is_err());
+        assert!(check_host(&allowed, &headers(&[])).is_ok(), "HTTP/1.0 without Host");
+        assert!(check_host(&allowed, &headers(&[("origin", "http://evil.example")])).is_err());
         let cross = headers(&[("host", "127.0.0.1:8080"), ("origin", "http://evil.example")]);
         assert!(matches!(check_host(&allowed, &cross), Err(ApiError::Forbidden(_))));
         let same = headers(&[("host", "127.0.0.1:8080"), ("origin", "http://127.0.0.1:8080")]);

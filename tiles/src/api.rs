@@ -18,9 +18,9 @@ use fengqiao_analytics::cube::{cube, is_within, last_case_day, CubeOptions, Spac
 use fengqiao_analytics::departments::Departments;
 use fengqiao_analytics::emerging::{emerging_hot_spots, EmergingOptions};
 use fengqiao_analytics::filter::Filter;
+use fengqiao_analytics::hotspot::HeatCell;
 use fengqiao_analytics::profile::{profile as place_profile, ProfileOptions};
 use fengqiao_analytics::recurring::{recurring as recurring_problems, repeat_chains, ChainOptions, RecurringOptions};
-use fengqiao_analytics::hotspot::HeatCell;
 use fengqiao_analytics::warning::{alerts as early_warning, Alert, AlertOptions};
 use fengqiao_ingest::model::{AdminLevel, CaseClass, Category};
 use fengqiao_ingest::region::UnitId;
@@ -40,6 +40,8 @@ use crate::table::{self, Format};
 pub const MAX_UPLOAD_BYTES: usize = 512 * 1024 * 1024;
 /// Longest page of `/api/cases`.
 pub const MAX_PAGE: usize = 1000;
+/// Longest ranked list (`limit=` of `/api/recurring`, `/api/chains`).
+pub const MAX_LIST: usize = 5000;
 
 /// Whether unit `code` lies in `scope` (always without one).
 fn within(state: &AppState, scope: Option<UnitId>, code: &str) -> bool {
@@ -98,7 +100,10 @@ impl Ask {
     }
 
     /// The display period and unit, with the projection (display tokens only).
-    async fn display_period(&self, state: &Arc<AppState>) -> Result<(Window, Option<UnitId>, Arc<Projection>), ApiError> {
+    async fn display_period(
+        &self,
+        state: &Arc<AppState>,
+    ) -> Result<(Window, Option<UnitId>, Arc<Projection>), ApiError> {
         let projection = display::projection(state).await?;
         let (window, unit) = self.params.display_period(&state.region, &self.who, &projection)?;
         Ok((window, unit, projection))
@@ -120,7 +125,11 @@ fn projected(rows: &[Value], shape: &display::Shape, k: u64) -> Vec<Value> {
 
 /// `res` (5–10, default 8).
 fn res_of(params: &Params) -> Result<h3o::Resolution, ApiError> {
-    Ok(fengqiao_analytics::cells::resolution(params.number_in("res", 8u8, 5..=10)?)?)
+    Ok(fengqiao_analytics::cells::resolution(params.number_in(
+        "res",
+        8u8,
+        5..=10,
+    )?)?)
 }
 
 pub async fn heatmap(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Response, ApiError> {
@@ -235,7 +244,10 @@ fn level_of(value: &str, display: bool) -> Result<AdminLevel, ApiError> {
 /// The display count of a trend location in one block.
 fn location_area(state: &AppState, space: Space, location: &str) -> Option<Area> {
     match space {
-        Space::Cells(_) => location.parse::<h3o::CellIndex>().ok().map(|c| Area::Cell(u64::from(c))),
+        Space::Cells(_) => location
+            .parse::<h3o::CellIndex>()
+            .ok()
+            .map(|c| Area::Cell(u64::from(c))),
         Space::Units(_) => state.region.id(location).map(Area::Unit),
     }
 }
@@ -246,7 +258,11 @@ pub async fn trends(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Resp
     let display = ask.display();
     let mut space = match params.get("level") {
         Some(level) => Space::Units(level_of(level, display)?),
-        None => Space::Cells(fengqiao_analytics::cells::resolution(params.number_in("res", 8u8, 5..=9)?)?),
+        None => Space::Cells(fengqiao_analytics::cells::resolution(params.number_in(
+            "res",
+            8u8,
+            5..=9,
+        )?)?),
     };
     let step: Step = params.parse_or("step", Step::Week)?;
     let steps = params.number_in("steps", 52usize, 3..=260)?;
@@ -270,7 +286,9 @@ pub async fn trends(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Resp
         }
         let (window, unit, projection) = ask.display_period(&state).await?;
         let Window::Blocks { newest, .. } = window else {
-            return Err(ApiError::BadRequest("trends end on a week's last day, not a single day".into()));
+            return Err(ApiError::BadRequest(
+                "trends end on a week's last day, not a single day".into(),
+            ));
         };
         if steps > usize::from(display::BLOCKS - newest) {
             return Err(ApiError::BadRequest(format!(
@@ -351,9 +369,10 @@ pub async fn trends(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Resp
 }
 
 pub async fn recurring(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Response, ApiError> {
-    let format = ask.start(&["level", "step", "window", "min_active", "history"], false)?;
+    let format = ask.start(&["level", "step", "window", "min_active", "history", "limit"], false)?;
     let params = &ask.params;
     let display = ask.display();
+    let limit = params.number_in("limit", 500usize, 1..=MAX_LIST)?;
     let filter = if display {
         // Labels only reach a display (place, category, trend, department), for its period's end.
         let (window, unit, projection) = ask.display_period(&state).await?;
@@ -367,7 +386,9 @@ pub async fn recurring(State(state): State<Arc<AppState>>, ask: Ask) -> Result<R
         ask.filter(&state)?
     };
     let opts = RecurringOptions {
-        level: params.get("level").map_or(Ok(AdminLevel::Village), |l| level_of(l, display))?,
+        level: params
+            .get("level")
+            .map_or(Ok(AdminLevel::Village), |l| level_of(l, display))?,
         step: params.parse_or("step", Step::Week)?,
         window: params.number_in("window", 8usize, 1..=104)?,
         min_active: params.number_in("min_active", 4usize, 1..=104)?,
@@ -381,10 +402,15 @@ pub async fn recurring(State(state): State<Arc<AppState>>, ask: Ask) -> Result<R
         state.config.limits.work_units,
         "/api/recurring",
     )?;
-    let report = state
-        .read(move |conn, state| Ok(recurring_problems(conn, &state.region, &Departments::default(), &opts)?))
+    // The ranked list, cut to `limit` and made into rows off the runtime (a long history makes
+    // each row long).
+    let (report, rows) = state
+        .read(move |conn, state| {
+            let report = recurring_problems(conn, &state.region, &Departments::default(), &opts)?;
+            let rows = to_rows(report.problems.iter().take(limit))?;
+            Ok((report, rows))
+        })
         .await?;
-    let rows = to_rows(&report.problems)?;
     let whole = serde_json::json!({
         "step": report.step, "periods": report.periods, "window": report.window,
         "min_active": report.min_active,
@@ -404,20 +430,24 @@ pub async fn recurring(State(state): State<Arc<AppState>>, ask: Ask) -> Result<R
 /// Repeat chains; a scoped token sees only chains all of whose cases lie in its area (a chain
 /// linked across units would otherwise show another area's case ids).
 pub async fn chains(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Response, ApiError> {
-    let format = ask.start(&["link_days"], false)?;
+    let format = ask.start(&["link_days", "limit"], false)?;
     let params = &ask.params;
     let opts = ChainOptions {
         link_days: params.number_in("link_days", 90i64, 1..=3650)?,
         filter: ask.filter(&state)?,
     };
+    let limit = params.number_in("limit", 500usize, 1..=MAX_LIST)?;
     let scope = ask.who.scope;
-    let chains = state
-        .read(move |conn, state| Ok(repeat_chains(conn, &state.region, &opts)?))
+    let rows = state
+        .read(move |conn, state| {
+            let chains = repeat_chains(conn, &state.region, &opts)?;
+            let kept = chains
+                .iter()
+                .filter(|c| c.villages.iter().all(|v| within(state, scope, v)))
+                .take(limit);
+            to_rows(kept)
+        })
         .await?;
-    let kept = chains
-        .iter()
-        .filter(|c| c.villages.iter().all(|v| within(&state, scope, v)));
-    let rows = to_rows(kept)?;
     table::respond(format, &Value::Array(rows.clone()), &rows)
 }
 
@@ -425,7 +455,9 @@ pub async fn alerts(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Resp
     let format = ask.start(&["as_of", "level", "limit", "min_cases", "min_recurrence_years"], false)?;
     let params = &ask.params;
     let display = ask.display();
-    let level = params.get("level").map_or(Ok(AdminLevel::Village), |l| level_of(l, display))?;
+    let level = params
+        .get("level")
+        .map_or(Ok(AdminLevel::Village), |l| level_of(l, display))?;
     let limit = params.number_in("limit", 50usize, 0..=100_000)?;
     let mut min_cases = params.number_in("min_cases", 3u32, 1..=1000)?;
     let years = params.number_in("min_recurrence_years", 20.0f64, 0.1..=1e6)?;
@@ -490,7 +522,10 @@ pub async fn alerts(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Resp
     let shown = display_alert_counts(&state, &projection, &list, block);
     let mut rows = to_rows(&kept)?;
     for (row, alert) in rows.iter_mut().zip(&kept) {
-        let index = list.iter().position(|a| std::ptr::eq(a, *alert)).expect("from the list");
+        let index = list
+            .iter()
+            .position(|a| std::ptr::eq(a, *alert))
+            .expect("from the list");
         if !shown[index] {
             row["observed"] = Value::Null;
         }
@@ -526,7 +561,10 @@ fn display_alert_counts(state: &AppState, p: &Projection, list: &[Alert], block:
         let mut up = Some(unit);
         while let Some(u) = up {
             if matches!(region.units[u as usize].level, AdminLevel::County | AdminLevel::City) {
-                totals.entry((Area::Unit(u), slice::CATEGORY + category)).or_default().push(i);
+                totals
+                    .entry((Area::Unit(u), slice::CATEGORY + category))
+                    .or_default()
+                    .push(i);
             }
             up = region.parent(u);
         }
@@ -534,8 +572,14 @@ fn display_alert_counts(state: &AppState, p: &Projection, list: &[Alert], block:
     loop {
         let mut changed = false;
         for ((area, s), members) in &totals {
-            let Some(total) = p.count(region, *area, *s, window) else { continue };
-            let taken: u64 = members.iter().filter(|&&i| shown[i]).map(|&i| u64::from(list[i].observed)).sum();
+            let Some(total) = p.count(region, *area, *s, window) else {
+                continue;
+            };
+            let taken: u64 = members
+                .iter()
+                .filter(|&&i| shown[i])
+                .map(|&i| u64::from(list[i].observed))
+                .sum();
             let rest = total.saturating_sub(taken);
             if rest > 0 && rest < k {
                 // Hide the smallest shown alert of this total.
@@ -555,7 +599,9 @@ pub async fn kpis(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Respon
     let format = ask.start(&["level"], false)?;
     let (who, params) = (&ask.who, &ask.params);
     let display = ask.display();
-    let level = params.get("level").map_or(Ok(AdminLevel::County), |l| level_of(l, display))?;
+    let level = params
+        .get("level")
+        .map_or(Ok(AdminLevel::County), |l| level_of(l, display))?;
     if display {
         let (window, unit, projection) = ask.display_period(&state).await?;
         let area = unit.unwrap_or(0);
@@ -565,7 +611,11 @@ pub async fn kpis(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Respon
         });
         let k = state.config.suppress_below;
         let rows = projected(&rows, &display::UNIT_ROW, k);
-        let whole = display::project(&display::KPIS, &serde_json::json!({ "summary": summary, "units": rows }), k);
+        let whole = display::project(
+            &display::KPIS,
+            &serde_json::json!({ "summary": summary, "units": rows }),
+            k,
+        );
         return display::respond(format, &whole, &rows);
     }
     let filter = ask.filter(&state)?;

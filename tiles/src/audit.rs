@@ -184,7 +184,9 @@ mod tests {
         });
         let started = std::time::Instant::now();
         loop {
-            let n: i64 = conn.query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0)).unwrap();
+            let n: i64 = conn
+                .query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))
+                .unwrap();
             if n == 1 {
                 break;
             }

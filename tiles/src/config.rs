@@ -106,9 +106,10 @@ pub struct Limits {
     pub workers: usize,
     /// Heavy requests waiting for a worker; beyond this a request is answered 503 with Retry-After.
     pub queue: usize,
-    /// Heavy requests of any one token at once (running or waiting); beyond this 503, so that
-    /// one client cannot take every worker.
+    /// Heavy requests of any one token running at once, so that one client cannot take every worker.
     pub per_token: usize,
+    /// Heavy requests of any one token waiting behind those; beyond this 503 for that token.
+    pub per_token_queue: usize,
     /// Seconds a request may take before it is answered 503 and its work stopped.
     pub request_seconds: u64,
     /// Open connections; further ones wait to be accepted.
@@ -119,6 +120,8 @@ pub struct Limits {
     pub layer_cache_bytes: usize,
     /// Bytes of encoded tiles kept in memory.
     pub tile_cache_bytes: usize,
+    /// Bytes of display answers kept in memory (every wall asks the same).
+    pub answer_cache_bytes: usize,
     /// Work units one request may ask for: H3 cells (or units) × time steps × neighbourhood size
     /// (docs/api.md, "Bounded work").
     pub work_units: u64,
@@ -126,6 +129,8 @@ pub struct Limits {
     pub cells: u64,
     /// DuckDB's memory limit for the whole store (ingests included), e.g. "2GB".
     pub memory: String,
+    /// DuckDB's threads (its queries run at the workers' lowered priority with 1).
+    pub duckdb_threads: usize,
 }
 
 impl Default for Limits {
@@ -133,15 +138,18 @@ impl Default for Limits {
         Limits {
             workers: 4,
             queue: 32,
-            per_token: 2,
+            per_token: 1,
+            per_token_queue: 8,
             request_seconds: 30,
             connections: 1024,
             streams: 64,
-            layer_cache_bytes: 512 << 20,
-            tile_cache_bytes: 256 << 20,
+            layer_cache_bytes: 256 << 20,
+            tile_cache_bytes: 128 << 20,
+            answer_cache_bytes: 64 << 20,
             work_units: 100_000_000,
             cells: 400_000,
-            memory: "2GB".into(),
+            memory: "1GB".into(),
+            duckdb_threads: 1,
         }
     }
 }
@@ -228,9 +236,17 @@ impl ServerConfig {
             }
         }
         let limits = &config.limits;
-        if limits.workers == 0 || limits.connections == 0 || limits.streams == 0 || limits.request_seconds == 0 {
+        if [
+            limits.workers,
+            limits.connections,
+            limits.streams,
+            limits.duckdb_threads,
+        ]
+        .contains(&0)
+            || limits.request_seconds == 0
+        {
             return Err(invalid(
-                "[limits]: workers, connections, streams and request_seconds must be at least 1".into(),
+                "[limits]: workers, connections, streams, duckdb_threads and request_seconds must be at least 1".into(),
             ));
         }
         if !limits

@@ -129,7 +129,11 @@ pub fn window(from: Option<NaiveDateTime>, to: Option<NaiveDateTime>, last: Naiv
              given as dates"
         ))
     };
-    let date = |t: NaiveDateTime| (t.time() == chrono::NaiveTime::MIN).then_some(t.date()).ok_or_else(rule);
+    let date = |t: NaiveDateTime| {
+        (t.time() == chrono::NaiveTime::MIN)
+            .then_some(t.date())
+            .ok_or_else(rule)
+    };
     let last_in = match to {
         Some(t) => date(t)? - Duration::days(1),
         None => last,
@@ -230,7 +234,11 @@ fn read_cases(conn: &Connection, last: NaiveDate) -> Result<Vec<CaseGroup>, ApiE
                 r.get::<_, String>(2)?,
                 r.get::<_, String>(3)?,
                 r.get::<_, String>(4)?,
-                [r.get::<_, bool>(5)?, r.get::<_, Option<bool>>(6)?.unwrap_or(false), r.get::<_, bool>(7)?],
+                [
+                    r.get::<_, bool>(5)?,
+                    r.get::<_, Option<bool>>(6)?.unwrap_or(false),
+                    r.get::<_, bool>(7)?,
+                ],
                 r.get::<_, Option<bool>>(8)?.unwrap_or(false),
                 r.get::<_, i64>(9)?,
             ))
@@ -242,7 +250,9 @@ fn read_cases(conn: &Connection, last: NaiveDate) -> Result<Vec<CaseGroup>, ApiE
         let class = CaseClass::ALL.iter().position(|c| c.code() == class);
         let category = Category::ALL.iter().position(|c| c.code() == category);
         let (Some(class), Some(category)) = (class, category) else {
-            return Err(ApiError::Internal(format!("the display projection: a case of class {class:?}, category {category:?}")));
+            return Err(ApiError::Internal(format!(
+                "the display projection: a case of class {class:?}, category {category:?}"
+            )));
         };
         out.push(CaseGroup {
             age,
@@ -302,7 +312,8 @@ impl Builder {
 impl Projection {
     /// Computes the projection of the store as it is (`k` the small-count threshold).
     pub fn compute(conn: &Connection, region: &Region, k: u64) -> Result<Projection, ApiError> {
-        let last = fengqiao_analytics::cube::last_case_day(conn, region, &fengqiao_analytics::filter::Filter::default())?;
+        let last =
+            fengqiao_analytics::cube::last_case_day(conn, region, &fengqiao_analytics::filter::Filter::default())?;
         let Some(last) = last else {
             return Ok(Projection::build(region, None, &[], k));
         };
@@ -343,9 +354,20 @@ impl Projection {
                         if c.finished {
                             b.add((area, if c.on_time { slice::ON_TIME } else { slice::LATE }, block), c.n);
                         }
-                        b.add((area, if c.answered { slice::ANSWERED } else { slice::UNANSWERED }, block), c.n);
+                        b.add(
+                            (
+                                area,
+                                if c.answered { slice::ANSWERED } else { slice::UNANSWERED },
+                                block,
+                            ),
+                            c.n,
+                        );
                         if c.answered {
-                            let s = if c.satisfied { slice::SATISFIED } else { slice::UNSATISFIED };
+                            let s = if c.satisfied {
+                                slice::SATISFIED
+                            } else {
+                                slice::UNSATISFIED
+                            };
                             b.add((area, s, block), c.n);
                         }
                         if block == 0 {
@@ -421,7 +443,8 @@ impl Projection {
 
     /// The last day with cases, or today for a store without cases (every figure is then 0).
     pub fn last_day_or_today(&self) -> NaiveDate {
-        self.last_day.unwrap_or_else(|| fengqiao_ingest::time::now_china().date())
+        self.last_day
+            .unwrap_or_else(|| fengqiao_ingest::time::now_china().date())
     }
 
     /// Atoms held and hidden (for the benchmarks).
@@ -500,6 +523,7 @@ fn groups(region: &Region, b: &mut Builder) -> Vec<Group> {
         .filter(|&u| coarse(region, Area::Unit(u)))
         .collect();
     let counties: Vec<UnitId> = coarse_units.iter().copied().filter(|&u| u != 0).collect();
+    let cells = cells_by_block(b);
     for atom in 0..REST + 1 {
         let blocks = atom < BLOCKS;
         // Units: region → counties → townships → villages (in the split of block 0: region → counties).
@@ -550,32 +574,28 @@ fn groups(region: &Region, b: &mut Builder) -> Vec<Group> {
             }
         }
         if blocks {
-            cell_groups(b, atom, &mut push);
+            cell_groups(b, atom, &cells[usize::from(atom)], &mut push);
         }
     }
     out
 }
 
 /// The cell sums of one block: the region → its res-5 cells, each cell → its children down to res 8.
-fn cell_groups(b: &mut Builder, atom: u8, push: &mut impl FnMut(&mut Builder, Key, Vec<Key>)) {
-    let mut by_res: Vec<Vec<CellIndex>> = vec![Vec::new(); 4];
-    for (&(area, s, a), &id) in &b.ids {
-        if let (Area::Cell(c), slice::ALL, true) = (area, s, a == atom) {
-            if b.nodes[id].value > 0 {
-                if let Ok(cell) = CellIndex::try_from(c) {
-                    by_res[usize::from(u8::from(cell.resolution()) - 5)].push(cell);
-                }
-            }
-        }
-    }
-    for cells in &mut by_res {
-        cells.sort_unstable();
-    }
-    let top = by_res[0].iter().map(|&c| (Area::Cell(u64::from(c)), slice::ALL, atom)).collect();
+/// `cells` holds the block's cells with cases, by resolution (5 first).
+fn cell_groups(
+    b: &mut Builder,
+    atom: u8,
+    cells: &[Vec<CellIndex>],
+    push: &mut impl FnMut(&mut Builder, Key, Vec<Key>),
+) {
+    let top = cells[0]
+        .iter()
+        .map(|&c| (Area::Cell(u64::from(c)), slice::ALL, atom))
+        .collect();
     push(b, (Area::Unit(0), slice::ALL, atom), top);
-    for (i, cells) in by_res.iter().enumerate().take(3) {
+    for (i, parents) in cells.iter().enumerate().take(3) {
         let finer = Resolution::try_from(6 + i as u8).expect("6..=8");
-        for &cell in cells {
+        for &cell in parents {
             let children = cell
                 .children(finer)
                 .map(|c| (Area::Cell(u64::from(c)), slice::ALL, atom))
@@ -583,6 +603,26 @@ fn cell_groups(b: &mut Builder, atom: u8, push: &mut impl FnMut(&mut Builder, Ke
             push(b, (Area::Cell(u64::from(cell)), slice::ALL, atom), children);
         }
     }
+}
+
+/// The cells with cases of every block, by block and resolution (5 to 8), sorted.
+fn cells_by_block(b: &Builder) -> Vec<Vec<Vec<CellIndex>>> {
+    let mut out = vec![vec![Vec::new(); 4]; usize::from(BLOCKS)];
+    for (i, &(area, s, atom)) in b.keys.iter().enumerate() {
+        if let (Area::Cell(c), slice::ALL, true) = (area, s, atom < BLOCKS) {
+            if b.nodes[i].value > 0 {
+                if let Ok(cell) = CellIndex::try_from(c) {
+                    out[usize::from(atom)][usize::from(u8::from(cell.resolution()) - 5)].push(cell);
+                }
+            }
+        }
+    }
+    for block in &mut out {
+        for cells in block.iter_mut() {
+            cells.sort_unstable();
+        }
+    }
+    out
 }
 
 /// The hidden members of a sum (its `own` part counts as one when it has cases) and their total.
@@ -668,7 +708,13 @@ pub async fn projection(state: &Arc<crate::AppState>) -> Result<Arc<Projection>,
             let mut p = Projection::compute(conn, &state.region, state.config.suppress_below)?;
             p.version = version;
             let (atoms, hidden) = p.sizes();
-            tracing::info!(version, atoms, hidden, ms = started.elapsed().as_millis() as u64, "display projection");
+            tracing::info!(
+                version,
+                atoms,
+                hidden,
+                ms = started.elapsed().as_millis() as u64,
+                "display projection"
+            );
             Ok(Arc::new(p))
         })
     })
@@ -953,7 +999,11 @@ fn checked(v: &Value, k: u64, shape: &Shape, field: &str) -> Value {
     if shown_count(v, k) {
         return v.clone();
     }
-    tracing::error!(shape = shape.name, field, "a count the display may not see reached the projection");
+    tracing::error!(
+        shape = shape.name,
+        field,
+        "a count the display may not see reached the projection"
+    );
     Value::Null
 }
 
@@ -1069,11 +1119,23 @@ mod tests {
     fn display_periods_are_whole_weeks_ending_on_the_last_day() {
         let last = day("2026-10-31");
         let w = |from: &str, to: &str| window(Some(at(from)), Some(at(to) + Duration::days(1)), last);
-        assert_eq!(w("2026-10-25", "2026-10-31").unwrap(), Window::Blocks { newest: 0, oldest: 0 });
+        assert_eq!(
+            w("2026-10-25", "2026-10-31").unwrap(),
+            Window::Blocks { newest: 0, oldest: 0 }
+        );
         assert_eq!(w("2026-10-31", "2026-10-31").unwrap(), Window::Today);
-        assert_eq!(w("2026-10-18", "2026-10-24").unwrap(), Window::Blocks { newest: 1, oldest: 1 });
-        assert_eq!(w("2026-08-09", "2026-10-31").unwrap(), Window::Blocks { newest: 0, oldest: 11 });
-        assert_eq!(window(None, None, last).unwrap(), Window::Blocks { newest: 0, oldest: 51 });
+        assert_eq!(
+            w("2026-10-18", "2026-10-24").unwrap(),
+            Window::Blocks { newest: 1, oldest: 1 }
+        );
+        assert_eq!(
+            w("2026-08-09", "2026-10-31").unwrap(),
+            Window::Blocks { newest: 0, oldest: 11 }
+        );
+        assert_eq!(
+            window(None, None, last).unwrap(),
+            Window::Blocks { newest: 0, oldest: 51 }
+        );
         for (from, to) in [
             ("2026-10-26", "2026-10-31"), // 6 days
             ("2026-10-24", "2026-10-30"), // not ending on a block
@@ -1094,12 +1156,25 @@ mod tests {
     fn complementary_suppression_leaves_no_sum_that_gives_a_hidden_atom_away() {
         // parent 20 = 1 + 9 + 10: the 1 is hidden, so another must be, and the hidden part reach 3.
         let mut nodes = vec![
-            Node { value: 20, hidden: false },
+            Node {
+                value: 20,
+                hidden: false,
+            },
             Node { value: 1, hidden: true },
-            Node { value: 9, hidden: false },
-            Node { value: 10, hidden: false },
+            Node {
+                value: 9,
+                hidden: false,
+            },
+            Node {
+                value: 10,
+                hidden: false,
+            },
         ];
-        let groups = vec![Group { parent: 0, children: vec![1, 2, 3], own: 0 }];
+        let groups = vec![Group {
+            parent: 0,
+            children: vec![1, 2, 3],
+            own: 0,
+        }];
         assert_eq!(suppress(&mut nodes, &groups, 3, |_| false), 1);
         assert!(nodes[2].hidden && !nodes[3].hidden, "the smallest that does: 9");
         // 2 = 1 + 1 + 0: both ones hidden, their sum 2 < 3: the parent goes too.
@@ -1107,29 +1182,69 @@ mod tests {
             Node { value: 2, hidden: true },
             Node { value: 1, hidden: true },
             Node { value: 1, hidden: true },
-            Node { value: 0, hidden: false },
+            Node {
+                value: 0,
+                hidden: false,
+            },
         ];
-        let groups = vec![Group { parent: 0, children: vec![1, 2, 3], own: 0 }];
+        let groups = vec![Group {
+            parent: 0,
+            children: vec![1, 2, 3],
+            own: 0,
+        }];
         suppress(&mut nodes, &groups, 3, |_| true);
         assert!(nodes[0].hidden);
         // A hidden parent whose parts are all shown is rebuilt from them: one part is hidden.
         let mut nodes = vec![
-            Node { value: 30, hidden: false },
+            Node {
+                value: 30,
+                hidden: false,
+            },
             Node { value: 2, hidden: true },
-            Node { value: 28, hidden: false },
-            Node { value: 15, hidden: false },
-            Node { value: 13, hidden: false },
+            Node {
+                value: 28,
+                hidden: false,
+            },
+            Node {
+                value: 15,
+                hidden: false,
+            },
+            Node {
+                value: 13,
+                hidden: false,
+            },
         ];
         let groups = vec![
-            Group { parent: 0, children: vec![1, 2], own: 0 },
-            Group { parent: 2, children: vec![3, 4], own: 0 },
+            Group {
+                parent: 0,
+                children: vec![1, 2],
+                own: 0,
+            },
+            Group {
+                parent: 2,
+                children: vec![3, 4],
+                own: 0,
+            },
         ];
         suppress(&mut nodes, &groups, 3, |_| false);
         assert!(nodes[2].hidden, "28 hidden with the 2");
         assert!(nodes[3].hidden || nodes[4].hidden, "and so one of its parts");
         // A unit's own cases (in none of its parts) are a hidden part of their own.
-        let mut nodes = vec![Node { value: 12, hidden: false }, Node { value: 10, hidden: false }];
-        let groups = vec![Group { parent: 0, children: vec![1], own: 2 }];
+        let mut nodes = vec![
+            Node {
+                value: 12,
+                hidden: false,
+            },
+            Node {
+                value: 10,
+                hidden: false,
+            },
+        ];
+        let groups = vec![Group {
+            parent: 0,
+            children: vec![1],
+            own: 2,
+        }];
         suppress(&mut nodes, &groups, 3, |_| false);
         assert!(nodes[1].hidden);
     }
@@ -1141,9 +1256,15 @@ mod tests {
             "expected_later_field": 12.5,
         });
         let p = project(&CELL, &row, 3);
-        assert_eq!(p, serde_json::json!({ "h3": "882830828dfffff", "count": null, "level": "red" }));
+        assert_eq!(
+            p,
+            serde_json::json!({ "h3": "882830828dfffff", "count": null, "level": "red" })
+        );
         let alert = serde_json::json!({ "observed": 1, "expected": 0.4, "p": 0.001, "baseline": [0, 1] });
-        assert_eq!(project(&ALERT, &alert, 3), serde_json::json!({ "observed": null, "expected": null }));
+        assert_eq!(
+            project(&ALERT, &alert, 3),
+            serde_json::json!({ "observed": null, "expected": null })
+        );
         let summary = serde_json::json!({
             "cases": 40, "finished": 30, "closure_rate": 0.75, "by_class": [["dispute", 2], ["service", 38]],
             "by_channel": [["hotline", 40]],
@@ -1152,7 +1273,11 @@ mod tests {
         assert_eq!(p["by_class"], serde_json::json!([["dispute", null], ["service", 38]]));
         assert_eq!(p["closure_rate"], 0.75);
         assert!(p.get("by_channel").is_none());
-        let hidden = project(&SUMMARY, &serde_json::json!({ "cases": 40, "finished": null, "closure_rate": 0.9 }), 3);
+        let hidden = project(
+            &SUMMARY,
+            &serde_json::json!({ "cases": 40, "finished": null, "closure_rate": 0.9 }),
+            3,
+        );
         assert!(hidden["closure_rate"].is_null());
     }
 

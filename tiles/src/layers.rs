@@ -145,7 +145,11 @@ impl LayerRequest {
         let limits = &state.config.limits;
         crate::work::check(cells, limits.cells, "a heat layer")?;
         if trends {
-            crate::work::check(cells * 52 * crate::work::ring_size(1), limits.work_units, "trend patterns")?;
+            crate::work::check(
+                cells * 52 * crate::work::ring_size(1),
+                limits.work_units,
+                "trend patterns",
+            )?;
         }
         Ok(LayerRequest {
             res,
@@ -341,7 +345,12 @@ fn build_layer(conn: &duckdb::Connection, state: &AppState, request: &LayerReque
 /// A heat map as the display sees it: each cell's count from the projection (hidden ones `None`,
 /// marked suppressed), no other figure of a cell; each cluster's cases only when all its cells'
 /// are shown, its reason without figures the display may not see.
-pub fn project_layer(map: &mut Heatmap, region: &Region, window: crate::display::Window, p: &crate::display::Projection) {
+pub fn project_layer(
+    map: &mut Heatmap,
+    region: &Region,
+    window: crate::display::Window,
+    p: &crate::display::Projection,
+) {
     use crate::display::{slice, Area};
     let mut counts: HashMap<String, Option<u64>> = HashMap::new();
     for cell in &mut map.cells {
@@ -361,11 +370,7 @@ pub fn project_layer(map: &mut Heatmap, region: &Region, window: crate::display:
     }
     let weeks = map.weeks;
     for cluster in &mut map.clusters {
-        let cases: Option<u64> = cluster
-            .cells
-            .iter()
-            .map(|h| counts.get(h).copied().flatten())
-            .sum();
+        let cases: Option<u64> = cluster.cells.iter().map(|h| counts.get(h).copied().flatten()).sum();
         cluster.cases = cases;
         cluster.cases_per_week = cases.map(|n| if weeks > 0.0 { n as f64 / weeks } else { 0.0 });
         let level_text = format!("{}（{}）", cluster.level.responder_zh(), cluster.level.zh());
@@ -486,7 +491,6 @@ impl HeatLayer {
             }],
         ))
     }
-
 
     /// The tile as PNG (`size` 256 or 512), or `None` when nothing is in it.
     pub fn png(&self, tile: TileId, size: u32) -> Result<Option<Vec<u8>>, ApiError> {

@@ -262,8 +262,12 @@ mod tests {
         assert!(bad(&[("unit", "999")]).contains("no such unit"));
         assert!(bad(&[("to", "+262142-12-31")]).contains("years 1900"));
         assert!(bad(&[("from", "1000-01-01")]).contains("years 1900"));
-        let a = params(&[("category", "other,labour"), ("category", "labour")]).filter(&region, &admin()).unwrap();
-        let b = params(&[("category", "labour,other")]).filter(&region, &admin()).unwrap();
+        let a = params(&[("category", "other,labour"), ("category", "labour")])
+            .filter(&region, &admin())
+            .unwrap();
+        let b = params(&[("category", "labour,other")])
+            .filter(&region, &admin())
+            .unwrap();
         assert_ne!(a, b);
         assert_eq!(canonical(a), canonical(b));
         assert!(params(&[("colour", "red")])

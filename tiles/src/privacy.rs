@@ -75,7 +75,10 @@ mod tests {
         for (days, raw) in [(40, "张三,13800000000"), (5, "李四,13900000000")] {
             conn.execute(
                 "INSERT INTO rejected VALUES ('f.csv', 1, 'x', 'r', 'm', ?, CAST(? AS TIMESTAMP))",
-                duckdb::params![raw, fengqiao_ingest::time::format_datetime(now - chrono::Duration::days(days))],
+                duckdb::params![
+                    raw,
+                    fengqiao_ingest::time::format_datetime(now - chrono::Duration::days(days))
+                ],
             )
             .unwrap();
         }

@@ -12,8 +12,8 @@ use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Router};
-use tokio_stream::wrappers::BroadcastStream;
 use std::future::Future;
+use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::StreamExt;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -165,15 +165,8 @@ async fn healthz(State(state): State<Arc<AppState>>) -> impl IntoResponse {
 
 /// The data version, the last day with cases (what "today" is on the wall) and the region.
 async fn version(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    let last_day = state
-        .read(|conn, state| {
-            Ok(fengqiao_analytics::cube::last_case_day(
-                conn,
-                &state.region,
-                &fengqiao_analytics::filter::Filter::default(),
-            )?)
-        })
-        .await?;
+    // The projection of the version knows its last day (computed once per version).
+    let last_day = crate::display::projection(&state).await?.last_day;
     let region = serde_json::json!({ "code": state.region.code, "name": state.region.name });
     let body = serde_json::json!({ "version": state.version(), "last_day": last_day, "region": region });
     Ok(crate::display::no_figures(axum::Json(body).into_response()))
@@ -583,7 +576,13 @@ impl axum::serve::Listener for LimitedListener {
             match self.inner.accept().await {
                 Ok((stream, addr)) => {
                     let _ = stream.set_nodelay(true);
-                    return (LimitedStream { inner: stream, _permit: permit }, addr);
+                    return (
+                        LimitedStream {
+                            inner: stream,
+                            _permit: permit,
+                        },
+                        addr,
+                    );
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "accepting a connection");

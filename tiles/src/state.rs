@@ -17,12 +17,18 @@ use fengqiao_ingest::{Region, Store};
 use tokio::sync::{broadcast, Semaphore};
 use tokio_util::sync::CancellationToken;
 
+use axum::response::IntoResponse;
+
 use crate::cache::ByteCache;
 use crate::config::{Role, ServerConfig};
 use crate::error::ApiError;
 use crate::layers::LayerSlot;
 use crate::metrics::Metrics;
 use crate::work::{AreaCells, Interrupt, Pool};
+
+/// A display answer once made: its content type and body.
+pub(crate) type AnswerSlot =
+    Arc<tokio::sync::OnceCell<(axum::http::HeaderValue, bytes::Bytes, Option<crate::audit::Rows>)>>;
 
 /// Who is asking.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +56,9 @@ pub struct AppState {
     loading_columns: AtomicBool,
     pub(crate) layers: Mutex<ByteCache<String, LayerSlot>>,
     pub(crate) tiles: Mutex<ByteCache<String, bytes::Bytes>>,
+    /// Display answers (content type and body) by canonical request, for the current version; a
+    /// request arriving while the same answer is computed waits for it.
+    answers: Mutex<ByteCache<String, AnswerSlot>>,
     /// The display projection of the current version, once computed.
     pub(crate) display: Mutex<Option<(u64, crate::display::ProjectionSlot)>>,
     pub events: broadcast::Sender<String>,
@@ -78,7 +87,10 @@ impl AppState {
         let internal = |e: duckdb::Error| ApiError::Internal(format!("opening the store: {e}"));
         store
             .conn()
-            .execute_batch(&format!("SET memory_limit = '{}'", config.limits.memory))
+            .execute_batch(&format!(
+                "SET memory_limit = '{}'; SET threads = {}",
+                config.limits.memory, config.limits.duckdb_threads
+            ))
             .map_err(internal)?;
         crate::privacy::scrub_rejected(store.conn(), config.rejected_retention_days)?;
         let template = store.conn().try_clone().map_err(internal)?;
@@ -92,7 +104,10 @@ impl AppState {
             let scope = match t.unit.as_deref() {
                 None => None,
                 Some(code) => Some(region.id(code).ok_or_else(|| {
-                    ApiError::Internal(format!("token {:?}: unit {code} is not in region {}", t.name, region.code))
+                    ApiError::Internal(format!(
+                        "token {:?}: unit {code} is not in region {}",
+                        t.name, region.code
+                    ))
                 })?),
             };
             let principal = Principal {
@@ -116,12 +131,13 @@ impl AppState {
             loading_columns: AtomicBool::new(false),
             layers: Mutex::new(ByteCache::new(limits.layer_cache_bytes)),
             tiles: Mutex::new(ByteCache::new(limits.tile_cache_bytes)),
+            answers: Mutex::new(ByteCache::new(limits.answer_cache_bytes)),
             display: Mutex::new(None),
             events,
             metrics: Metrics::default(),
             started: Instant::now(),
             ingest_lock: tokio::sync::Mutex::new(()),
-            pool: Pool::new(limits.workers, limits.queue, limits.per_token),
+            pool: Pool::new(limits.workers, limits.queue, limits.per_token, limits.per_token_queue),
             area,
             shutdown: CancellationToken::new(),
             streams: Arc::new(Semaphore::new(limits.streams)),
@@ -179,6 +195,7 @@ impl AppState {
         let state = Arc::clone(self);
         let task = tokio::task::spawn_blocking(move || {
             let _permit = permit;
+            crate::work::lower_priority();
             let result = f(&conn, &state);
             *busy.lock().expect("busy flag") = false;
             state.readers.lock().expect("reader pool").push(conn);
@@ -236,6 +253,7 @@ impl AppState {
         let version = self.version.fetch_add(1, Ordering::AcqRel) + 1;
         self.layers.lock().expect("layer cache").clear();
         self.tiles.lock().expect("tile cache").clear();
+        self.answers.lock().expect("answer cache").clear();
         *self.display.lock().expect("display projection") = None;
         let _ = self
             .events
@@ -290,16 +308,77 @@ impl AppState {
 }
 
 impl AppState {
+    /// A display answer from the cache, or made by `make` once for everyone asking the same
+    /// meanwhile; an answer that is not a marked 200 is passed on and not kept.
+    pub(crate) async fn answer(
+        &self,
+        key: String,
+        make: impl std::future::Future<Output = axum::response::Response>,
+    ) -> axum::response::Response {
+        let slot =
+            self.answers
+                .lock()
+                .expect("answer cache")
+                .get_or_insert(key.clone(), AnswerSlot::default, key.len() + 64);
+        let mut passed = None;
+        let kept = slot
+            .get_or_try_init(|| async {
+                let response = make.await;
+                if response.status() != axum::http::StatusCode::OK
+                    || response.extensions().get::<crate::display::Mark>().is_none()
+                {
+                    passed = Some(response);
+                    return Err(());
+                }
+                let (parts, body) = response.into_parts();
+                let rows = parts.extensions.get::<crate::audit::Rows>().copied();
+                let Ok(bytes) = axum::body::to_bytes(body, 16 << 20).await else {
+                    passed = Some(
+                        crate::error::ApiError::Internal(format!("{key}: a display answer over 16 MiB"))
+                            .into_response(),
+                    );
+                    return Err(());
+                };
+                let content_type = parts
+                    .headers
+                    .get(axum::http::header::CONTENT_TYPE)
+                    .cloned()
+                    .unwrap_or_else(|| axum::http::HeaderValue::from_static("application/json"));
+                Ok((content_type, bytes, rows))
+            })
+            .await;
+        match kept {
+            Ok((content_type, bytes, rows)) => {
+                let weight = bytes.len() + key.len() + 64;
+                self.answers.lock().expect("answer cache").weigh(&key, weight);
+                let mut response = axum::response::Response::new(axum::body::Body::from(bytes.clone()));
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::CONTENT_TYPE, content_type.clone());
+                response.extensions_mut().insert(crate::display::Mark);
+                if let Some(rows) = rows {
+                    response.extensions_mut().insert(*rows);
+                }
+                response
+            }
+            Err(()) => {
+                passed.unwrap_or_else(|| crate::error::ApiError::Busy(crate::work::RETRY_AFTER_SECONDS).into_response())
+            }
+        }
+    }
+
     /// The state's gauges for `/metrics`: caches in bytes, the worker pool, open event streams,
     /// dropped audit entries.
     pub fn gauges(&self) -> String {
         let layers = self.layers.lock().expect("layer cache").bytes();
         let tiles = self.tiles.lock().expect("tile cache").bytes();
+        let answers = self.answers.lock().expect("answer cache").bytes();
         let limits = &self.config.limits;
         let streams = limits.streams - self.streams.available_permits();
         format!(
             "# HELP fengqiao_cache_bytes Bytes held by the caches.\n# TYPE fengqiao_cache_bytes gauge\n\
              fengqiao_cache_bytes{{cache=\"layers\"}} {layers}\nfengqiao_cache_bytes{{cache=\"tiles\"}} {tiles}\n\
+             fengqiao_cache_bytes{{cache=\"answers\"}} {answers}\n\
              # HELP fengqiao_workers_busy Heavy requests running.\n# TYPE fengqiao_workers_busy gauge\n\
              fengqiao_workers_busy {}\n\
              # HELP fengqiao_queue Heavy requests waiting.\n# TYPE fengqiao_queue gauge\nfengqiao_queue {}\n\

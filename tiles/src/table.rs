@@ -66,9 +66,7 @@ pub fn respond(format: Format, whole: &Value, rows: &[Value]) -> Result<Response
         Format::Csv => ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv(rows)?).into_response(),
         Format::Arrow => ([(header::CONTENT_TYPE, ARROW_STREAM)], arrow(rows)?).into_response(),
     };
-    response
-        .extensions_mut()
-        .insert(crate::audit::Rows(rows.len() as u64));
+    response.extensions_mut().insert(crate::audit::Rows(rows.len() as u64));
     Ok(response)
 }
 
@@ -116,8 +114,12 @@ pub fn csv(rows: &[Value]) -> Result<Vec<u8>, ApiError> {
     let internal = |e: csv::Error| ApiError::Internal(format!("CSV: {e}"));
     w.write_record(&columns).map_err(internal)?;
     for row in rows {
-        w.write_record(columns.iter().map(|c| defuse(&row[c], text(&row[c]).unwrap_or_default())))
-            .map_err(internal)?;
+        w.write_record(
+            columns
+                .iter()
+                .map(|c| defuse(&row[c], text(&row[c]).unwrap_or_default())),
+        )
+        .map_err(internal)?;
     }
     w.into_inner().map_err(|e| ApiError::Internal(format!("CSV: {e}")))
 }
@@ -198,9 +200,7 @@ pub fn geojson_rows(rows: &[Value]) -> Response {
         axum::Json(serde_json::json!({ "type": "FeatureCollection", "features": features })),
     )
         .into_response();
-    response
-        .extensions_mut()
-        .insert(crate::audit::Rows(rows.len() as u64));
+    response.extensions_mut().insert(crate::audit::Rows(rows.len() as u64));
     response
 }
 

@@ -80,66 +80,76 @@ tokio::task_local! {
     pub static CALLER: String;
 }
 
-/// Heavy work admitted at most `workers` at a time, with at most `queue` waiting, and at most
-/// `per_token` at a time for any one token: one client cannot take every worker.
+/// Heavy work admitted at most `workers` at a time, with at most `queue` waiting; and for any one
+/// token at most `per_token` at a time with at most `per_token_queue` of its own waiting behind
+/// them (beyond: 503 for that token only), so one client cannot take every worker nor the queue.
 pub struct Pool {
     running: Arc<Semaphore>,
     waiting: AtomicUsize,
     queue: usize,
     per_token: usize,
-    by_token: Arc<Mutex<HashMap<String, usize>>>,
+    per_token_queue: usize,
+    by_token: Mutex<HashMap<String, Arc<TokenShare>>>,
 }
 
-/// One token's share of the workers, given back when dropped.
-struct Share {
-    name: String,
-    by_token: Arc<Mutex<HashMap<String, usize>>>,
+/// One token's share: its permits, and how many of its requests hold or wait for one.
+struct TokenShare {
+    permits: Arc<Semaphore>,
+    users: AtomicUsize,
 }
 
-impl Drop for Share {
+/// A request's claim on its token's share (forgotten when it ends).
+struct Claim(Arc<TokenShare>);
+
+impl Drop for Claim {
     fn drop(&mut self) {
-        let mut counts = self.by_token.lock().expect("per-token counts");
-        if let Some(n) = counts.get_mut(&self.name) {
-            *n -= 1;
-            if *n == 0 {
-                counts.remove(&self.name);
-            }
-        }
+        self.0.users.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
 /// Leave to run: a worker, and the caller's share of them.
 pub struct Permit {
     _worker: OwnedSemaphorePermit,
-    _share: Option<Share>,
+    _share: Option<(OwnedSemaphorePermit, Claim)>,
 }
 
 impl Pool {
-    pub fn new(workers: usize, queue: usize, per_token: usize) -> Pool {
+    pub fn new(workers: usize, queue: usize, per_token: usize, per_token_queue: usize) -> Pool {
         Pool {
             running: Arc::new(Semaphore::new(workers)),
             waiting: AtomicUsize::new(0),
             queue,
             per_token: per_token.max(1),
-            by_token: Arc::new(Mutex::new(HashMap::new())),
+            per_token_queue,
+            by_token: Mutex::new(HashMap::new()),
         }
     }
 
-    /// A permit to run, waiting in the queue if need be; 503 when the queue is full, or when the
-    /// calling token already has its share of the workers running or waiting.
+    /// A permit to run, waiting in line if need be: first for the calling token's share, then for
+    /// a worker; 503 when the token's own line or the queue is full.
     pub async fn admit(&self) -> Result<Permit, ApiError> {
         let share = match CALLER.try_with(String::clone) {
             Ok(name) => {
-                let mut counts = self.by_token.lock().expect("per-token counts");
-                let n = counts.entry(name.clone()).or_insert(0);
-                if *n >= self.per_token {
+                let share = {
+                    let mut shares = self.by_token.lock().expect("per-token shares");
+                    shares.retain(|_, s| s.users.load(Ordering::Acquire) > 0);
+                    Arc::clone(shares.entry(name).or_insert_with(|| {
+                        Arc::new(TokenShare {
+                            permits: Arc::new(Semaphore::new(self.per_token)),
+                            users: AtomicUsize::new(0),
+                        })
+                    }))
+                };
+                if share.users.fetch_add(1, Ordering::AcqRel) >= self.per_token + self.per_token_queue {
+                    share.users.fetch_sub(1, Ordering::AcqRel);
                     return Err(ApiError::Busy(RETRY_AFTER_SECONDS));
                 }
-                *n += 1;
-                Some(Share {
-                    name,
-                    by_token: Arc::clone(&self.by_token),
-                })
+                let claim = Claim(Arc::clone(&share));
+                let permit = Arc::clone(&share.permits)
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| ApiError::Busy(RETRY_AFTER_SECONDS))?;
+                Some((permit, claim))
             }
             Err(_) => None,
         };
@@ -183,6 +193,25 @@ impl Pool {
     }
 }
 
+/// Lowers the calling worker thread's scheduling priority (once per thread): heavy work yields the
+/// processor to the threads answering from the caches (Linux: a thread's own nice value).
+pub fn lower_priority() {
+    thread_local! {
+        static LOWERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    LOWERED.with(|done| {
+        if !done.get() {
+            #[cfg(target_os = "linux")]
+            // SAFETY: gettid and setpriority on the calling thread only; failure is harmless.
+            unsafe {
+                let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+                libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+            }
+            done.set(true);
+        }
+    });
+}
+
 /// Interrupts the DuckDB query of a request whose future is dropped before its work is done.
 /// The worker clears `busy` (under the lock) before it hands the connection back, so a late
 /// interrupt never reaches another request's query.
@@ -212,23 +241,33 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn one_token_gets_its_share_of_the_workers_and_no_more() {
-        let pool = Pool::new(4, 8, 2);
+    async fn one_token_gets_its_share_of_the_workers_and_waits_or_is_refused_beyond() {
+        let pool = Arc::new(Pool::new(4, 8, 2, 1));
         let (a, b) = CALLER
-            .scope("abuser".to_string(), async { (pool.admit().await.unwrap(), pool.admit().await.unwrap()) })
+            .scope("abuser".to_string(), async {
+                (pool.admit().await.unwrap(), pool.admit().await.unwrap())
+            })
             .await;
-        let third = CALLER.scope("abuser".to_string(), pool.admit()).await;
-        assert!(matches!(third, Err(ApiError::Busy(_))));
+        // A third waits for the abuser's share (not for a free worker: two are free)...
+        let waiter = {
+            let pool = Arc::clone(&pool);
+            tokio::spawn(CALLER.scope("abuser".to_string(), async move { pool.admit().await.map(|_| ()) }))
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!waiter.is_finished());
+        // ... a fourth is refused, while another token is served at once.
+        let fourth = CALLER.scope("abuser".to_string(), pool.admit()).await;
+        assert!(matches!(fourth, Err(ApiError::Busy(_))));
         let other = CALLER.scope("wall".to_string(), pool.admit()).await.unwrap();
         drop((a, other));
-        assert!(CALLER.scope("abuser".to_string(), pool.admit()).await.is_ok());
+        waiter.await.unwrap().unwrap();
         drop(b);
         assert_eq!(pool.free(), 4);
     }
 
     #[tokio::test]
     async fn the_queue_overflows_into_503_and_drains() {
-        let pool = Arc::new(Pool::new(1, 1, 1));
+        let pool = Arc::new(Pool::new(1, 1, 1, 0));
         let first = pool.admit().await.unwrap();
         let waiter = {
             let pool = Arc::clone(&pool);

@@ -88,15 +88,49 @@ fn value_for(key: &'static str) -> BoxedStrategy<String> {
         "bbox" => choice(&["112.9,25.7,113.1,25.85", "1,2,3", "NaN,0,1,1", "113,26,112,25"]).boxed(),
         "cell" => choice(&["882830828dfffff", "8f2830828052d25", "nothing"]).boxed(),
         "trends" | "nonzero" => choice(&["true", "false", "1", "yes"]).boxed(),
-        _ => prop_oneof![(0i64..400).prop_map(|n| n.to_string()), junk.prop_map(|s| s), Just("-1".to_string())].boxed(),
+        _ => prop_oneof![
+            (0i64..400).prop_map(|n| n.to_string()),
+            junk.prop_map(|s| s),
+            Just("-1".to_string())
+        ]
+        .boxed(),
     }
 }
 
 fn param() -> impl Strategy<Value = (String, String)> {
     let keys: &'static [&'static str] = &[
-        "from", "to", "category", "class", "channel", "status", "severity", "unit", "res", "bbox", "nonzero", "level",
-        "step", "steps", "k", "time_window", "window", "min_active", "history", "as_of", "limit", "min_cases",
-        "min_recurrence_years", "page", "per_page", "cell", "weeks", "link_days", "format", "trends", "v", "colour",
+        "from",
+        "to",
+        "category",
+        "class",
+        "channel",
+        "status",
+        "severity",
+        "unit",
+        "res",
+        "bbox",
+        "nonzero",
+        "level",
+        "step",
+        "steps",
+        "k",
+        "time_window",
+        "window",
+        "min_active",
+        "history",
+        "as_of",
+        "limit",
+        "min_cases",
+        "min_recurrence_years",
+        "page",
+        "per_page",
+        "cell",
+        "weeks",
+        "link_days",
+        "format",
+        "trends",
+        "v",
+        "colour",
     ];
     proptest::sample::select(keys).prop_flat_map(|k| value_for(k).prop_map(move |v| (k.to_string(), v)))
 }
@@ -113,7 +147,16 @@ fn check(token: &str, uri: &str, status: u16, content_type: &str, body: &[u8]) -
     let display = token == WALL || token == COUNTY_WALL;
     // The answers that carry no case figure (the version, TileJSON) have no display shape.
     let path = uri.split('?').next().unwrap_or("");
-    let figures = !matches!(path, "/api/version" | "/tiles/hex.json" | "/tiles/heat.json" | "/tiles/admin.json" | "/api/vocabulary" | "/api/openapi.json" | "/healthz");
+    let figures = !matches!(
+        path,
+        "/api/version"
+            | "/tiles/hex.json"
+            | "/tiles/heat.json"
+            | "/tiles/admin.json"
+            | "/api/vocabulary"
+            | "/api/openapi.json"
+            | "/healthz"
+    );
     if display && figures && status == 200 && content_type.contains("json") {
         let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| format!("{uri}: {e}"))?;
         check_display(&value).map_err(|e| format!("{uri}: {e}"))?;
@@ -122,7 +165,9 @@ fn check(token: &str, uri: &str, status: u16, content_type: &str, body: &[u8]) -
         let raw = {
             use std::io::Read;
             let mut out = Vec::new();
-            flate2::read::GzDecoder::new(body).read_to_end(&mut out).map_err(|e| e.to_string())?;
+            flate2::read::GzDecoder::new(body)
+                .read_to_end(&mut out)
+                .map_err(|e| e.to_string())?;
             out
         };
         for layer in fengqiao_tiles::mvt::decode(&raw).map_err(|e| e.to_string())? {
@@ -194,12 +239,54 @@ const UNSAFE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
 /// A random query string: known keys and junk, random values, stray separators and escapes.
 fn random_query(rng: &mut impl Rng) -> String {
     const KEYS: &[&str] = &[
-        "from", "to", "res", "unit", "level", "step", "steps", "k", "category", "as_of", "limit", "page", "per_page",
-        "format", "bbox", "cell", "trends", "access_token", "v", "",
+        "from",
+        "to",
+        "res",
+        "unit",
+        "level",
+        "step",
+        "steps",
+        "k",
+        "category",
+        "as_of",
+        "limit",
+        "page",
+        "per_page",
+        "format",
+        "bbox",
+        "cell",
+        "trends",
+        "access_token",
+        "v",
+        "",
     ];
     const BITS: &[&str] = &[
-        "2026-10-31", "2026-10-25", "13", "-1", "9999999999999999999999", "NaN", "劳动争议", "%", "%zz", "%00", "&&",
-        "==", ",", "T25:61:61", "431002", "\u{202e}", "e+308", " ", "+", ";", "..", "/", "\\", "\"", "'", "<x>",
+        "2026-10-31",
+        "2026-10-25",
+        "13",
+        "-1",
+        "9999999999999999999999",
+        "NaN",
+        "劳动争议",
+        "%",
+        "%zz",
+        "%00",
+        "&&",
+        "==",
+        ",",
+        "T25:61:61",
+        "431002",
+        "\u{202e}",
+        "e+308",
+        " ",
+        "+",
+        ";",
+        "..",
+        "/",
+        "\\",
+        "\"",
+        "'",
+        "<x>",
     ];
     let mut q = String::new();
     for _ in 0..rng.random_range(0..8) {
@@ -225,7 +312,10 @@ fn random_upload(rng: &mut impl Rng) -> (String, Vec<u8>) {
     let csv = cases_csv();
     let header_end = csv.iter().position(|&b| b == b'\n').unwrap() + 1;
     match rng.random_range(0..5) {
-        0 => ("junk.csv".into(), (0..rng.random_range(1..2000)).map(|_| rng.random()).collect()),
+        0 => (
+            "junk.csv".into(),
+            (0..rng.random_range(1..2000)).map(|_| rng.random()).collect(),
+        ),
         1 => {
             let end = rng.random_range(header_end..header_end + 3000).min(csv.len());
             ("short.csv".into(), csv[..end].to_vec())
@@ -312,7 +402,14 @@ fn random_queries_and_malformed_uploads_never_make_a_5xx() {
         }
         for i in 0..uploads {
             let (name, body) = random_upload(&mut rng);
-            let response = call(app, "POST", &format!("/api/ingest?name={name}"), Some(ADMIN), Body::from(body)).await;
+            let response = call(
+                app,
+                "POST",
+                &format!("/api/ingest?name={name}"),
+                Some(ADMIN),
+                Body::from(body),
+            )
+            .await;
             let status = response.status().as_u16();
             *statuses.entry(status).or_insert(0u64) += 1;
             assert!(

@@ -54,16 +54,26 @@ async fn a_display_token_gets_no_small_figure_from_any_route() {
     // alerts' raw baselines, daily trend counts, Gi* z, and res 10.
     let villages = ok(&app, &format!("/api/kpis?level=village&{week}"), WALL).await;
     for unit in villages["units"].as_array().unwrap() {
-        assert!(unit.get("by_category").is_none() && unit.get("open").is_none(), "{unit}");
+        assert!(
+            unit.get("by_category").is_none() && unit.get("open").is_none(),
+            "{unit}"
+        );
         if unit["count"].is_null() {
             assert!(unit["rate_per_10k"].is_null(), "{unit}");
         }
     }
-    assert!(villages["units"].as_array().unwrap().iter().any(|u| u["count"].is_null()));
+    assert!(villages["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|u| u["count"].is_null()));
     assert!(villages["summary"].get("by_channel").is_none() && villages["summary"].get("by_county").is_none());
     let alerts = ok(&app, &format!("/api/alerts?as_of={last}&min_cases=1&limit=0"), WALL).await;
     for a in alerts.as_array().unwrap() {
-        assert!(a.get("baseline").is_none() && a.get("p").is_none() && a.get("threshold").is_none(), "{a}");
+        assert!(
+            a.get("baseline").is_none() && a.get("p").is_none() && a.get("threshold").is_none(),
+            "{a}"
+        );
         assert!(a["observed"].is_null() || a["observed"].as_u64().unwrap() >= K, "{a}");
     }
     let daily = get(&app, &format!("/api/trends?step=day&steps=30&to={last}"), Some(WALL)).await;
@@ -77,7 +87,12 @@ async fn a_display_token_gets_no_small_figure_from_any_route() {
     }
     // The same on tiles: hexagons carry h3, count (shown ones) and level only.
     let t = fengqiao_tiles::TileId::containing(11, 113.015, 25.77).unwrap();
-    let tile = get(&app, &format!("/tiles/hex/11/{}/{}.mvt?{week}&res=10", t.x, t.y), Some(WALL)).await;
+    let tile = get(
+        &app,
+        &format!("/tiles/hex/11/{}/{}.mvt?{week}&res=10", t.x, t.y),
+        Some(WALL),
+    )
+    .await;
     assert_eq!(tile.status(), StatusCode::OK);
     let layers = fengqiao_tiles::mvt::decode(&gunzip(&bytes(tile).await)).unwrap();
     for f in &layers[0].features {
@@ -101,7 +116,13 @@ fn gunzip(bytes: &[u8]) -> Vec<u8> {
 async fn subtracting_a_parent_a_sibling_filter_or_a_time_window_gives_no_hidden_figure_away() {
     let (app, state) = app();
     let last = last_day(&app).await;
-    let period = |weeks: i64, back: i64| format!("from={}&to={}", day(last, -7 * (weeks + back) + 1), day(last, -7 * back));
+    let period = |weeks: i64, back: i64| {
+        format!(
+            "from={}&to={}",
+            day(last, -7 * (weeks + back) + 1),
+            day(last, -7 * back)
+        )
+    };
 
     // Parent − shown children, for cells (res 7 → res 8) and units (region → counties → townships).
     let res7 = ok(&app, &format!("/api/heatmap?res=7&{}", period(1, 0)), WALL).await;
@@ -119,7 +140,11 @@ async fn subtracting_a_parent_a_sibling_filter_or_a_time_window_gives_no_hidden_
         let shown: u64 = kids.iter().flatten().sum();
         let hidden = kids.iter().filter(|c| c.is_none()).count();
         let rest = total - shown;
-        assert!(rest == 0 || (hidden >= 2 && rest >= K), "res-7 {}: {total} − {shown} = {rest} over {hidden} hidden", p["h3"]);
+        assert!(
+            rest == 0 || (hidden >= 2 && rest >= K),
+            "res-7 {}: {total} − {shown} = {rest} over {hidden} hidden",
+            p["h3"]
+        );
         checked += usize::from(hidden > 0);
     }
     assert!(checked > 10, "{checked} parents with hidden children checked");
@@ -131,7 +156,9 @@ async fn subtracting_a_parent_a_sibling_filter_or_a_time_window_gives_no_hidden_
     assert!(rest == 0 || (counties.iter().filter(|c| c.is_none()).count() >= 2 && rest >= K));
     for county in city["children"].as_array().unwrap() {
         let code = county["code"].as_str().unwrap();
-        let Some(total) = county["count"].as_u64() else { continue };
+        let Some(total) = county["count"].as_u64() else {
+            continue;
+        };
         let towns = ok(&app, &format!("/api/units/{code}?{}", period(1, 0)), WALL).await;
         let towns = counts(&towns["children"], "count");
         let rest = total - towns.iter().flatten().sum::<u64>();
@@ -146,13 +173,20 @@ async fn subtracting_a_parent_a_sibling_filter_or_a_time_window_gives_no_hidden_
             let parts: Vec<Option<u64>> = s[key].as_array().unwrap().iter().map(|x| x[1].as_u64()).collect();
             let rest = all - parts.iter().flatten().sum::<u64>();
             let hidden = parts.iter().filter(|c| c.is_none()).count();
-            assert!(rest == 0 || (hidden >= 2 && rest >= K), "{p} {key}: {rest} over {hidden}");
+            assert!(
+                rest == 0 || (hidden >= 2 && rest >= K),
+                "{p} {key}: {rest} over {hidden}"
+            );
         }
     }
 
     // A time window: two overlapping periods both shown differ by a shown figure (0 or ≥ k), for
     // every cell and unit; the last day and its week differ by 0 or ≥ k.
-    for (a, b) in [(period(4, 0), period(3, 0)), (period(3, 1), period(2, 1)), (period(2, 0), period(1, 1))] {
+    for (a, b) in [
+        (period(4, 0), period(3, 0)),
+        (period(3, 1), period(2, 1)),
+        (period(2, 0), period(1, 1)),
+    ] {
         let wide = ok(&app, &format!("/api/heatmap?res=8&{a}"), WALL).await;
         let narrow = ok(&app, &format!("/api/heatmap?res=8&{b}"), WALL).await;
         let narrow: std::collections::HashMap<&str, Option<u64>> = narrow["cells"]
@@ -174,7 +208,10 @@ async fn subtracting_a_parent_a_sibling_filter_or_a_time_window_gives_no_hidden_
     for level in ["county", "village"] {
         let wide = ok(&app, &format!("/api/kpis?level={level}&{}", period(2, 0)), WALL).await;
         let narrow = ok(&app, &format!("/api/kpis?level={level}&{}", period(1, 0)), WALL).await;
-        for (w, n) in counts(&wide["units"], "count").iter().zip(counts(&narrow["units"], "count")) {
+        for (w, n) in counts(&wide["units"], "count")
+            .iter()
+            .zip(counts(&narrow["units"], "count"))
+        {
             if let (Some(w), Some(n)) = (w, n) {
                 assert!(w - n == 0 || w - n >= K, "{level}: {w} − {n}");
             }
@@ -182,7 +219,10 @@ async fn subtracting_a_parent_a_sibling_filter_or_a_time_window_gives_no_hidden_
     }
     let today = ok(&app, &format!("/api/kpis?from={last}&to={last}&level=county"), WALL).await;
     let week = ok(&app, &format!("/api/kpis?{}&level=county", period(1, 0)), WALL).await;
-    for (w, t) in counts(&week["units"], "count").iter().zip(counts(&today["units"], "count")) {
+    for (w, t) in counts(&week["units"], "count")
+        .iter()
+        .zip(counts(&today["units"], "count"))
+    {
         if let (Some(w), Some(t)) = (w, t) {
             assert!(w - t == 0 || w - t >= K, "{w} − {t}");
         }
@@ -190,11 +230,26 @@ async fn subtracting_a_parent_a_sibling_filter_or_a_time_window_gives_no_hidden_
 
     // A sibling filter, a finer period or a time of day: refused, not answered.
     for (uri, status) in [
-        (format!("/api/heatmap?res=8&{}&category=labour", period(1, 0)), StatusCode::FORBIDDEN),
-        (format!("/api/kpis?{}&severity=simple", period(1, 0)), StatusCode::FORBIDDEN),
-        (format!("/api/heatmap?from={}&to={last}", day(last, -5)), StatusCode::BAD_REQUEST),
-        (format!("/api/heatmap?from={}T08:00:00&to={last}", day(last, -6)), StatusCode::BAD_REQUEST),
-        (format!("/api/kpis?from={}&to={}", day(last, -1), day(last, -1)), StatusCode::BAD_REQUEST),
+        (
+            format!("/api/heatmap?res=8&{}&category=labour", period(1, 0)),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            format!("/api/kpis?{}&severity=simple", period(1, 0)),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            format!("/api/heatmap?from={}&to={last}", day(last, -5)),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("/api/heatmap?from={}T08:00:00&to={last}", day(last, -6)),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("/api/kpis?from={}&to={}", day(last, -1), day(last, -1)),
+            StatusCode::BAD_REQUEST,
+        ),
         (format!("/api/alerts?as_of={}", day(last, -2)), StatusCode::BAD_REQUEST),
         (format!("/api/kpis?level=grid&{}", period(1, 0)), StatusCode::FORBIDDEN),
     ] {
@@ -215,7 +270,12 @@ async fn the_projection_agrees_with_the_analysts_figures_where_it_shows_them() {
     let week = format!("from={}&to={last}", day(last, -6));
     let full = ok(&app, &format!("/api/kpis?level=county&{week}"), ANALYST).await;
     let shown = ok(&app, &format!("/api/kpis?level=county&{week}"), WALL).await;
-    for (f, s) in full["units"].as_array().unwrap().iter().zip(shown["units"].as_array().unwrap()) {
+    for (f, s) in full["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(shown["units"].as_array().unwrap())
+    {
         assert_eq!(f["code"], s["code"]);
         if let Some(n) = s["count"].as_u64() {
             assert_eq!(Some(n), f["count"].as_u64(), "{}", s["code"]);
@@ -225,8 +285,12 @@ async fn the_projection_agrees_with_the_analysts_figures_where_it_shows_them() {
     assert_eq!(full["summary"]["closure_rate"], shown["summary"]["closure_rate"]);
     let analyst = ok(&app, &format!("/api/heatmap?res=7&{week}"), ANALYST).await;
     let display = ok(&app, &format!("/api/heatmap?res=7&{week}"), WALL).await;
-    let by_cell: std::collections::HashMap<&str, &Value> =
-        analyst["cells"].as_array().unwrap().iter().map(|c| (c["h3"].as_str().unwrap(), &c["count"])).collect();
+    let by_cell: std::collections::HashMap<&str, &Value> = analyst["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["h3"].as_str().unwrap(), &c["count"]))
+        .collect();
     let mut same = 0;
     for c in display["cells"].as_array().unwrap() {
         if let Some(n) = c["count"].as_u64() {
@@ -254,12 +318,26 @@ async fn no_request_does_unbounded_work() {
     ] {
         let response = get(&app, uri, Some(ANALYST)).await;
         assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE, "{uri}");
-        assert!(json(response).await["error"].as_str().unwrap().contains("limit of"), "{uri}");
+        assert!(
+            json(response).await["error"].as_str().unwrap().contains("limit of"),
+            "{uri}"
+        );
     }
     // A heat map covers the region's study area whatever the filter: a unit does not make res 10 small.
-    let village = state.region.units.iter().find(|u| u.level == fengqiao_ingest::model::AdminLevel::Village).unwrap();
+    let village = state
+        .region
+        .units
+        .iter()
+        .find(|u| u.level == fengqiao_ingest::model::AdminLevel::Village)
+        .unwrap();
     assert_eq!(
-        get(&app, &format!("/api/heatmap?res=10&unit={}", village.code), Some(ANALYST)).await.status(),
+        get(
+            &app,
+            &format!("/api/heatmap?res=10&unit={}", village.code),
+            Some(ANALYST)
+        )
+        .await
+        .status(),
         StatusCode::PAYLOAD_TOO_LARGE
     );
     // The worker busy and no queue: the next heavy request is told to come back.
@@ -268,7 +346,10 @@ async fn no_request_does_unbounded_work() {
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(response.headers().contains_key(header::RETRY_AFTER));
     drop(busy);
-    assert_eq!(get(&app, "/api/kpis?category=labour", Some(ANALYST)).await.status(), StatusCode::OK);
+    assert_eq!(
+        get(&app, "/api/kpis?category=labour", Some(ANALYST)).await.status(),
+        StatusCode::OK
+    );
     // A cancelled query stops: without the interrupt this would hold the one worker for minutes.
     let s = std::sync::Arc::clone(&state);
     let long = s.read(|conn, _| {
@@ -278,7 +359,10 @@ async fn no_request_does_unbounded_work() {
     assert!(tokio::time::timeout(Duration::from_millis(300), long).await.is_err());
     let started = std::time::Instant::now();
     while state.pool.free() == 0 {
-        assert!(started.elapsed() < Duration::from_secs(10), "the cancelled query still runs");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the cancelled query still runs"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // Tile cache keys are canonical (no v=, token or order) and the cache stays in its budget.
@@ -293,21 +377,34 @@ async fn no_request_does_unbounded_work() {
             .unwrap()
     };
     get(&app, &tile("category=labour,neighbour"), Some(ANALYST)).await;
-    let metrics = |app| async move { String::from_utf8(bytes(get(app, "/metrics", Some(MONITOR)).await).await).unwrap() };
+    let metrics =
+        |app| async move { String::from_utf8(bytes(get(app, "/metrics", Some(MONITOR)).await).await).unwrap() };
     let once = gauge(&metrics(&app).await);
-    for q in ["category=neighbour,labour&v=1", "v=99&category=labour&category=neighbour", "category=labour,neighbour&v=7"] {
+    for q in [
+        "category=neighbour,labour&v=1",
+        "v=99&category=labour&category=neighbour",
+        "category=labour,neighbour&v=7",
+    ] {
         get(&app, &tile(q), Some(ANALYST)).await;
         get(&app, &format!("{}&access_token={ANALYST}", tile(q)), None).await;
     }
     assert_eq!(gauge(&metrics(&app).await), once, "the same tile, one entry");
     for y in 0..40 {
-        get(&app, &format!("/tiles/hex/10/{}/{}.mvt", t.x, t.y + y - 20), Some(ANALYST)).await;
+        get(
+            &app,
+            &format!("/tiles/hex/10/{}/{}.mvt", t.x, t.y + y - 20),
+            Some(ANALYST),
+        )
+        .await;
     }
     assert!(gauge(&metrics(&app).await) <= 200_000);
     // One event stream allowed: the second is refused.
     let first = get(&app, "/api/events", Some(WALL)).await;
     assert_eq!(first.status(), StatusCode::OK);
-    assert_eq!(get(&app, "/api/events", Some(WALL)).await.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        get(&app, "/api/events", Some(WALL)).await.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
     drop(first);
     // At shutdown the open streams end.
     let stream = get(&app, "/api/events", Some(WALL)).await;
@@ -350,7 +447,11 @@ async fn every_route_demands_its_role_and_fails_closed() {
         match route.role() {
             None => assert!(!matches!(status(None).await.as_u16(), 401 | 403), "{method} {uri}"),
             Some(role) => {
-                assert_eq!(status(None).await, StatusCode::UNAUTHORIZED, "{method} {uri} without a token");
+                assert_eq!(
+                    status(None).await,
+                    StatusCode::UNAUTHORIZED,
+                    "{method} {uri} without a token"
+                );
                 assert_eq!(status(Some("no-such-token-0123456789")).await, StatusCode::UNAUTHORIZED);
                 for (r, token) in tokens {
                     let s = status(Some(token)).await;
@@ -364,11 +465,22 @@ async fn every_route_demands_its_role_and_fails_closed() {
         }
     }
     // Unknown paths are 404 before any token is looked at, encoded variants included.
-    for uri in ["/tiles/hex%2Ejson", "/api/heatmap/", "/API/heatmap", "/api/nothing", "/tiles/hex.json/x"] {
+    for uri in [
+        "/tiles/hex%2Ejson",
+        "/api/heatmap/",
+        "/API/heatmap",
+        "/api/nothing",
+        "/tiles/hex.json/x",
+    ] {
         assert_eq!(get(&app, uri, None).await.status(), StatusCode::NOT_FOUND, "{uri}");
     }
     // Tokens in URLs: for tiles only, percent-decoded.
-    assert_eq!(get(&app, &format!("/api/heatmap?access_token={WALL}"), None).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        get(&app, &format!("/api/heatmap?access_token={WALL}"), None)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
     let encoded = WALL.replace('-', "%2D");
     let tile = format!("/tiles/admin/9/416/218.mvt?access_token={encoded}");
     assert!(get(&app, &tile, None).await.status().is_success());
@@ -390,16 +502,34 @@ async fn host_and_origin_are_checked_and_a_cross_site_ingest_is_refused() {
         r.body(Body::from(cases_csv()[..2000].to_vec())).unwrap()
     };
     let before = state.version();
-    let rebinding = app.clone().oneshot(with("evil.example:8080", None, "GET", "/api/kpis")).await.unwrap();
+    let rebinding = app
+        .clone()
+        .oneshot(with("evil.example:8080", None, "GET", "/api/kpis"))
+        .await
+        .unwrap();
     assert_eq!(rebinding.status(), StatusCode::FORBIDDEN);
     let csrf = app
         .clone()
-        .oneshot(with("127.0.0.1:8080", Some("http://evil.example"), "POST", "/api/ingest?name=x.csv"))
+        .oneshot(with(
+            "127.0.0.1:8080",
+            Some("http://evil.example"),
+            "POST",
+            "/api/ingest?name=x.csv",
+        ))
         .await
         .unwrap();
     assert_eq!(csrf.status(), StatusCode::FORBIDDEN);
     assert_eq!(state.version(), before, "nothing ingested");
-    let same = app.clone().oneshot(with("localhost:8080", Some("http://localhost:8080"), "GET", "/api/kpis")).await.unwrap();
+    let same = app
+        .clone()
+        .oneshot(with(
+            "localhost:8080",
+            Some("http://localhost:8080"),
+            "GET",
+            "/api/kpis",
+        ))
+        .await
+        .unwrap();
     assert_eq!(same.status(), StatusCode::OK);
 }
 
@@ -423,11 +553,23 @@ async fn a_scoped_token_sees_no_chain_that_crosses_its_area() {
         .execute("UPDATE cases SET repeat_of = ? WHERE case_id = ?", [&theirs, &ours])
         .unwrap();
     let (app, _) = app_with(store, config(""));
-    let has = |chains: &Value, id: &str| chains.as_array().unwrap().iter().any(|c| c["case_ids"].as_array().unwrap().iter().any(|x| x == id));
+    let has = |chains: &Value, id: &str| {
+        chains
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["case_ids"].as_array().unwrap().iter().any(|x| x == id))
+    };
     let all = ok(&app, "/api/chains", ANALYST).await;
-    assert!(has(&all, &theirs) && has(&all, &ours), "the analyst sees the crossing chain");
+    assert!(
+        has(&all, &theirs) && has(&all, &ours),
+        "the analyst sees the crossing chain"
+    );
     let county = ok(&app, "/api/chains", COUNTY).await;
-    assert!(!has(&county, &theirs), "another county's case id reached a county token");
+    assert!(
+        !has(&county, &theirs),
+        "another county's case id reached a county token"
+    );
     assert!(county.as_array().unwrap().len() < all.as_array().unwrap().len());
 }
 
@@ -437,7 +579,12 @@ async fn analysts_see_snapped_positions_and_admins_read_the_audit_log() {
     let analyst = ok(&app, "/api/cases?per_page=50", ANALYST).await;
     let admin = ok(&app, "/api/cases?per_page=50", ADMIN).await;
     let mut moved = 0;
-    for (a, b) in analyst["cases"].as_array().unwrap().iter().zip(admin["cases"].as_array().unwrap()) {
+    for (a, b) in analyst["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(admin["cases"].as_array().unwrap())
+    {
         assert_eq!(a["case_id"], b["case_id"]);
         let cell: h3o::CellIndex = a["h3"].as_str().unwrap().parse().unwrap();
         let centre = h3o::LatLng::from(cell);
@@ -446,18 +593,32 @@ async fn analysts_see_snapped_positions_and_admins_read_the_audit_log() {
         moved += usize::from(a["lng"] != b["lng"]);
     }
     assert!(moved > 40, "admins see exact positions ({moved} of 50 differ)");
-    assert_eq!(get(&app, "/api/audit", Some(ANALYST)).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        get(&app, "/api/audit", Some(ANALYST)).await.status(),
+        StatusCode::FORBIDDEN
+    );
     ok(&app, "/api/kpis?level=village", WALL).await;
     let started = std::time::Instant::now();
     loop {
         let log = ok(&app, "/api/audit?per_page=1000", ADMIN).await;
         let entries = log["entries"].as_array().unwrap();
-        let find = |token: &str, route: &str| entries.iter().find(|e| e["token"] == token && e["route"] == route).cloned();
+        let find = |token: &str, route: &str| {
+            entries
+                .iter()
+                .find(|e| e["token"] == token && e["route"] == route)
+                .cloned()
+        };
         if let (Some(cases), Some(kpis)) = (find("analyst", "/api/cases"), find("wall", "/api/kpis")) {
-            assert_eq!((cases["rows"].as_u64(), cases["status"].as_u64()), (Some(50), Some(200)));
+            assert_eq!(
+                (cases["rows"].as_u64(), cases["status"].as_u64()),
+                (Some(50), Some(200))
+            );
             assert_eq!(cases["query"], "per_page=50");
             assert!(kpis["rows"].as_u64().unwrap() > 100, "{kpis}");
-            assert!(entries.iter().all(|e| !e.to_string().contains(ANALYST)), "a token in the log");
+            assert!(
+                entries.iter().all(|e| !e.to_string().contains(ANALYST)),
+                "a token in the log"
+            );
             break;
         }
         assert!(started.elapsed() < Duration::from_secs(10), "not logged: {log}");
@@ -518,4 +679,32 @@ async fn a_cancelled_ingest_either_commits_and_moves_the_version_on_or_changes_n
     } else {
         assert!(after.0 == before.0 + 1 && after.1 > before.1, "{before:?} → {after:?}");
     }
+}
+
+#[tokio::test]
+async fn a_display_answer_made_without_the_projection_is_refused() {
+    use fengqiao_tiles::access::{guard, Access, RouteGuard, TokenIn};
+    use fengqiao_tiles::config::Role;
+    let (_, state) = app_with(fengqiao_ingest::Store::open_in_memory().unwrap(), config(""));
+    // A route someone added that answers figures straight from the store.
+    let leaky = axum::Router::new().route(
+        "/leaky",
+        axum::routing::get(|| async { axum::Json(serde_json::json!({ "count": 1 })) }).route_layer(
+            axum::middleware::from_fn_with_state(
+                RouteGuard {
+                    state,
+                    access: Access::Role(Role::Display),
+                    token_in: TokenIn::Header,
+                    audit: false,
+                    route: "/leaky",
+                },
+                guard,
+            ),
+        ),
+    );
+    assert_eq!(
+        get(&leaky, "/leaky", Some(WALL)).await.status(),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    assert_eq!(get(&leaky, "/leaky", Some(ANALYST)).await.status(), StatusCode::OK);
 }

@@ -367,7 +367,12 @@ async fn tilejson_raster_and_admin_tiles() {
     // Raster: 256 and 512 px; a red (县级专班) cluster cell is drawn red.
     let t = TileId::containing(9, 113.015, 25.77).unwrap();
     for (suffix, size) in [("", 256u32), ("@2x", 512)] {
-        let response = get(&app, &format!("/tiles/heat/{}/{}/{}{suffix}.png", t.z, t.x, t.y), Some(ADMIN)).await;
+        let response = get(
+            &app,
+            &format!("/tiles/heat/{}/{}/{}{suffix}.png", t.z, t.x, t.y),
+            Some(ADMIN),
+        )
+        .await;
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()[header::CONTENT_TYPE], "image/png");
         let (w, h, pixels) = fengqiao_tiles::raster::decode_png(&bytes(response).await).unwrap();
