@@ -132,20 +132,28 @@ fn res_of(params: &Params) -> Result<h3o::Resolution, ApiError> {
     )?)?)
 }
 
-pub async fn heatmap(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Response, ApiError> {
-    let format = ask.start(&["res", "bbox", "nonzero"], true)?;
-    let bbox = bbox_of(&ask.params)?;
-    let nonzero: bool = ask.params.parse_or("nonzero", false)?;
-    let request = LayerRequest::new(&state, &ask.who, &ask.params, res_of(&ask.params)?, false).await?;
+/// The heat layer a request asks for at `res=`, its view, and the unit whose cells are shown: a
+/// full view is already limited to the token's area by its filter; a display view is the region's,
+/// of which the unit (or area) asked for is shown.
+async fn asked_layer(
+    state: &Arc<AppState>,
+    ask: &Ask,
+) -> Result<(Arc<layers::HeatLayer>, View, Option<UnitId>), ApiError> {
+    let request = LayerRequest::new(state, &ask.who, &ask.params, res_of(&ask.params)?, false).await?;
     let view = request.view;
-    // A full view is already limited to the token's area by its filter; a display view is the
-    // region's, of which the unit (or area) asked for is shown.
     let selection = if view == View::Display {
         request.selection
     } else {
         ask.who.scope
     };
-    let layer = layers::heat_layer(&state, request).await?;
+    Ok((layers::heat_layer(state, request).await?, view, selection))
+}
+
+pub async fn heatmap(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Response, ApiError> {
+    let format = ask.start(&["res", "bbox", "nonzero"], true)?;
+    let bbox = bbox_of(&ask.params)?;
+    let nonzero: bool = ask.params.parse_or("nonzero", false)?;
+    let (layer, view, selection) = asked_layer(&state, &ask).await?;
     let cells: Vec<&HeatCell> = layer
         .map
         .cells
@@ -202,14 +210,7 @@ fn centre_within(h3: &str, [w, s, e, n]: [f64; 4]) -> bool {
 
 pub async fn hotspots(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Response, ApiError> {
     let format = ask.start(&["res"], false)?;
-    let request = LayerRequest::new(&state, &ask.who, &ask.params, res_of(&ask.params)?, false).await?;
-    let view = request.view;
-    let selection = if view == View::Display {
-        request.selection
-    } else {
-        ask.who.scope
-    };
-    let layer = layers::heat_layer(&state, request).await?;
+    let (layer, view, selection) = asked_layer(&state, &ask).await?;
     let clusters = layer
         .map
         .clusters

@@ -762,6 +762,8 @@ pub enum Field {
     Object(&'static Shape),
     /// A list of objects of this shape.
     List(&'static Shape),
+    /// The fields of this shape, on the same object (a flattened part).
+    Same(&'static Shape),
 }
 
 /// The fields a display token may see of one kind of object.
@@ -771,7 +773,7 @@ pub struct Shape {
     pub fields: &'static [(&'static str, Field)],
 }
 
-use Field::{Breakdown, Count, Counts, Derived, Keys, Label, List, Object};
+use Field::{Breakdown, Count, Counts, Derived, Keys, Label, List, Object, Same};
 
 pub const CELL: Shape = Shape {
     name: "heat-map cell",
@@ -897,16 +899,24 @@ pub const TRENDS: Shape = Shape {
     ],
 };
 
-pub const RECURRING_PROBLEM: Shape = Shape {
-    name: "recurring problem",
+/// A unit × category (of a recurring problem or an alert).
+pub const UNIT_CATEGORY: Shape = Shape {
+    name: "unit and category",
     fields: &[
-        ("rank", Label),
         ("unit_code", Label),
         ("unit_name", Label),
         ("county_name", Label),
         ("township_name", Label),
         ("category", Label),
         ("category_zh", Label),
+    ],
+};
+
+pub const RECURRING_PROBLEM: Shape = Shape {
+    name: "recurring problem",
+    fields: &[
+        ("rank", Label),
+        ("", Same(&UNIT_CATEGORY)),
         ("window", Label),
         ("trend", Label),
         ("department", Label),
@@ -927,12 +937,7 @@ pub const ALERT: Shape = Shape {
     name: "early-warning alert",
     fields: &[
         ("rank", Label),
-        ("unit_code", Label),
-        ("unit_name", Label),
-        ("county_name", Label),
-        ("township_name", Label),
-        ("category", Label),
-        ("category_zh", Label),
+        ("", Same(&UNIT_CATEGORY)),
         ("window_start", Label),
         ("window_end", Label),
         ("observed", Count),
@@ -946,6 +951,7 @@ pub const ALERT: Shape = Shape {
 
 /// Every shape, for the tests that check responses against them.
 pub const SHAPES: &[&Shape] = &[
+    &UNIT_CATEGORY,
     &PLACE,
     &BREADCRUMB,
     &HEATMAP,
@@ -978,7 +984,12 @@ pub fn count_fields() -> Vec<&'static str> {
 
 /// Every field name a display response may carry.
 pub fn allowed_fields() -> Vec<&'static str> {
-    let mut names: Vec<&str> = SHAPES.iter().flat_map(|s| s.fields.iter()).map(|(n, _)| *n).collect();
+    let mut names: Vec<&str> = SHAPES
+        .iter()
+        .flat_map(|s| s.fields.iter())
+        .map(|(n, _)| *n)
+        .filter(|n| !n.is_empty())
+        .collect();
     names.sort_unstable();
     names.dedup();
     names
@@ -1014,6 +1025,12 @@ pub fn project(shape: &Shape, value: &Value, k: u64) -> Value {
     };
     let mut out = Map::new();
     for &(name, field) in shape.fields {
+        if let Same(part) = field {
+            if let Value::Object(fields) = project(part, value, k) {
+                out.extend(fields);
+            }
+            continue;
+        }
         let Some(v) = object.get(name) else { continue };
         let projected = match field {
             Label => v.clone(),
@@ -1046,6 +1063,7 @@ pub fn project(shape: &Shape, value: &Value, k: u64) -> Value {
                 _ => Value::Null,
             },
             Derived(_) => v.clone(), // settled below, once the counts are in
+            Same(_) => continue,
             Object(inner) => project(inner, v, k),
             List(inner) => match v {
                 Value::Array(items) => Value::Array(items.iter().map(|i| project(inner, i, k)).collect()),

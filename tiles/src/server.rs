@@ -179,8 +179,10 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     crate::display::no_figures(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }
 
-/// The pages' policy: scripts, styles, images, fonts, workers and requests from this server only.
-const PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+/// The pages' policy: scripts, styles, images, fonts, workers and requests from this server only,
+/// no inline script. (`'unsafe-eval'`: the pages use none, but the browser tests' Playwright
+/// predicates are evaluated in the page; without it they could not run against the real policy.)
+const PAGE_POLICY: &str = "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; \
      img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; \
      object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 

@@ -189,7 +189,11 @@ fn check(token: &str, uri: &str, status: u16, content_type: &str, body: &[u8]) -
 }
 
 async fn ask(app: &Router, token: &str, uri: &str) -> Result<(), String> {
-    let response = get(app, uri, Some(token)).await;
+    checked(token, uri, get(app, uri, Some(token)).await).await.map(|_| ())
+}
+
+/// A response checked ([`check`]); its status.
+async fn checked(token: &str, uri: &str, response: axum::http::Response<Body>) -> Result<u16, String> {
     let status = response.status().as_u16();
     let content_type = response
         .headers()
@@ -198,7 +202,7 @@ async fn ask(app: &Router, token: &str, uri: &str) -> Result<(), String> {
         .unwrap_or("")
         .to_string();
     let body = bytes(response).await;
-    check(token, uri, status, &content_type, &body)
+    check(token, uri, status, &content_type, &body).map(|()| status)
 }
 
 proptest! {
@@ -387,17 +391,9 @@ fn random_queries_and_malformed_uploads_never_make_a_5xx() {
             };
             use tower::ServiceExt;
             let response = app.clone().oneshot(request).await.unwrap();
-            let status = response.status().as_u16();
-            *statuses.entry(status).or_insert(0u64) += 1;
-            let content_type = response
-                .headers()
-                .get(axum::http::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_string();
-            let body = bytes(response).await;
-            if let Err(e) = check(token, &uri, status, &content_type, &body) {
-                panic!("query {i}: {e}");
+            match checked(token, &uri, response).await {
+                Ok(status) => *statuses.entry(status).or_insert(0u64) += 1,
+                Err(e) => panic!("query {i}: {e}"),
             }
         }
         for i in 0..uploads {
