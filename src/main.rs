@@ -126,7 +126,8 @@ enum Command {
     Serve {
         #[arg(long, default_value = "fengqiao.duckdb")]
         db: PathBuf,
-        /// Address to listen on; anything but loopback needs tokens in --config.
+        /// Address to listen on; anything but loopback needs tokens in --config (and 0.0.0.0 its
+        /// host names, `hosts = [...]`). Without tokens an admin token is generated for the run.
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
         /// Server configuration: tokens with roles and unit scopes (docs/api.md).
@@ -355,12 +356,23 @@ fn serve(
             db.display()
         );
     }
+    // No tokens configured: an admin token for this run, shown once and kept in a 0600 file.
+    let token_file = db.with_extension("admin-token");
+    let generated = config.ensure_token(&token_file)?;
     let store = Store::open(db)?;
     let state = fengqiao_tiles::AppState::new(store, region, config).map_err(|e| anyhow::anyhow!("{e}"))?;
     eprintln!(
         "serving {} on http://{addr}/ (TileJSON: /tiles/hex.json, API: /api/openapi.json)",
         db.display()
     );
+    if let Some(token) = generated {
+        eprintln!(
+            "no tokens configured: this run's admin token is in {} (only its owner can read it):\n  \
+             wall     http://{addr}/?token={token}\n  explorer http://{addr}/explore?token={token}\n  \
+             API      Authorization: Bearer {token}",
+            token_file.display()
+        );
+    }
     tokio::runtime::Runtime::new()?.block_on(fengqiao_tiles::server::serve(state, addr))?;
     Ok(())
 }

@@ -543,6 +543,10 @@ pub struct RepeatChain {
     /// Marriage/family or neighbour dispute, or rising severity: risk of turning violent (民转刑).
     pub escalation_risk: bool,
     pub linked_by: LinkedBy,
+    /// The village of each case, in the order of `case_ids` (not serialised: for scoping a chain
+    /// that crosses units).
+    #[serde(skip)]
+    pub villages: Vec<String>,
 }
 
 struct ChainCase {
@@ -691,6 +695,7 @@ pub fn repeat_chains(
             RepeatChain {
                 rank: 0,
                 case_ids: members.iter().map(|&i| cases[i].case_id.clone()).collect(),
+                villages: members.iter().map(|&i| cases[i].village.clone()).collect(),
                 place,
                 first_reported: first.reported,
                 last_reported: last.reported,

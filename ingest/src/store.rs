@@ -248,9 +248,14 @@ impl Store {
         .map_err(&db)?;
 
         let schema = cases_schema();
-        let pause_after: Option<u64> = std::env::var("FENGQIAO_FAULT_PAUSE_AFTER_BATCHES")
-            .ok()
-            .and_then(|v| v.parse().ok());
+        // The kill -9 test's hook (tests/cli.rs): compiled into debug builds only.
+        let pause_after: Option<u64> = if cfg!(debug_assertions) {
+            std::env::var("FENGQIAO_FAULT_PAUSE_AFTER_BATCHES")
+                .ok()
+                .and_then(|v| v.parse().ok())
+        } else {
+            None
+        };
         let mut report = IngestReport {
             file: file_name.clone(),
             ..IngestReport::default()

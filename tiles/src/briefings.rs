@@ -242,8 +242,24 @@ pub async fn make(
     let written = state
         .read(move |conn, state| {
             let content = briefing(conn, &state.region, &opts)?;
-            fengqiao_report::write_briefing(&content, &state.region, &target)
-                .map_err(|e| ApiError::Internal(format!("writing a briefing: {e}")))
+            // Written beside the listing under a hidden name (never listed: names starting with a
+            // dot are not plain), then swapped in: a reader never sees half a briefing.
+            let internal = |e: std::io::Error| ApiError::Internal(format!("writing a briefing: {e}"));
+            std::fs::create_dir_all(&dir).map_err(internal)?;
+            let partial = tempfile::Builder::new()
+                .prefix(&format!(
+                    ".{}-",
+                    target.file_name().and_then(|n| n.to_str()).unwrap_or("briefing")
+                ))
+                .tempdir_in(&dir)
+                .map_err(internal)?;
+            let written = fengqiao_report::write_briefing(&content, &state.region, partial.path())
+                .map_err(|e| ApiError::Internal(format!("writing a briefing: {e}")))?;
+            if target.exists() {
+                std::fs::remove_dir_all(&target).map_err(internal)?;
+            }
+            std::fs::rename(partial.keep(), &target).map_err(internal)?;
+            Ok(written)
         })
         .await?;
     let files: Vec<serde_json::Value> = written

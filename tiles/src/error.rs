@@ -22,8 +22,16 @@ pub enum ApiError {
     /// Nothing to return (an empty tile).
     #[error("no content")]
     NoContent,
+    /// A request larger than the server does: a body over the upload limit, or more work than one
+    /// request may ask for (the message names the limit).
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// Every worker busy and the queue full: try again after this many seconds.
+    #[error("the server is busy: try again in {0} s")]
+    Busy(u64),
+    /// The request ran over its time (seconds) and its work was stopped.
+    #[error("the request took longer than {0} s and was stopped: narrow it, or try again later")]
+    Timeout(u64),
     /// A failure on our side; the message is logged, never sent.
     #[error("{0}")]
     Internal(String),
@@ -38,6 +46,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::NoContent => StatusCode::NO_CONTENT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Busy(_) | ApiError::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -53,12 +62,17 @@ impl IntoResponse for ApiError {
             }
             _ => {}
         }
-        let message = if status.is_server_error() {
-            "internal error".to_string()
-        } else {
-            self.to_string()
+        let message = match &self {
+            ApiError::Busy(_) | ApiError::Timeout(_) => self.to_string(),
+            _ if status.is_server_error() => "internal error".to_string(),
+            _ => self.to_string(),
         };
         let mut response = (status, axum::Json(serde_json::json!({ "error": message }))).into_response();
+        if let ApiError::Busy(seconds) = self {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(seconds));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

@@ -14,7 +14,7 @@ use fengqiao_analytics::aggregate::SeverityWeights;
 use fengqiao_analytics::cube::{is_within, CubeOptions, Space, Step};
 use fengqiao_analytics::emerging::{emerging_hot_spots, EmergingOptions};
 use fengqiao_analytics::filter::Filter;
-use fengqiao_analytics::hotspot::{heatmap, heatmap_cached, suppress_small_counts, HeatCell, Heatmap, HeatmapOptions};
+use fengqiao_analytics::hotspot::{heatmap, heatmap_cached, HeatCell, Heatmap, HeatmapOptions};
 use fengqiao_analytics::pattern::Pattern;
 use fengqiao_analytics::response::{Level, Rules};
 use fengqiao_ingest::model::AdminLevel;
@@ -62,9 +62,20 @@ pub fn level_colour(level: Level) -> [u8; 4] {
     }
 }
 
+/// Who a layer is computed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum View {
+    /// Analysts and admins: the figures as they are, for the request's filter.
+    Full,
+    /// Display tokens: the region's layer for a display period, with every count from the display
+    /// projection and only the fields [`crate::display::TILE_FEATURE`] allows on tiles.
+    Display,
+}
+
 /// A computed heat map, ready to be cut into tiles.
 pub struct HeatLayer {
     pub map: Heatmap,
+    pub view: View,
     /// The cells drawn (with cases, suppressed counts or a significant Gi*), as indices into
     /// `map.cells`, with their H3 cells.
     shown: Vec<(usize, CellIndex)>,
@@ -74,32 +85,109 @@ pub struct HeatLayer {
     pub patterns: Option<HashMap<String, Pattern>>,
     /// Most cases in a drawn cell (for the raster ramp).
     max_count: u64,
+    /// The small-count threshold (display tiles are checked against it).
+    k: u64,
 }
 
 /// Tile (x, y) → positions in a layer's drawn cells.
 type TileIndex = HashMap<(u32, u32), Vec<u32>>;
 
 /// What a heat layer is computed from.
+#[derive(Clone)]
 pub struct LayerRequest {
     pub res: Resolution,
+    /// The cases counted: the request's filter within the token's scope (full view), or the display
+    /// period over the whole region (display view).
     pub filter: Filter,
-    pub who: Principal,
+    /// Only cells whose village lies in this unit are drawn.
+    pub selection: Option<UnitId>,
+    pub view: View,
     pub trends: bool,
+    /// The display period and the projection its counts come from (display view).
+    pub display: Option<(crate::display::Window, Arc<crate::display::Projection>)>,
 }
 
 impl LayerRequest {
-    /// The cache key: everything the layer depends on.
-    pub fn key(&self, version: u64) -> String {
-        let view = if self.who.role == Role::Display {
-            "display"
-        } else {
-            "full"
+    /// The layer a request asks for at `res`: checked against the role's limits (a display token
+    /// gets at most res 8, whole-week periods and no trend patterns) and the work limit.
+    pub async fn new(
+        state: &Arc<AppState>,
+        who: &Principal,
+        params: &crate::params::Params,
+        res: Resolution,
+        trends: bool,
+    ) -> Result<LayerRequest, ApiError> {
+        if who.role == Role::Display {
+            if trends {
+                return Err(ApiError::Forbidden(
+                    "trend patterns on tiles are for analysts (the display sees levels and counts)".into(),
+                ));
+            }
+            let projection = crate::display::projection(state).await?;
+            let (window, selection) = params.display_period(&state.region, who, &projection)?;
+            let (from, to) = window.bounds(projection.last_day_or_today());
+            return Ok(LayerRequest {
+                res: res.min(crate::display::FINEST_RES),
+                filter: Filter {
+                    from: Some(from),
+                    to: Some(to),
+                    ..Filter::default()
+                },
+                selection,
+                view: View::Display,
+                trends: false,
+                display: Some((window, projection)),
+            });
+        }
+        let filter = crate::params::canonical(params.filter(&state.region, who)?);
+        // A heat map covers the region's whole study area, whatever its filter.
+        let cells = state.area.cells_in(None, res);
+        let limits = &state.config.limits;
+        crate::work::check(cells, limits.cells, "a heat layer")?;
+        if trends {
+            crate::work::check(
+                cells * 52 * crate::work::ring_size(1),
+                limits.work_units,
+                "trend patterns",
+            )?;
+        }
+        Ok(LayerRequest {
+            res,
+            filter,
+            selection: who.scope,
+            view: View::Full,
+            trends,
+            display: None,
+        })
+    }
+
+    /// The layer of a tile at zoom `z`: `res=` fixes the resolution (the explorer's choice), else
+    /// it follows the zoom.
+    pub async fn for_tile(
+        state: &Arc<AppState>,
+        who: &Principal,
+        params: &crate::params::Params,
+        z: u8,
+    ) -> Result<LayerRequest, ApiError> {
+        let res = match params.get("res") {
+            Some(_) => fengqiao_analytics::cells::resolution(params.number_in("res", 8u8, 5..=10)?)?,
+            None => resolution_for_zoom(z),
         };
+        let trends = params.parse_or("trends", false)?;
+        LayerRequest::new(state, who, params, res, trends).await
+    }
+
+    /// The cache key: everything the layer depends on, in canonical form (the data version is
+    /// added by the cache; a display layer's is its projection's).
+    pub fn key(&self) -> String {
+        let window = self.display.as_ref().map(|(w, p)| (*w, p.version));
         format!(
-            "{version}|{}|{:?}|{view}|{:?}|{}",
+            "{:?}|{}|{:?}|{:?}|{:?}|{}",
+            self.view,
             u8::from(self.res),
             self.filter,
-            self.who.scope,
+            self.selection,
+            window,
             self.trends
         )
     }
@@ -109,49 +197,79 @@ impl LayerRequest {
 /// that computation instead of starting their own (a wall asks for a dozen tiles of one layer at once).
 pub(crate) type LayerSlot = Arc<tokio::sync::OnceCell<Arc<HeatLayer>>>;
 
-/// The cache entry for `key`, created empty when missing.
-fn slot(state: &AppState, key: String) -> LayerSlot {
-    Arc::clone(
-        state
-            .layers
-            .lock()
-            .expect("layer cache")
-            .get_or_insert(key, LayerSlot::default),
-    )
+/// The cache entry for `key`, created empty when missing (weighed once its layer is computed).
+fn slot(state: &AppState, key: &str) -> LayerSlot {
+    state
+        .layers
+        .lock()
+        .expect("layer cache")
+        .get_or_insert(key.to_string(), LayerSlot::default, 0)
 }
 
 /// The layer for `request`, from the cache or computed (off the async runtime, once per key).
 pub async fn heat_layer(state: &Arc<AppState>, request: LayerRequest) -> Result<Arc<HeatLayer>, ApiError> {
-    let slot = slot(state, request.key(state.version()));
-    slot.get_or_try_init(|| state.read(move |conn, state| build_layer(conn, state, &request).map(Arc::new)))
+    let key = format!("{}|{}", state.version(), request.key());
+    let slot = slot(state, &key);
+    let layer = slot
+        .get_or_try_init(|| state.read(move |conn, state| build_layer(conn, state, &request).map(Arc::new)))
         .await
-        .cloned()
+        .cloned()?;
+    state.layers.lock().expect("layer cache").weigh(&key, layer.bytes());
+    Ok(layer)
 }
 
-/// Computes the unfiltered layers of every hexagon resolution, for the display and the full view,
-/// into the cache: the wall's first tiles after a start or an ingest then need no computation.
-pub(crate) fn warm_up(conn: &duckdb::Connection, state: &AppState) {
+/// Computes the display projection and the layers the wall asks for first (the region's last week
+/// at the zoom table's resolutions, for the display and the full view) into the caches: the wall's
+/// first tiles after a start or an ingest then need no computation.
+pub(crate) fn warm_up(conn: &duckdb::Connection, state: &Arc<AppState>) {
     let version = state.version();
+    let projection = match crate::display::Projection::compute(conn, &state.region, state.config.suppress_below) {
+        Ok(mut p) => {
+            p.version = version;
+            let p = Arc::new(p);
+            crate::display::offer(state, version, Arc::clone(&p));
+            p
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "warming up the display projection");
+            return;
+        }
+    };
+    let window = crate::display::Window::Blocks { newest: 0, oldest: 0 };
+    let (from, to) = window.bounds(projection.last_day_or_today());
     for res in [Resolution::Six, Resolution::Seven, Resolution::Eight, Resolution::Nine] {
-        for role in [Role::Display, Role::Analyst] {
-            let request = LayerRequest {
-                res,
-                filter: Filter::default(),
-                who: Principal {
-                    name: "warm-up".into(),
-                    role,
-                    scope: None,
-                },
-                trends: false,
-            };
-            let slot = slot(state, request.key(version));
+        let display = LayerRequest {
+            res: res.min(crate::display::FINEST_RES),
+            filter: Filter {
+                from: Some(from),
+                to: Some(to),
+                ..Filter::default()
+            },
+            selection: None,
+            view: View::Display,
+            trends: false,
+            display: Some((window, Arc::clone(&projection))),
+        };
+        let full = LayerRequest {
+            res,
+            filter: Filter::default(),
+            selection: None,
+            view: View::Full,
+            trends: false,
+            display: None,
+        };
+        for request in [display, full] {
+            let key = format!("{version}|{}", request.key());
+            let slot = slot(state, &key);
             if slot.initialized() {
                 continue;
             }
             match build_layer(conn, state, &request) {
                 Ok(layer) if state.version() == version => {
+                    let bytes = layer.bytes();
                     // A request may have computed it meanwhile: either is the same layer.
                     let _ = slot.set(Arc::new(layer));
+                    state.layers.lock().expect("layer cache").weigh(&key, bytes);
                 }
                 Ok(_) => return, // the data changed meanwhile: the next load warms up again
                 Err(e) => tracing::warn!(error = %e, "warming up the heat layers"),
@@ -178,10 +296,10 @@ fn build_layer(conn: &duckdb::Connection, state: &AppState, request: &LayerReque
         Some(columns) => heatmap_cached(&columns, region, &opts)?,
         None => heatmap(conn, region, &opts)?,
     };
-    if request.who.role == Role::Display {
-        suppress_small_counts(&mut map, state.config.suppress_below);
+    if let Some((window, projection)) = &request.display {
+        project_layer(&mut map, region, *window, projection);
     }
-    let inside = |cell: &HeatCell| match request.who.scope {
+    let inside = |cell: &HeatCell| match request.selection {
         None => true,
         Some(scope) => region
             .id(&cell.village_code)
@@ -219,11 +337,57 @@ fn build_layer(conn: &duckdb::Connection, state: &AppState, request: &LayerReque
     };
     Ok(HeatLayer {
         map,
+        view: request.view,
         shown,
         index: Mutex::new(HashMap::new()),
         patterns,
         max_count,
+        k: state.config.suppress_below,
     })
+}
+
+/// A heat map as the display sees it: each cell's count from the projection (hidden ones `None`,
+/// marked suppressed), no other figure of a cell; each cluster's cases only when all its cells'
+/// are shown, its reason without figures the display may not see.
+pub fn project_layer(
+    map: &mut Heatmap,
+    region: &Region,
+    window: crate::display::Window,
+    p: &crate::display::Projection,
+) {
+    use crate::display::{slice, Area};
+    let mut counts: HashMap<String, Option<u64>> = HashMap::new();
+    for cell in &mut map.cells {
+        let count = cell
+            .h3
+            .parse::<CellIndex>()
+            .ok()
+            .and_then(|c| p.count(region, Area::Cell(u64::from(c)), slice::ALL, window));
+        cell.count = count;
+        cell.suppressed = count.is_none();
+        cell.score = None;
+        cell.open = None;
+        cell.overdue = None;
+        cell.top_category = None;
+        cell.level_reason = String::new();
+        counts.insert(cell.h3.clone(), count);
+    }
+    let weeks = map.weeks;
+    for cluster in &mut map.clusters {
+        let cases: Option<u64> = cluster.cells.iter().map(|h| counts.get(h).copied().flatten()).sum();
+        cluster.cases = cases;
+        cluster.cases_per_week = cases.map(|n| if weeks > 0.0 { n as f64 / weeks } else { 0.0 });
+        let level_text = format!("{}（{}）", cluster.level.responder_zh(), cluster.level.zh());
+        cluster.reason = crate::display::display_reason(&cluster.reason, cases.is_some(), &level_text);
+        for place in cluster
+            .counties
+            .iter_mut()
+            .chain(&mut cluster.townships)
+            .chain(&mut cluster.villages)
+        {
+            place.cases = None;
+        }
+    }
 }
 
 impl HeatLayer {
@@ -266,8 +430,29 @@ impl HeatLayer {
         index
     }
 
-    /// The tile as MVT (uncompressed), or `None` when nothing is in it.
+    /// Memory the layer holds, roughly: its cells and clusters, and the tile indexes of the zooms
+    /// it may be cut at.
+    pub fn bytes(&self) -> usize {
+        let cell = std::mem::size_of::<HeatCell>() + 96;
+        let clusters: usize = self.map.clusters.iter().map(|c| 512 + c.cells.len() * 40).sum();
+        let index = self.shown.len() * HEX_ZOOMS.clone().count() * 24;
+        self.map.cells.len() * cell + clusters + self.shown.len() * 16 + index
+    }
+
+    /// The tile as MVT (uncompressed), or `None` when nothing is in it. A display layer's features
+    /// carry only the properties [`crate::display::TILE_FEATURE`] allows, counts checked.
     pub fn mvt(&self, tile: TileId) -> Option<Vec<u8>> {
+        let allowed = |name: &str, value: &Value| match self.view {
+            View::Full => true,
+            View::Display => crate::display::TILE_FEATURE.fields.iter().any(|&(field, kind)| {
+                field == name
+                    && match (kind, value) {
+                        (crate::display::Field::Count, Value::Int(n)) => *n == 0 || *n as u64 >= self.k,
+                        (crate::display::Field::Count, _) => false,
+                        _ => true,
+                    }
+            }),
+        };
         let features: Vec<Feature> = self
             .cells_in(tile)
             .into_iter()
@@ -291,6 +476,7 @@ impl HeatLayer {
                 if let Some(pattern) = self.patterns.as_ref().and_then(|p| p.get(&c.h3)) {
                     properties.push(("pattern".into(), Value::String(pattern.code().to_string())));
                 }
+                properties.retain(|(name, value)| allowed(name, value));
                 Feature {
                     id: Some(u64::from(cell)),
                     geometry: Geometry::Polygons(vec![vec![ring(cell)]]),

@@ -9,7 +9,7 @@ use crate::server::ROUTES;
 /// The document.
 pub fn document() -> Value {
     let mut paths = Map::new();
-    for route in ROUTES {
+    for route in ROUTES.iter().filter(|r| r.documented) {
         let mut parameters: Vec<Value> = route
             .path
             .split('/')
@@ -40,11 +40,13 @@ pub fn document() -> Value {
                 "200": { "description": "OK" },
                 "400": { "description": "Bad request: the body says which parameter and why" },
                 "401": { "description": "No or unknown bearer token" },
-                "403": { "description": "The token's role or area does not allow this" },
-                "500": { "description": "Internal error (details in the server log)" }
+                "403": { "description": "The token's role or area does not allow this (or the Host/Origin is not this server's)" },
+                "413": { "description": "More work than one request may ask for (the body names the limit)" },
+                "500": { "description": "Internal error (details in the server log)" },
+                "503": { "description": "Busy (Retry-After) or over its time limit" }
             }
         });
-        match route.role {
+        match route.role() {
             Some(role) => {
                 operation["security"] = json!([{ "bearer": [] }]);
                 operation["x-fengqiao-role"] = json!(role.code());
@@ -63,7 +65,7 @@ pub fn document() -> Value {
         "info": {
             "title": "Fengqiao 枫桥 — contradiction heat maps",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Tiles and analytics over dispute-resolution case records. Roles: display (aggregates, small counts hidden), analyst (+ case lists without personal fields), admin (+ personal fields, ingest). See docs/api.md."
+            "description": "Tiles and analytics over dispute-resolution case records. Roles: monitor (metrics), display (aggregates through the display projection), analyst (+ case lists without personal fields, positions snapped to res-10 cells), admin (+ personal fields, exact positions, ingest, the audit log). See docs/api.md."
         },
         "components": { "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } } },
         "paths": paths,

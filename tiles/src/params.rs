@@ -7,6 +7,7 @@ use std::str::FromStr;
 use chrono::{Duration, NaiveDateTime};
 use fengqiao_analytics::cube::is_within;
 use fengqiao_analytics::filter::Filter;
+use fengqiao_ingest::region::UnitId;
 use fengqiao_ingest::Region;
 
 use crate::error::ApiError;
@@ -111,13 +112,48 @@ impl Params {
     /// last day becomes an exclusive end).
     pub fn time(&self, key: &str, end_of_day: bool) -> Result<Option<NaiveDateTime>, ApiError> {
         let Some(v) = self.get(key) else { return Ok(None) };
-        let t = fengqiao_ingest::time::parse_datetime(v)
-            .ok_or_else(|| ApiError::BadRequest(format!("{key}={v} is not a date like 2026-10-31")))?;
+        let bad = || ApiError::BadRequest(format!("{key}={v} is not a date like 2026-10-31 (years 1900 to 2199)"));
+        let t = fengqiao_ingest::time::parse_datetime(v).ok_or_else(bad)?;
+        if !(1900..2200).contains(&chrono::Datelike::year(&t)) {
+            return Err(bad());
+        }
         Ok(Some(if end_of_day && !v.contains(':') {
             t + Duration::days(1)
         } else {
             t
         }))
+    }
+
+    /// The period and unit of a display-token request (docs/api.md, threat model): dates only,
+    /// whole weeks ending on the last day with cases (or that day alone), and no filter but the
+    /// unit — two differently filtered figures could be subtracted to give a hidden one.
+    pub fn display_period(
+        &self,
+        region: &Region,
+        who: &Principal,
+        projection: &crate::display::Projection,
+    ) -> Result<(crate::display::Window, Option<UnitId>), ApiError> {
+        for key in ["category", "class", "channel", "status", "severity"] {
+            if self.get(key).is_some() {
+                return Err(ApiError::Forbidden(format!(
+                    "{key}=: a display token filters by period and unit only (filtered figures could be \
+                     subtracted from unfiltered ones)"
+                )));
+            }
+        }
+        let (from, to) = (self.time("from", false)?, self.time("to", true)?);
+        if let (Some(from), Some(to)) = (from, to) {
+            if to <= from {
+                return Err(ApiError::BadRequest(format!("to ({to}) is not after from ({from})")));
+            }
+        }
+        let place = Filter {
+            unit: self.get("unit").map(str::to_string),
+            ..Filter::default()
+        };
+        let unit = scoped(place, region, who)?.unit_id(region)?;
+        let window = crate::display::window(from, to, projection.last_day_or_today())?;
+        Ok((window, unit))
     }
 
     /// The filter the parameters describe, limited to the principal's scope.
@@ -144,6 +180,20 @@ impl Params {
         }
         scoped(filter, region, who)
     }
+}
+
+/// A filter in one form whatever the order or repetition of its list values (for cache keys).
+pub fn canonical(mut filter: Filter) -> Filter {
+    fn tidy<T: Ord>(v: &mut Vec<T>) {
+        v.sort_unstable();
+        v.dedup();
+    }
+    tidy(&mut filter.categories);
+    tidy(&mut filter.classes);
+    tidy(&mut filter.channels);
+    tidy(&mut filter.statuses);
+    tidy(&mut filter.severities);
+    filter
 }
 
 /// The filter limited to the principal's unit: no unit → the scope; a unit outside it → 403.
@@ -210,6 +260,16 @@ mod tests {
         assert!(bad(&[("from", "2026-10-02"), ("to", "2026-10-01")]).contains("not after"));
         assert!(bad(&[("from", "2000-01-01"), ("to", "2026-10-01")]).contains("longer than"));
         assert!(bad(&[("unit", "999")]).contains("no such unit"));
+        assert!(bad(&[("to", "+262142-12-31")]).contains("years 1900"));
+        assert!(bad(&[("from", "1000-01-01")]).contains("years 1900"));
+        let a = params(&[("category", "other,labour"), ("category", "labour")])
+            .filter(&region, &admin())
+            .unwrap();
+        let b = params(&[("category", "labour,other")])
+            .filter(&region, &admin())
+            .unwrap();
+        assert_ne!(a, b);
+        assert_eq!(canonical(a), canonical(b));
         assert!(params(&[("colour", "red")])
             .allow(true, &["res"])
             .unwrap_err()

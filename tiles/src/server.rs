@@ -3,7 +3,7 @@
 //! caching headers are applied here; the work is in [`crate::layers`] and [`crate::api`].
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Path, Query, Request, State};
@@ -11,223 +11,137 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Extension, Router};
+use std::future::Future;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::StreamExt;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::api;
 use crate::config::Role;
 use crate::error::ApiError;
-use crate::layers::{self, resolution_for_zoom, LayerRequest};
+use crate::layers::{self, LayerRequest, View};
 use crate::params::Params;
 use crate::state::{AppState, Principal};
 use crate::TileId;
 
-/// One route, as the OpenAPI document describes it.
+/// One route of the table: how it is reached, who may call it, and what it does.
 pub struct RouteDoc {
     pub method: &'static str,
     pub path: &'static str,
     pub summary: &'static str,
-    /// The least role that may call it (`None`: no token needed).
-    pub role: Option<Role>,
+    pub access: Access,
+    /// Where its token may come from.
+    pub token_in: TokenIn,
+    /// Whether each call is written to the audit log.
+    pub audit: bool,
+    /// Whether the OpenAPI document lists it (the pages and their files are not API).
+    pub documented: bool,
 }
 
-/// Every route the server answers.
-pub const ROUTES: &[RouteDoc] = &[
-    RouteDoc {
-        method: "get",
-        path: "/healthz",
-        summary: "Liveness: 200 and the data version",
-        role: None,
-    },
-    RouteDoc {
-        method: "get",
-        path: "/metrics",
-        summary: "Prometheus metrics",
-        role: None,
-    },
-    RouteDoc {
-        method: "get",
-        path: "/api/openapi.json",
-        summary: "This document",
-        role: None,
-    },
-    RouteDoc {
-        method: "get",
-        path: "/tiles/hex.json",
-        summary: "TileJSON of the hexagon tiles",
-        role: Some(Role::Display),
-    },
-    RouteDoc {
-        method: "get",
-        path: "/tiles/heat.json",
-        summary: "TileJSON of the raster heat tiles",
-        role: Some(Role::Display),
-    },
-    RouteDoc {
-        method: "get",
-        path: "/tiles/admin.json",
-        summary: "TileJSON of the admin basemap",
-        role: Some(Role::Display),
-    },
-    RouteDoc {
-        method: "get",
-        path: "/tiles/hex/{z}/{x}/{y}",
-        summary: "Hexagon vector tile (`{y}.mvt`, gzip MVT 2.1); filters as parameters; 204 when empty",
-        role: Some(Role::Display),
-    },
-    RouteDoc {
-        method: "get",
-        path: "/tiles/heat/{z}/{x}/{y}",
-        summary: "Raster heat tile (`{y}.png` 256 px, `{y}@2x.png` 512 px); 204 when empty",
-        role: Some(Role::Display),
-    },
-    RouteDoc {
-        method: "get",
-        path: "/tiles/admin/{z}/{x}/{y}",
-        summary: "Admin basemap vector tile (`{y}.mvt`): boundaries and labels",
-        role: Some(Role::Display),
-    },
-    RouteDoc {
-        method: "get",
-        path: "/api/heatmap",
-        summary: "Heat-map cells (JSON, GeoJSON, CSV, Arrow)",
-        role: Some(Role::Display),
-    },
-    RouteDoc {
-        method: "get",
-        path: "/api/hotspots",
-        summary: "Hot-spot clusters with level, reason and places",
-        role: Some(Role::Display),
-    },
-    RouteDoc {
-        method: "get",
-        path: "/api/trends",
-        summary: "Emerging hot spots: pattern, counts and Mann–Kendall per location",
-        role: Some(Role::Display),
-    },
-    RouteDoc {
-        method: "get",
-        path: "/api/recurring",
-        summary: "Recurring problems (类案) with lead departments",
-        role: Some(Role::Display),
-    },
-    RouteDoc {
-        method: "get",
-        path: "/api/chains",
-        summary: "Repeat chains (民转刑 watch list): case ids, places",
-        role: Some(Role::Analyst),
-    },
-    RouteDoc {
-        method: "get",
-        path: "/api/alerts",
-        summary: "Early-warning alerts for the 7 days ending `as_of`",
-        role: Some(Role::Display),
-    },
-    RouteDoc {
-        method: "get",
-        path: "/api/kpis",
-        summary: "Intake by class and channel, 办结率, 按时办结率, 满意度, per unit",
-        role: Some(Role::Display),
-    },
-    RouteDoc {
-        method: "get",
-        path: "/api/units/{code}",
-        summary: "A unit with its children's figures (drill-down)",
-        role: Some(Role::Display),
-    },
-    RouteDoc {
-        method: "get",
-        path: "/api/profile",
-        summary: "A place's profile (the filter's unit, or `cell=`): figures, weekly series, villages, 类案, alerts",
-        role: Some(Role::Analyst),
-    },
-    RouteDoc {
-        method: "get",
-        path: "/api/vocabulary",
-        summary: "Codes of classes, categories, channels, statuses, levels, patterns with Chinese and English names",
-        role: None,
-    },
-    RouteDoc {
-        method: "get",
-        path: "/api/cases",
-        summary: "Paged case list; personal fields for admin only",
-        role: Some(Role::Analyst),
-    },
-    RouteDoc {
-        method: "post",
-        path: "/api/ingest",
-        summary: "Ingest a case file (CSV, NDJSON, Parquet) as the CLI does",
-        role: Some(Role::Admin),
-    },
-    RouteDoc {
-        method: "get",
-        path: "/api/events",
-        summary: "Server-sent events: `data` when the store changes",
-        role: Some(Role::Display),
-    },
-    RouteDoc {
-        method: "get",
-        path: "/api/version",
-        summary: "The data version",
-        role: Some(Role::Display),
-    },
-    RouteDoc {
-        method: "get",
-        path: "/briefings/",
-        summary: "Weekly and monthly briefings in the token's area (JSON; HTML for browsers)",
-        role: Some(Role::Analyst),
-    },
-    RouteDoc {
-        method: "post",
-        path: "/briefings/",
-        summary: "Make a briefing (`week=2026-W44` or `month=2026-10`, `unit`) with the server's store into its briefings directory",
-        role: Some(Role::Analyst),
-    },
-    RouteDoc {
-        method: "get",
-        path: "/briefings/{name}/{file}",
-        summary: "A briefing's file: PDF, HTML, PNG figures, call-back CSV, JSON",
-        role: Some(Role::Analyst),
-    },
-];
+impl RouteDoc {
+    /// The least role that may call it (`None`: no token needed).
+    pub fn role(&self) -> Option<Role> {
+        self.access.role()
+    }
+}
 
-/// The router over `state`.
+/// The route table: the only way a route is added. Each line is `method path => handler` with its
+/// access, where its token comes from, whether it is audited and documented, and a summary; a route
+/// without an access level does not compile. [`ROUTES`] is the table as data (for the OpenAPI
+/// document and the tests that walk it), `routes` the router built from the same lines.
+macro_rules! route_table {
+    ($( $method:ident $path:literal => $handler:expr, $access:expr, $token:ident, audit: $audit:literal, doc: $doc:literal, $summary:literal; )*) => {
+        /// Every route the server answers.
+        pub const ROUTES: &[RouteDoc] = &[
+            $( RouteDoc {
+                method: stringify!($method),
+                path: $path,
+                summary: $summary,
+                access: $access,
+                token_in: TokenIn::$token,
+                audit: $audit,
+                documented: $doc,
+            }, )*
+        ];
+
+        fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
+            let mut router = Router::new();
+            $(
+                let guard = RouteGuard {
+                    state: Arc::clone(state),
+                    access: $access,
+                    token_in: TokenIn::$token,
+                    audit: $audit,
+                    route: $path,
+                };
+                router = router.route(
+                    $path,
+                    axum::routing::$method($handler).route_layer(middleware::from_fn_with_state(guard, crate::access::guard)),
+                );
+            )*
+            router
+        }
+    };
+}
+
+use crate::access::{Access, RouteGuard, TokenIn};
+use Access::{Public, Role as Needs};
+
+route_table! {
+    get "/healthz" => healthz, Public, Header, audit: false, doc: true, "Liveness: 200 and the data version";
+    get "/metrics" => metrics, Needs(Role::Monitor), Header, audit: false, doc: true, "Prometheus metrics (monitor role or above)";
+    get "/api/openapi.json" => openapi, Public, Header, audit: false, doc: true, "This document";
+    get "/" => || static_file(Path("wall.html".to_string())), Public, Header, audit: false, doc: false, "The wall display";
+    get "/explore" => || static_file(Path("explore.html".to_string())), Public, Header, audit: false, doc: false, "The analyst explorer";
+    get "/robots.txt" => || static_file(Path("robots.txt".to_string())), Public, Header, audit: false, doc: false, "robots.txt";
+    get "/static/{*path}" => static_file, Public, Header, audit: false, doc: false, "The pages' scripts, styles, vendored libraries and fonts";
+    get "/fonts/{fontstack}/{range}" => glyphs, Public, Header, audit: false, doc: false, "MapLibre glyph ranges (empty)";
+    get "/tiles/hex.json" => tilejson_hex, Needs(Role::Display), Header, audit: false, doc: true, "TileJSON of the hexagon tiles";
+    get "/tiles/heat.json" => tilejson_heat, Needs(Role::Display), Header, audit: false, doc: true, "TileJSON of the raster heat tiles";
+    get "/tiles/admin.json" => tilejson_admin, Needs(Role::Display), Header, audit: false, doc: true, "TileJSON of the admin basemap";
+    get "/tiles/hex/{z}/{x}/{y}" => hex_tile, Needs(Role::Display), HeaderOrUrl, audit: false, doc: true, "Hexagon vector tile (`{y}.mvt`, gzip MVT 2.1); filters as parameters; 204 when empty";
+    get "/tiles/heat/{z}/{x}/{y}" => heat_tile, Needs(Role::Display), HeaderOrUrl, audit: false, doc: true, "Raster heat tile (`{y}.png` 256 px, `{y}@2x.png` 512 px); 204 when empty";
+    get "/tiles/admin/{z}/{x}/{y}" => admin_tile, Needs(Role::Display), HeaderOrUrl, audit: false, doc: true, "Admin basemap vector tile (`{y}.mvt`): boundaries and labels";
+    get "/api/heatmap" => api::heatmap, Needs(Role::Display), Header, audit: true, doc: true, "Heat-map cells (JSON, GeoJSON, CSV, Arrow)";
+    get "/api/hotspots" => api::hotspots, Needs(Role::Display), Header, audit: true, doc: true, "Hot-spot clusters with level, reason and places";
+    get "/api/trends" => api::trends, Needs(Role::Display), Header, audit: true, doc: true, "Emerging hot spots: pattern, counts and Mann–Kendall per location";
+    get "/api/recurring" => api::recurring, Needs(Role::Display), Header, audit: true, doc: true, "Recurring problems (类案) with lead departments";
+    get "/api/chains" => api::chains, Needs(Role::Analyst), Header, audit: true, doc: true, "Repeat chains (民转刑 watch list): case ids, places";
+    get "/api/alerts" => api::alerts, Needs(Role::Display), Header, audit: true, doc: true, "Early-warning alerts for the 7 days ending `as_of`";
+    get "/api/kpis" => api::kpis, Needs(Role::Display), Header, audit: true, doc: true, "Intake by class and channel, 办结率, 按时办结率, 满意度, per unit";
+    get "/api/units/{code}" => api::unit, Needs(Role::Display), Header, audit: true, doc: true, "A unit with its children's figures (drill-down)";
+    get "/api/profile" => api::profile, Needs(Role::Analyst), Header, audit: true, doc: true, "A place's profile (the filter's unit, or `cell=`): figures, weekly series, villages, 类案, alerts";
+    get "/api/vocabulary" => api::vocabulary, Public, Header, audit: false, doc: true, "Codes of classes, categories, channels, statuses, levels, patterns with Chinese and English names";
+    get "/api/cases" => api::cases, Needs(Role::Analyst), Header, audit: true, doc: true, "Paged case list; personal fields and exact positions for admin only";
+    post "/api/ingest" => api::ingest, Needs(Role::Admin), Header, audit: true, doc: true, "Ingest a case file (CSV, NDJSON, Parquet) as the CLI does";
+    get "/api/audit" => crate::audit::read, Needs(Role::Admin), Header, audit: true, doc: true, "The audit log: who read what, newest first";
+    get "/api/events" => events, Needs(Role::Display), Header, audit: false, doc: true, "Server-sent events: `data` when the store changes";
+    get "/api/version" => version, Needs(Role::Display), Header, audit: false, doc: true, "The data version";
+    get "/briefings/" => crate::briefings::list, Needs(Role::Analyst), HeaderOrUrl, audit: true, doc: true, "Weekly and monthly briefings in the token's area (JSON; HTML for browsers)";
+    post "/briefings/" => crate::briefings::make, Needs(Role::Analyst), Header, audit: true, doc: true, "Make a briefing (`week=2026-W44` or `month=2026-10`, `unit`) with the server's store into its briefings directory";
+    get "/briefings/{name}/{file}" => crate::briefings::file, Needs(Role::Analyst), HeaderOrUrl, audit: true, doc: true, "A briefing's file: PDF, HTML, PNG figures, call-back CSV, JSON";
+}
+
+/// The router over `state`: the route table, a 404 for anything else (before any token is read),
+/// the Host/Origin check, metrics, security headers, and a panic anywhere answered 500.
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .route("/api/openapi.json", get(openapi))
-        .route("/", get(|| static_file(Path("wall.html".to_string()))))
-        .route("/explore", get(|| static_file(Path("explore.html".to_string()))))
-        .route("/fonts/{fontstack}/{range}", get(glyphs))
-        .route("/robots.txt", get(|| static_file(Path("robots.txt".to_string()))))
-        .route("/static/{*path}", get(static_file))
-        .route("/tiles/{set}", get(tilejson))
-        .route("/tiles/hex/{z}/{x}/{y}", get(hex_tile))
-        .route("/tiles/heat/{z}/{x}/{y}", get(heat_tile))
-        .route("/tiles/admin/{z}/{x}/{y}", get(admin_tile))
-        .route("/api/heatmap", get(api::heatmap))
-        .route("/api/hotspots", get(api::hotspots))
-        .route("/api/trends", get(api::trends))
-        .route("/api/recurring", get(api::recurring))
-        .route("/api/chains", get(api::chains))
-        .route("/api/alerts", get(api::alerts))
-        .route("/api/kpis", get(api::kpis))
-        .route("/api/units/{code}", get(api::unit))
-        .route("/api/profile", get(api::profile))
-        .route("/api/vocabulary", get(api::vocabulary))
-        .route("/api/cases", get(api::cases))
-        .route("/api/ingest", post(api::ingest))
-        .route("/api/events", get(events))
-        .route("/api/version", get(version))
-        .route("/briefings/", get(crate::briefings::list).post(crate::briefings::make))
-        .route("/briefings/{name}/{file}", get(crate::briefings::file))
+    routes(&state)
         .fallback(|| async { ApiError::NotFound("no such route (see /api/openapi.json)".into()) })
-        .layer(axum::extract::DefaultBodyLimit::max(api::MAX_UPLOAD_BYTES))
-        .layer(middleware::from_fn_with_state(Arc::clone(&state), authenticate))
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), crate::access::hosts))
         .layer(middleware::from_fn_with_state(Arc::clone(&state), measure))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+            ApiError::Internal("a handler panicked".into()).into_response()
+        }))
         .with_state(state)
 }
 
@@ -245,93 +159,51 @@ async fn measure(State(state): State<Arc<AppState>>, request: Request, next: Nex
     response
 }
 
-/// Finds the caller's role from `Authorization: Bearer …` (or `access_token=` for clients that
-/// cannot send headers, such as EventSource) and checks it against the route's least role.
-async fn authenticate(State(state): State<Arc<AppState>>, mut request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_string();
-    let needed = ROUTES
-        .iter()
-        .find(|r| route_matches(r.path, &path))
-        .and_then(|r| r.role);
-    let Some(needed) = needed else {
-        return next.run(request).await;
-    };
-    let header_token = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_string);
-    let query_token = request.uri().query().and_then(|q| {
-        q.split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .find(|(k, _)| *k == "access_token")
-            .map(|(_, v)| v.to_string())
-    });
-    let who = match state.authenticate(header_token.or(query_token).as_deref()) {
-        Ok(who) => who,
-        Err(e) => return e.into_response(),
-    };
-    if who.role < needed {
-        return ApiError::Forbidden(format!(
-            "this needs the {} role; the token has {}",
-            needed.code(),
-            who.role.code()
-        ))
-        .into_response();
-    }
-    tracing::debug!(token = %who.name, role = who.role.code(), %path, "request");
-    request.extensions_mut().insert(who);
-    next.run(request).await
-}
-
-/// Whether a route pattern like `/tiles/hex/{z}/{x}/{y}` matches a path (`{…}` one segment; the
-/// tile sets' `{set}` route is covered by the three TileJSON entries).
-fn route_matches(pattern: &str, path: &str) -> bool {
-    let (p, q): (Vec<&str>, Vec<&str>) = (pattern.split('/').collect(), path.split('/').collect());
-    p.len() == q.len() && p.iter().zip(&q).all(|(a, b)| a.starts_with('{') || a == b)
-}
-
 async fn healthz(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     axum::Json(serde_json::json!({ "status": "ok", "version": state.version() }))
 }
 
-/// The data version and the last day with cases (what "today" is on the wall).
+/// The data version, the last day with cases (what "today" is on the wall) and the region.
 async fn version(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    let last_day = state
-        .read(|conn, state| {
-            Ok(fengqiao_analytics::cube::last_case_day(
-                conn,
-                &state.region,
-                &fengqiao_analytics::filter::Filter::default(),
-            )?)
-        })
-        .await?;
+    // The projection of the version knows its last day (computed once per version).
+    let last_day = crate::display::projection(&state).await?.last_day;
     let region = serde_json::json!({ "code": state.region.code, "name": state.region.name });
-    Ok(
-        axum::Json(serde_json::json!({ "version": state.version(), "last_day": last_day, "region": region }))
-            .into_response(),
-    )
+    let body = serde_json::json!({ "version": state.version(), "last_day": last_day, "region": region });
+    Ok(crate::display::no_figures(axum::Json(body).into_response()))
 }
 
-async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(state.version(), state.started.elapsed()),
-    )
+/// Request counts and latencies, the data version, the caches and pool: no case figures.
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let mut text = state.metrics.render(state.version(), state.started.elapsed());
+    text.push_str(&state.gauges());
+    crate::display::no_figures(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }
 
-/// An embedded file (no case data: no token needed), cached by browsers for a day.
+/// The pages' policy: scripts, styles, images, fonts, workers and requests from this server only,
+/// no inline script. (`'unsafe-eval'`: the pages use none, but the browser tests' Playwright
+/// predicates are evaluated in the page; without it they could not run against the real policy.)
+const PAGE_POLICY: &str = "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; \
+     object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+/// An embedded file (no case data: no token needed), cached by browsers for a day; the pages with
+/// a content security policy.
 async fn static_file(Path(path): Path<String>) -> Result<Response, ApiError> {
     let asset = fengqiao_web::asset(&path).ok_or_else(|| ApiError::NotFound(format!("no file {path}")))?;
-    Ok((
+    let mut response = (
         [
             (header::CONTENT_TYPE, asset.content_type),
             (header::CACHE_CONTROL, "public, max-age=86400"),
         ],
         asset.bytes,
     )
-        .into_response())
+        .into_response();
+    if asset.content_type.starts_with("text/html") {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_POLICY));
+    }
+    Ok(response)
 }
 
 /// Glyph ranges for MapLibre: an empty (valid) glyph set. The wall's labels are Chinese, which
@@ -356,9 +228,14 @@ async fn openapi() -> impl IntoResponse {
 }
 
 /// Server-sent events: a `data` event with the new version after every ingest that changed the
-/// store, and a keep-alive comment every 15 s.
-async fn events(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+/// store, and a keep-alive comment every 15 s. At most `limits.streams` at once (503 beyond); every
+/// stream ends when the server shuts down, so shutdown does not wait for them.
+async fn events(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let permit = Arc::clone(&state.streams)
+        .try_acquire_owned()
+        .map_err(|_| ApiError::Busy(crate::work::RETRY_AFTER_SECONDS * 5))?;
     let hello = serde_json::json!({ "type": "hello", "version": state.version() }).to_string();
+    let shutdown = state.shutdown.clone().cancelled_owned();
     let stream = tokio_stream::once(Ok::<Event, std::convert::Infallible>(
         Event::default().event("hello").data(hello),
     ))
@@ -366,8 +243,39 @@ async fn events(State(state): State<Arc<AppState>>) -> impl IntoResponse {
         BroadcastStream::new(state.events.subscribe())
             .filter_map(|m| m.ok())
             .map(|m| Ok(Event::default().event("data").data(m))),
-    );
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
+    )
+    .map(move |e| {
+        let _held = &permit;
+        e
+    });
+    let stream = UntilShutdown {
+        inner: Box::pin(stream),
+        stop: Box::pin(shutdown),
+    };
+    let response = Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response();
+    Ok(crate::display::no_figures(response))
+}
+
+/// A stream that ends when the server shuts down.
+struct UntilShutdown<S> {
+    inner: std::pin::Pin<Box<S>>,
+    stop: std::pin::Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>,
+}
+
+impl<S: tokio_stream::Stream> tokio_stream::Stream for UntilShutdown<S> {
+    type Item = S::Item;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<S::Item>> {
+        if self.stop.as_mut().poll(cx).is_ready() {
+            return std::task::Poll::Ready(None);
+        }
+        self.inner.as_mut().poll_next(cx)
+    }
 }
 
 /// The base URL clients reached us at.
@@ -379,22 +287,45 @@ fn base_url(headers: &HeaderMap) -> String {
     let scheme = headers
         .get("x-forwarded-proto")
         .and_then(|h| h.to_str().ok())
+        .filter(|s| matches!(*s, "http" | "https"))
         .unwrap_or("http");
     format!("{scheme}://{host}")
 }
 
-async fn tilejson(
-    State(state): State<Arc<AppState>>,
-    Path(set): Path<String>,
-    Query(query): Query<Vec<(String, String)>>,
+async fn tilejson_hex(
+    state: State<Arc<AppState>>,
+    query: Query<Vec<(String, String)>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let Some(name) = set.strip_suffix(".json") else {
-        return Err(ApiError::NotFound(format!("no tile set {set:?}")));
-    };
+    tilejson(state, query, headers, "hex").await
+}
+
+async fn tilejson_heat(
+    state: State<Arc<AppState>>,
+    query: Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    tilejson(state, query, headers, "heat").await
+}
+
+async fn tilejson_admin(
+    state: State<Arc<AppState>>,
+    query: Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    tilejson(state, query, headers, "admin").await
+}
+
+/// TileJSON: the tile URLs carry the data version and the request's parameters (never a token),
+/// checked as the tiles will check them.
+async fn tilejson(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+    name: &str,
+) -> Result<Response, ApiError> {
     let params = Params::new(query.clone());
     params.allow(true, &["trends", "res"])?;
-    // The tile URLs carry the data version and the filters (never a token).
     let mut pairs: Vec<(String, String)> = query
         .into_iter()
         .filter(|(k, _)| k != "access_token" && k != "v" && k != "format")
@@ -407,17 +338,14 @@ async fn tilejson(
         .join("&");
     let json = layers::tilejson(&state.region, name, &base_url(&headers), &q)
         .ok_or_else(|| ApiError::NotFound(format!("no tile set {name:?}: hex, heat or admin")))?;
-    Ok(([(header::CACHE_CONTROL, "no-cache")], axum::Json(json)).into_response())
+    Ok(crate::display::no_figures(
+        ([(header::CACHE_CONTROL, "no-cache")], axum::Json(json)).into_response(),
+    ))
 }
 
 /// Percent-encodes a query component.
 fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 /// `z`, `x` and the `y` segment (`12.mvt`, `12@2x.png`): the tile and the pixel scale.
@@ -444,13 +372,13 @@ enum TileFormat {
     Png,
 }
 
-/// A tile response: cached bytes per (version, URL, view), an ETag, 304 when it matches, 204 when
-/// empty.
+/// A tile response: cached bytes per canonical key (the data version, the tile, and what the layer
+/// depends on — never the URL as sent, its `v=` or a token), an ETag, 304 when it matches, 204 when
+/// empty; marked as projected when made for a display token.
 async fn tile_response(
     state: &Arc<AppState>,
-    who: &Principal,
+    key: String,
     params: &Params,
-    uri: &axum::http::Uri,
     headers: &HeaderMap,
     format: TileFormat,
     make: impl std::future::Future<Output = Result<Option<Vec<u8>>, ApiError>>,
@@ -461,7 +389,7 @@ async fn tile_response(
         TileFormat::Png => "image/png",
     };
     let version = state.version();
-    let key = format!("{version}|{}|{:?}|{:?}|{uri}", who.role.code(), who.scope, gzip);
+    let key = format!("{version}|{key}");
     let etag = format!("\"v{version}-{:016x}\"", fxhash(&key));
     let current = params.get("v").and_then(|v| v.parse::<u64>().ok()) == Some(version);
     let cache_control = if current {
@@ -474,6 +402,7 @@ async fn tile_response(
             .header(header::ETAG, &etag)
             .header(header::CACHE_CONTROL, cache_control)
             .header(header::VARY, "Authorization")
+            .extension(crate::display::Mark)
     };
     if headers
         .get(header::IF_NONE_MATCH)
@@ -484,7 +413,7 @@ async fn tile_response(
             .body(Body::empty())
             .expect("a valid response"));
     }
-    let cached = state.tiles.lock().expect("tile cache").get(&key).cloned();
+    let cached = state.tiles.lock().expect("tile cache").get(&key);
     let bytes = match cached {
         Some(b) => b,
         None => {
@@ -494,7 +423,8 @@ async fn tile_response(
                 Some(raw) => bytes::Bytes::from(raw),
                 None => bytes::Bytes::new(),
             };
-            state.tiles.lock().expect("tile cache").put(key, bytes.clone());
+            let weight = bytes.len() + key.len() + 64;
+            state.tiles.lock().expect("tile cache").put(key, bytes.clone(), weight);
             bytes
         }
     };
@@ -534,10 +464,9 @@ async fn hex_tile(
     who: Extension<Principal>,
     address: Path<(String, String, String)>,
     query: Query<Vec<(String, String)>>,
-    uri: axum::http::Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    heat_layer_tile(state, who, address, query, uri, headers, TileFormat::Mvt).await
+    heat_layer_tile(state, who, address, query, headers, TileFormat::Mvt).await
 }
 
 async fn heat_tile(
@@ -545,10 +474,9 @@ async fn heat_tile(
     who: Extension<Principal>,
     address: Path<(String, String, String)>,
     query: Query<Vec<(String, String)>>,
-    uri: axum::http::Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    heat_layer_tile(state, who, address, query, uri, headers, TileFormat::Png).await
+    heat_layer_tile(state, who, address, query, headers, TileFormat::Png).await
 }
 
 /// A tile of the heat layer: hexagons as MVT (`trends=true` adds each cell's pattern) or PNG.
@@ -557,7 +485,6 @@ async fn heat_layer_tile(
     Extension(who): Extension<Principal>,
     Path((z, x, y)): Path<(String, String, String)>,
     Query(query): Query<Vec<(String, String)>>,
-    uri: axum::http::Uri,
     headers: HeaderMap,
     format: TileFormat,
 ) -> Result<Response, ApiError> {
@@ -573,17 +500,8 @@ async fn heat_layer_tile(
             &["res"]
         },
     )?;
-    // `res=` fixes the resolution (the explorer's choice); by default it follows the zoom.
-    let res = match params.get("res") {
-        Some(_) => fengqiao_analytics::cells::resolution(params.number_in("res", 8u8, 5..=10)?)?,
-        None => resolution_for_zoom(tile.z),
-    };
-    let request = LayerRequest {
-        res,
-        filter: params.filter(&state.region, &who)?,
-        who: who.clone(),
-        trends: params.parse_or("trends", false)?,
-    };
+    let request = LayerRequest::for_tile(&state, &who, &params, tile.z).await?;
+    let key = format!("{}|{}|{tile:?}|{scale}|{format:?}", request.key(), extension);
     let make = async {
         let layer = layers::heat_layer(&state, request).await?;
         match format {
@@ -591,15 +509,13 @@ async fn heat_layer_tile(
             TileFormat::Png => layer.png(tile, 256 * scale),
         }
     };
-    tile_response(&state, &who, &params, &uri, &headers, format, make).await
+    tile_response(&state, key, &params, &headers, format, make).await
 }
 
 async fn admin_tile(
     State(state): State<Arc<AppState>>,
-    Extension(who): Extension<Principal>,
     Path((z, x, y)): Path<(String, String, String)>,
     Query(query): Query<Vec<(String, String)>>,
-    uri: axum::http::Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (tile, _) = tile_address(&z, &x, &y, "mvt")?;
@@ -612,7 +528,8 @@ async fn admin_tile(
             .await
             .map_err(|e| ApiError::Internal(format!("admin tile: {e}")))
     };
-    tile_response(&state, &who, &params, &uri, &headers, TileFormat::Mvt, make).await
+    let key = format!("admin|{tile:?}|{:?}", View::Full);
+    tile_response(&state, key, &params, &headers, TileFormat::Mvt, make).await
 }
 
 /// Adds `value` as a header.
@@ -635,15 +552,117 @@ pub fn init_logging(json: bool) {
     };
 }
 
-/// Serves `state` on `addr` until Ctrl-C or SIGTERM, then finishes the requests under way.
+/// A listener that holds at most `permits` connections open: further ones wait in the kernel's
+/// backlog until one closes.
+struct LimitedListener {
+    inner: tokio::net::TcpListener,
+    permits: Arc<tokio::sync::Semaphore>,
+}
+
+/// A connection holding its permit until it closes.
+struct LimitedStream {
+    inner: tokio::net::TcpStream,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl axum::serve::Listener for LimitedListener {
+    type Io = LimitedStream;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (LimitedStream, std::net::SocketAddr) {
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .expect("the connection semaphore is never closed");
+        loop {
+            match self.inner.accept().await {
+                Ok((stream, addr)) => {
+                    let _ = stream.set_nodelay(true);
+                    return (
+                        LimitedStream {
+                            inner: stream,
+                            _permit: permit,
+                        },
+                        addr,
+                    );
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accepting a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
+impl tokio::io::AsyncRead for LimitedStream {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for LimitedStream {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Serves `state` on `addr` until Ctrl-C or SIGTERM: then stops accepting, ends the event streams,
+/// refuses queued work, and finishes the requests under way — for at most the request time limit
+/// and five seconds more.
 pub async fn serve(state: Arc<AppState>, addr: std::net::SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, version = state.version(), "serving");
+    state.set_allowed_hosts(state.config.allowed_hosts(addr));
+    tracing::info!(%addr, version = state.version(), hosts = ?state.allowed_hosts(), "serving");
     state.refresh_columns();
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    let listener = LimitedListener {
+        inner: listener,
+        permits: Arc::new(tokio::sync::Semaphore::new(state.config.limits.connections)),
+    };
+    let shutdown = state.shutdown.clone();
+    let grace = Duration::from_secs(state.config.limits.request_seconds + 5);
+    use std::future::IntoFuture;
+    let server = axum::serve(listener, router(Arc::clone(&state)))
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            shutdown.cancel();
+        })
+        .into_future();
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => result,
+        () = async { state.shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!("requests still running after the grace period: stopping anyway");
+            Ok(())
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -1,48 +1,51 @@
 //! What the server holds between requests: the region, the store (one writer for ingest, a pool of
-//! reader connections), the data version, the token table, caches (in-memory case columns per data
-//! version, computed heat layers, encoded tiles), the event channel and the metrics.
+//! reader connections), the data version, the token table, caches bounded in bytes (in-memory case
+//! columns per data version, computed heat layers, encoded tiles, the display projection), the
+//! bounded worker pool, the event channel, the audit log, the metrics and the shutdown signal.
 //!
 //! DuckDB gives every reader connection a consistent snapshot: a query that starts while an ingest
 //! runs sees the store as it was before the ingest's transaction, and the next one sees it after.
 
-use std::collections::HashMap;
-use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Instant;
 
 use duckdb::Connection;
 use fengqiao_analytics::cache::CaseColumns;
 use fengqiao_ingest::region::UnitId;
 use fengqiao_ingest::{Region, Store};
-use lru::LruCache;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, Semaphore};
+use tokio_util::sync::CancellationToken;
 
+use axum::response::IntoResponse;
+
+use crate::cache::ByteCache;
 use crate::config::{Role, ServerConfig};
 use crate::error::ApiError;
 use crate::layers::LayerSlot;
 use crate::metrics::Metrics;
+use crate::work::{AreaCells, Interrupt, Pool};
+
+/// A display answer once made: its content type and body.
+pub(crate) type AnswerSlot =
+    Arc<tokio::sync::OnceCell<(axum::http::HeaderValue, bytes::Bytes, Option<crate::audit::Rows>)>>;
 
 /// Who is asking.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    /// The token's name (for the log).
+    /// The token's name (for the log and the audit log; never the token).
     pub name: String,
     pub role: Role,
     /// The unit the token is limited to.
     pub scope: Option<UnitId>,
 }
 
-/// Heat layers kept (one per resolution × filter × role view).
-const LAYER_CACHE: usize = 64;
-/// Encoded tiles kept.
-const TILE_CACHE: usize = 20_000;
-
 /// The server's state, shared by every request.
 pub struct AppState {
     pub region: Arc<Region>,
     pub config: ServerConfig,
-    tokens: HashMap<String, Principal>,
+    /// Token → principal, compared in full against every entry.
+    tokens: Vec<(String, Principal)>,
     /// The writer: only ingest locks it.
     store: Mutex<Store>,
     /// A connection to clone readers from (never used for queries itself).
@@ -51,40 +54,74 @@ pub struct AppState {
     version: AtomicU64,
     columns: RwLock<Option<(u64, Arc<CaseColumns>)>>,
     loading_columns: AtomicBool,
-    pub(crate) layers: Mutex<LruCache<String, LayerSlot>>,
-    pub(crate) tiles: Mutex<LruCache<String, bytes::Bytes>>,
+    pub(crate) layers: Mutex<ByteCache<String, LayerSlot>>,
+    pub(crate) tiles: Mutex<ByteCache<String, bytes::Bytes>>,
+    /// Display answers (content type and body) by canonical request, for the current version; a
+    /// request arriving while the same answer is computed waits for it.
+    answers: Mutex<ByteCache<String, AnswerSlot>>,
+    /// The display projection of the current version, once computed.
+    pub(crate) display: Mutex<Option<(u64, crate::display::ProjectionSlot)>>,
     pub events: broadcast::Sender<String>,
     pub metrics: Metrics,
     pub started: Instant,
     /// Serialises ingests.
     pub(crate) ingest_lock: tokio::sync::Mutex<()>,
+    /// Heavy work: at most `limits.workers` at once, `limits.queue` waiting.
+    pub pool: Pool,
+    /// Study-area cells per unit, to size requests before doing them.
+    pub area: AreaCells,
+    /// Cancelled at shutdown: event streams end, queued work is refused.
+    pub shutdown: CancellationToken,
+    /// Open event streams.
+    pub(crate) streams: Arc<Semaphore>,
+    /// The host names requests may name (set by [`crate::server::serve`]).
+    hosts: OnceLock<Vec<String>>,
+    pub audit: crate::audit::AuditLog,
 }
 
 impl AppState {
-    /// The state for `store` (its data version is the number of files it has ingested).
+    /// The state for `store` (its data version is the number of files it has ingested). Sets the
+    /// store's memory limit, erases the raw text of rejected lines older than the retention, and
+    /// opens the audit log. A token whose unit the region does not have is an error, not "no scope".
     pub fn new(store: Store, region: Region, config: ServerConfig) -> Result<Arc<AppState>, ApiError> {
         let internal = |e: duckdb::Error| ApiError::Internal(format!("opening the store: {e}"));
+        store
+            .conn()
+            .execute_batch(&format!(
+                "SET memory_limit = '{}'; SET threads = {}",
+                config.limits.memory, config.limits.duckdb_threads
+            ))
+            .map_err(internal)?;
+        crate::privacy::scrub_rejected(store.conn(), config.rejected_retention_days)?;
         let template = store.conn().try_clone().map_err(internal)?;
+        let audit = crate::audit::AuditLog::open(store.conn())?;
         let version: i64 = store
             .conn()
             .query_row("SELECT count(*) FROM ingest_log", [], |r| r.get(0))
             .map_err(internal)?;
-        let tokens = config
-            .tokens
-            .iter()
-            .map(|t| {
-                let principal = Principal {
-                    name: t.name.clone(),
-                    role: t.role,
-                    scope: t.unit.as_deref().and_then(|u| region.id(u)),
-                };
-                (t.token.clone(), principal)
-            })
-            .collect();
+        let mut tokens = Vec::new();
+        for t in &config.tokens {
+            let scope = match t.unit.as_deref() {
+                None => None,
+                Some(code) => Some(region.id(code).ok_or_else(|| {
+                    ApiError::Internal(format!(
+                        "token {:?}: unit {code} is not in region {}",
+                        t.name, region.code
+                    ))
+                })?),
+            };
+            let principal = Principal {
+                name: t.name.clone(),
+                role: t.role,
+                scope,
+            };
+            tokens.push((t.token.clone(), principal));
+        }
         let (events, _) = broadcast::channel(64);
+        let limits = &config.limits;
+        let area = AreaCells::new(&region);
         Ok(Arc::new(AppState {
             region: Arc::new(region),
-            config,
             tokens,
             store: Mutex::new(store),
             template: Mutex::new(template),
@@ -92,12 +129,21 @@ impl AppState {
             version: AtomicU64::new(version as u64),
             columns: RwLock::new(None),
             loading_columns: AtomicBool::new(false),
-            layers: Mutex::new(LruCache::new(NonZeroUsize::new(LAYER_CACHE).expect("non-zero"))),
-            tiles: Mutex::new(LruCache::new(NonZeroUsize::new(TILE_CACHE).expect("non-zero"))),
+            layers: Mutex::new(ByteCache::new(limits.layer_cache_bytes)),
+            tiles: Mutex::new(ByteCache::new(limits.tile_cache_bytes)),
+            answers: Mutex::new(ByteCache::new(limits.answer_cache_bytes)),
+            display: Mutex::new(None),
             events,
             metrics: Metrics::default(),
             started: Instant::now(),
             ingest_lock: tokio::sync::Mutex::new(()),
+            pool: Pool::new(limits.workers, limits.queue, limits.per_token, limits.per_token_queue),
+            area,
+            shutdown: CancellationToken::new(),
+            streams: Arc::new(Semaphore::new(limits.streams)),
+            hosts: OnceLock::new(),
+            audit,
+            config,
         }))
     }
 
@@ -106,16 +152,18 @@ impl AppState {
         self.version.load(Ordering::Acquire)
     }
 
-    /// Who holds `token` (the raw bearer token, if any). Without configured tokens every caller is an
-    /// unscoped admin (the server then listens on loopback only).
+    /// Sets the host names requests may name in `Host` and `Origin` (once).
+    pub fn set_allowed_hosts(&self, hosts: Vec<String>) {
+        let _ = self.hosts.set(hosts);
+    }
+
+    pub fn allowed_hosts(&self) -> Option<&[String]> {
+        self.hosts.get().map(Vec::as_slice)
+    }
+
+    /// Who holds `token` (the raw bearer token, if any): no token, or one the server does not
+    /// know, is a 401 — also when no token is configured at all.
     pub fn authenticate(&self, token: Option<&str>) -> Result<Principal, ApiError> {
-        if self.tokens.is_empty() {
-            return Ok(Principal {
-                name: "local".into(),
-                role: Role::Admin,
-                scope: None,
-            });
-        }
         let token = token
             .ok_or_else(|| ApiError::Unauthorized("a bearer token is required (Authorization: Bearer …)".into()))?;
         // Compare against every token in full, so that the time taken says nothing about a match.
@@ -130,20 +178,31 @@ impl AppState {
             .ok_or_else(|| ApiError::Unauthorized("unknown token".into()))
     }
 
-    /// Runs `f` on a reader connection off the async runtime.
+    /// Runs `f` on a reader connection off the async runtime, admitted by the worker pool (503
+    /// when its queue is full). When the caller stops waiting (the request was cancelled or timed
+    /// out), the query `f` is running is interrupted, and work not yet started does not start.
     pub async fn read<T: Send + 'static>(
         self: &Arc<Self>,
         f: impl FnOnce(&Connection, &AppState) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
+        if self.shutdown.is_cancelled() {
+            return Err(ApiError::Busy(crate::work::RETRY_AFTER_SECONDS));
+        }
+        let permit = self.pool.admit().await?;
+        let conn = self.take_reader()?;
+        let busy = Arc::new(Mutex::new(true));
+        let _interrupt = Interrupt::new(conn.interrupt_handle(), Arc::clone(&busy));
         let state = Arc::clone(self);
-        tokio::task::spawn_blocking(move || {
-            let conn = state.take_reader()?;
+        let task = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            crate::work::lower_priority();
             let result = f(&conn, &state);
+            *busy.lock().expect("busy flag") = false;
             state.readers.lock().expect("reader pool").push(conn);
             result
-        })
-        .await
-        .map_err(|e| ApiError::Internal(format!("a query task failed: {e}")))?
+        });
+        task.await
+            .map_err(|e| ApiError::Internal(format!("a query task failed: {e}")))?
     }
 
     fn take_reader(&self) -> Result<Connection, ApiError> {
@@ -158,29 +217,48 @@ impl AppState {
     }
 
     /// Runs `f` with the writer (ingest), off the async runtime; bumps the data version, empties the
-    /// caches and tells the event stream when `f` reports a change.
+    /// caches and tells the event stream when `f` reports a change. The work runs as its own task:
+    /// a request cancelled meanwhile does not stop it between the commit and the version bump, so
+    /// the version always moves on with a committed change.
     pub async fn write<T: Send + 'static>(
         self: &Arc<Self>,
         f: impl FnOnce(&mut Store, &Region) -> Result<(T, bool), ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let _one_at_a_time = self.ingest_lock.lock().await;
         let state = Arc::clone(self);
-        let (value, changed) = tokio::task::spawn_blocking(move || {
-            let mut store = state.store.lock().expect("store");
-            f(&mut store, &state.region)
+        tokio::spawn(async move {
+            let _one_at_a_time = state.ingest_lock.lock().await;
+            let writer = Arc::clone(&state);
+            let (value, changed) = tokio::task::spawn_blocking(move || {
+                let mut store = writer.store.lock().expect("store");
+                let result = f(&mut store, &writer.region);
+                // The retention applies after every ingest too.
+                if let Err(e) = crate::privacy::scrub_rejected(store.conn(), writer.config.rejected_retention_days) {
+                    tracing::error!(error = %e, "erasing old rejected lines");
+                }
+                result
+            })
+            .await
+            .map_err(|e| ApiError::Internal(format!("an ingest task failed: {e}")))??;
+            if changed {
+                state.data_changed();
+            }
+            Ok(value)
         })
         .await
-        .map_err(|e| ApiError::Internal(format!("an ingest task failed: {e}")))??;
-        if changed {
-            let version = self.version.fetch_add(1, Ordering::AcqRel) + 1;
-            self.layers.lock().expect("layer cache").clear();
-            self.tiles.lock().expect("tile cache").clear();
-            let _ = self
-                .events
-                .send(serde_json::json!({ "type": "data", "version": version }).to_string());
-            self.refresh_columns();
-        }
-        Ok(value)
+        .map_err(|e| ApiError::Internal(format!("an ingest task failed: {e}")))?
+    }
+
+    /// After a committed change: the version moves on, caches empty, clients are told.
+    fn data_changed(self: &Arc<Self>) {
+        let version = self.version.fetch_add(1, Ordering::AcqRel) + 1;
+        self.layers.lock().expect("layer cache").clear();
+        self.tiles.lock().expect("tile cache").clear();
+        self.answers.lock().expect("answer cache").clear();
+        *self.display.lock().expect("display projection") = None;
+        let _ = self
+            .events
+            .send(serde_json::json!({ "type": "data", "version": version }).to_string());
+        self.refresh_columns();
     }
 
     /// The in-memory case columns of the current version, when loaded.
@@ -226,6 +304,91 @@ impl AppState {
             }
             state.loading_columns.store(false, Ordering::Release);
         });
+    }
+}
+
+impl AppState {
+    /// A display answer from the cache, or made by `make` once for everyone asking the same
+    /// meanwhile; an answer that is not a marked 200 is passed on and not kept.
+    pub(crate) async fn answer(
+        &self,
+        key: String,
+        make: impl std::future::Future<Output = axum::response::Response>,
+    ) -> axum::response::Response {
+        let slot =
+            self.answers
+                .lock()
+                .expect("answer cache")
+                .get_or_insert(key.clone(), AnswerSlot::default, key.len() + 64);
+        let mut passed = None;
+        let kept = slot
+            .get_or_try_init(|| async {
+                let response = make.await;
+                if response.status() != axum::http::StatusCode::OK
+                    || response.extensions().get::<crate::display::Mark>().is_none()
+                {
+                    passed = Some(response);
+                    return Err(());
+                }
+                let (parts, body) = response.into_parts();
+                let rows = parts.extensions.get::<crate::audit::Rows>().copied();
+                let Ok(bytes) = axum::body::to_bytes(body, 16 << 20).await else {
+                    passed = Some(
+                        crate::error::ApiError::Internal(format!("{key}: a display answer over 16 MiB"))
+                            .into_response(),
+                    );
+                    return Err(());
+                };
+                let content_type = parts
+                    .headers
+                    .get(axum::http::header::CONTENT_TYPE)
+                    .cloned()
+                    .unwrap_or_else(|| axum::http::HeaderValue::from_static("application/json"));
+                Ok((content_type, bytes, rows))
+            })
+            .await;
+        match kept {
+            Ok((content_type, bytes, rows)) => {
+                let weight = bytes.len() + key.len() + 64;
+                self.answers.lock().expect("answer cache").weigh(&key, weight);
+                let mut response = axum::response::Response::new(axum::body::Body::from(bytes.clone()));
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::CONTENT_TYPE, content_type.clone());
+                response.extensions_mut().insert(crate::display::Mark);
+                if let Some(rows) = rows {
+                    response.extensions_mut().insert(*rows);
+                }
+                response
+            }
+            Err(()) => {
+                passed.unwrap_or_else(|| crate::error::ApiError::Busy(crate::work::RETRY_AFTER_SECONDS).into_response())
+            }
+        }
+    }
+
+    /// The state's gauges for `/metrics`: caches in bytes, the worker pool, open event streams,
+    /// dropped audit entries.
+    pub fn gauges(&self) -> String {
+        let layers = self.layers.lock().expect("layer cache").bytes();
+        let tiles = self.tiles.lock().expect("tile cache").bytes();
+        let answers = self.answers.lock().expect("answer cache").bytes();
+        let limits = &self.config.limits;
+        let streams = limits.streams - self.streams.available_permits();
+        format!(
+            "# HELP fengqiao_cache_bytes Bytes held by the caches.\n# TYPE fengqiao_cache_bytes gauge\n\
+             fengqiao_cache_bytes{{cache=\"layers\"}} {layers}\nfengqiao_cache_bytes{{cache=\"tiles\"}} {tiles}\n\
+             fengqiao_cache_bytes{{cache=\"answers\"}} {answers}\n\
+             # HELP fengqiao_workers_busy Heavy requests running.\n# TYPE fengqiao_workers_busy gauge\n\
+             fengqiao_workers_busy {}\n\
+             # HELP fengqiao_queue Heavy requests waiting.\n# TYPE fengqiao_queue gauge\nfengqiao_queue {}\n\
+             # HELP fengqiao_streams Open event streams.\n# TYPE fengqiao_streams gauge\nfengqiao_streams {streams}\n\
+             # HELP fengqiao_audit_dropped_total Audit entries that could not be queued.\n\
+             # TYPE fengqiao_audit_dropped_total counter\nfengqiao_audit_dropped_total {}\n",
+            limits.workers - self.pool.free(),
+            self.pool.waiting(),
+            self.audit.dropped()
+        )
     }
 }
 

@@ -8,7 +8,6 @@ use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch,
 use arrow_schema::{DataType, Field, Schema};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use fengqiao_analytics::hotspot::HeatCell;
 use h3o::CellIndex;
 use serde_json::Value;
 
@@ -59,13 +58,16 @@ pub fn negotiate(params: &Params, headers: &HeaderMap, geojson: bool) -> Result<
     Ok(format)
 }
 
-/// `whole` as JSON, or `rows` (objects with the same keys) as CSV or Arrow.
+/// `whole` as JSON, or `rows` (objects with the same keys) as CSV or Arrow; the number of rows
+/// goes to the audit log.
 pub fn respond(format: Format, whole: &Value, rows: &[Value]) -> Result<Response, ApiError> {
-    match format {
-        Format::Json | Format::GeoJson => Ok(axum::Json(whole).into_response()),
-        Format::Csv => Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv(rows)?).into_response()),
-        Format::Arrow => Ok(([(header::CONTENT_TYPE, ARROW_STREAM)], arrow(rows)?).into_response()),
-    }
+    let mut response = match format {
+        Format::Json | Format::GeoJson => axum::Json(whole).into_response(),
+        Format::Csv => ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv(rows)?).into_response(),
+        Format::Arrow => ([(header::CONTENT_TYPE, ARROW_STREAM)], arrow(rows)?).into_response(),
+    };
+    response.extensions_mut().insert(crate::audit::Rows(rows.len() as u64));
+    Ok(response)
 }
 
 /// The columns of a table: the keys of its first row, in order.
@@ -93,6 +95,18 @@ fn text(v: &Value) -> Option<String> {
     }
 }
 
+/// A text cell a spreadsheet would take for a formula (`=`, `+`, `-`, `@`, a tab or a carriage
+/// return first), prefixed with `'` so it stays text (OWASP's CSV injection advice). Numbers are
+/// written as they are.
+fn defuse(v: &Value, text: String) -> String {
+    let risky = matches!(text.chars().next(), Some('=' | '+' | '-' | '@' | '\t' | '\r'));
+    if risky && !v.is_number() {
+        format!("'{text}")
+    } else {
+        text
+    }
+}
+
 /// Rows as CSV with a header.
 pub fn csv(rows: &[Value]) -> Result<Vec<u8>, ApiError> {
     let columns = columns(rows);
@@ -100,8 +114,12 @@ pub fn csv(rows: &[Value]) -> Result<Vec<u8>, ApiError> {
     let internal = |e: csv::Error| ApiError::Internal(format!("CSV: {e}"));
     w.write_record(&columns).map_err(internal)?;
     for row in rows {
-        w.write_record(columns.iter().map(|c| text(&row[c]).unwrap_or_default()))
-            .map_err(internal)?;
+        w.write_record(
+            columns
+                .iter()
+                .map(|c| defuse(&row[c], text(&row[c]).unwrap_or_default())),
+        )
+        .map_err(internal)?;
     }
     w.into_inner().map_err(|e| ApiError::Internal(format!("CSV: {e}")))
 }
@@ -153,12 +171,13 @@ pub fn arrow(rows: &[Value]) -> Result<Vec<u8>, ApiError> {
     Ok(out)
 }
 
-/// Heat-map cells as an RFC 7946 FeatureCollection of hexagons (counter-clockwise, closed).
-pub fn geojson_cells(cells: &[&HeatCell]) -> Response {
-    let features: Vec<Value> = cells
+/// Heat-map cell rows (with an `h3` field) as an RFC 7946 FeatureCollection of hexagons
+/// (counter-clockwise, closed), each row its feature's properties.
+pub fn geojson_rows(rows: &[Value]) -> Response {
+    let features: Vec<Value> = rows
         .iter()
-        .filter_map(|c| {
-            let cell: CellIndex = c.h3.parse().ok()?;
+        .filter_map(|row| {
+            let cell: CellIndex = row.get("h3")?.as_str()?.parse().ok()?;
             let mut ring: Vec<[f64; 2]> = cell.boundary().iter().map(|v| [v.lng(), v.lat()]).collect();
             let area2: f64 = ring
                 .iter()
@@ -172,15 +191,17 @@ pub fn geojson_cells(cells: &[&HeatCell]) -> Response {
             Some(serde_json::json!({
                 "type": "Feature",
                 "geometry": { "type": "Polygon", "coordinates": [ring] },
-                "properties": c,
+                "properties": row,
             }))
         })
         .collect();
-    (
+    let mut response = (
         [(header::CONTENT_TYPE, "application/geo+json")],
         axum::Json(serde_json::json!({ "type": "FeatureCollection", "features": features })),
     )
-        .into_response()
+        .into_response();
+    response.extensions_mut().insert(crate::audit::Rows(rows.len() as u64));
+    response
 }
 
 /// Runs a query and returns its rows as JSON objects (column name → value).

@@ -18,6 +18,7 @@ use tower::ServiceExt;
 const WALL: &str = "wall-display-token-0123456789";
 const ANALYST: &str = "analyst-token-0123456789abcdef";
 const COUNTY: &str = "beihu-county-token-0123456789";
+const ADMIN: &str = "admin-token-0123456789abcdefgh";
 const OTHER_COUNTY: &str = "431003";
 
 /// Writes a briefing directory `name` about `unit` with a PDF and a PNG.
@@ -178,17 +179,28 @@ async fn briefings_are_listed_and_served_by_role_and_scope_and_never_outside_the
     assert!(!page.contains("city-2026-W43"));
 }
 
+/// A server with one admin token (as `fengqiao serve` makes when the configuration has none).
+fn admin_only() -> ServerConfig {
+    let text = format!("[[tokens]]\nname = \"admin\"\ntoken = \"{ADMIN}\"\nrole = \"admin\"\n");
+    ServerConfig::parse(&text, "test.toml", &Region::chenzhou()).unwrap()
+}
+
 #[tokio::test]
 async fn without_a_briefings_directory_the_listing_is_empty() {
     let region = Region::chenzhou();
-    let state = AppState::new(Store::open_in_memory().unwrap(), region, ServerConfig::default()).unwrap();
+    let state = AppState::new(Store::open_in_memory().unwrap(), region, admin_only()).unwrap();
     let app = router(state);
-    let response = get(&app, "/briefings/", None).await;
-    assert_eq!(response.status(), StatusCode::OK, "no tokens: local admin");
+    assert_eq!(
+        get(&app, "/briefings/", None).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "nobody is trusted for where they connect from"
+    );
+    let response = get(&app, "/briefings/", Some(ADMIN)).await;
+    assert_eq!(response.status(), StatusCode::OK);
     let json: serde_json::Value = serde_json::from_slice(&body(response).await).unwrap();
     assert_eq!(json["briefings"], serde_json::json!([]));
     assert_eq!(
-        get(&app, "/briefings/x/briefing.pdf", None).await.status(),
+        get(&app, "/briefings/x/briefing.pdf", Some(ADMIN)).await.status(),
         StatusCode::NOT_FOUND
     );
 }
@@ -207,11 +219,11 @@ async fn a_briefing_has_the_api_numbers_for_its_period() {
     )
     .unwrap();
     assert!(b.current.cases > 0 && !b.clusters.is_empty() && !b.recurring.is_empty());
-    let app = router(AppState::new(store, region, ServerConfig::default()).unwrap());
+    let app = router(AppState::new(store, region, admin_only()).unwrap());
     let api = |uri: &'static str| {
         let app = app.clone();
         async move {
-            let response = get(&app, uri, None).await;
+            let response = get(&app, uri, Some(ADMIN)).await;
             assert_eq!(response.status(), StatusCode::OK, "{uri}");
             serde_json::from_slice::<serde_json::Value>(&body(response).await).unwrap()
         }

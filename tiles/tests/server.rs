@@ -49,9 +49,12 @@ fn data() -> &'static (Vec<u8>, Vec<u8>) {
     })
 }
 
-fn config(tokens: bool) -> ServerConfig {
-    if !tokens {
-        return ServerConfig::default();
+/// The test tokens; `all: false` is a server with only an admin token (as `fengqiao serve` makes
+/// one when the configuration has none: nobody is trusted for connecting from this machine).
+fn config(all: bool) -> ServerConfig {
+    if !all {
+        let text = format!("[[tokens]]\nname = \"admin\"\ntoken = \"{ADMIN}\"\nrole = \"admin\"\n");
+        return ServerConfig::parse(&text, "test.toml", &Region::chenzhou()).unwrap();
     }
     let text = format!(
         r#"
@@ -131,11 +134,11 @@ fn centre_tile() -> TileId {
 #[tokio::test]
 async fn health_metrics_and_an_openapi_document_that_lists_exactly_the_served_routes() {
     let (app, _) = app(false);
-    let health = get(&app, "/healthz", None).await;
+    let health = get(&app, "/healthz", Some(ADMIN)).await;
     assert_eq!(health.status(), StatusCode::OK);
     assert_eq!(json(health).await["version"], 1);
 
-    let doc = json(get(&app, "/api/openapi.json", None).await).await;
+    let doc = json(get(&app, "/api/openapi.json", Some(ADMIN)).await).await;
     assert_eq!(doc["openapi"], "3.1.0");
     let listed: Vec<(String, String)> = doc["paths"]
         .as_object()
@@ -145,6 +148,7 @@ async fn health_metrics_and_an_openapi_document_that_lists_exactly_the_served_ro
         .collect();
     let served: Vec<(String, String)> = fengqiao_tiles::server::ROUTES
         .iter()
+        .filter(|r| r.documented)
         .map(|r| (r.method.to_string(), r.path.to_string()))
         .collect();
     assert_eq!(listed.len(), served.len());
@@ -168,7 +172,7 @@ async fn health_metrics_and_an_openapi_document_that_lists_exactly_the_served_ro
         if path == "/briefings/{name}/{file}" {
             continue; // needs a written briefing: checked in tests/briefings.rs
         }
-        let response = call(&app, &method.to_uppercase(), &uri, None, Body::empty()).await;
+        let response = call(&app, &method.to_uppercase(), &uri, Some(ADMIN), Body::empty()).await;
         assert!(
             ![StatusCode::NOT_FOUND, StatusCode::METHOD_NOT_ALLOWED].contains(&response.status()),
             "{method} {uri}: {}",
@@ -176,12 +180,12 @@ async fn health_metrics_and_an_openapi_document_that_lists_exactly_the_served_ro
         );
     }
     // The wall and the explorer load only from this server.
-    let wall = String::from_utf8(bytes(get(&app, "/", None).await).await).unwrap();
+    let wall = String::from_utf8(bytes(get(&app, "/", Some(ADMIN)).await).await).unwrap();
     assert!(wall.contains("/static/wall.js") && wall.contains("/static/vendor/maplibre-gl/maplibre-gl.css"));
-    let explore = String::from_utf8(bytes(get(&app, "/explore", None).await).await).unwrap();
+    let explore = String::from_utf8(bytes(get(&app, "/explore", Some(ADMIN)).await).await).unwrap();
     assert!(explore.contains("/static/explore.js"));
     for page in ["wall.js", "explore.js", "common.js", "wall.css", "explore.css"] {
-        let text = String::from_utf8(bytes(get(&app, &format!("/static/{page}"), None).await).await).unwrap();
+        let text = String::from_utf8(bytes(get(&app, &format!("/static/{page}"), Some(ADMIN)).await).await).unwrap();
         assert!(text.len() > 1000, "{page}");
         assert!(
             !text.contains("http://") && !text.contains("https://"),
@@ -194,29 +198,29 @@ async fn health_metrics_and_an_openapi_document_that_lists_exactly_the_served_ro
             "an outside URL in a page"
         );
     }
-    let version = json(get(&app, "/api/version", None).await).await;
+    let version = json(get(&app, "/api/version", Some(ADMIN)).await).await;
     assert_eq!(version["last_day"], "2026-10-31");
     // The pages' fallback CJK font, a TrueType file with its licence.
-    let font = get(&app, "/static/fonts/NotoSansSC-Regular.ttf", None).await;
+    let font = get(&app, "/static/fonts/NotoSansSC-Regular.ttf", Some(ADMIN)).await;
     assert_eq!(font.headers()[header::CONTENT_TYPE], "font/ttf");
     let font = bytes(font).await;
     assert!(font.len() > 5_000_000 && font.starts_with(&[0, 1, 0, 0]));
-    let licence = String::from_utf8(bytes(get(&app, "/static/fonts/OFL.txt", None).await).await).unwrap();
+    let licence = String::from_utf8(bytes(get(&app, "/static/fonts/OFL.txt", Some(ADMIN)).await).await).unwrap();
     assert!(licence.contains("SIL OPEN FONT LICENSE"));
-    let maplibre = get(&app, "/static/vendor/maplibre-gl/maplibre-gl.mjs", None).await;
+    let maplibre = get(&app, "/static/vendor/maplibre-gl/maplibre-gl.mjs", Some(ADMIN)).await;
     assert_eq!(
         maplibre.headers()[header::CONTENT_TYPE],
         "text/javascript; charset=utf-8"
     );
     assert!(bytes(maplibre).await.len() > 1_000_000);
     assert_eq!(
-        get(&app, "/static/../Cargo.toml", None).await.status(),
+        get(&app, "/static/../Cargo.toml", Some(ADMIN)).await.status(),
         StatusCode::NOT_FOUND
     );
-    let unknown = get(&app, "/api/nothing", None).await;
+    let unknown = get(&app, "/api/nothing", Some(ADMIN)).await;
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
 
-    let metrics = String::from_utf8(bytes(get(&app, "/metrics", None).await).await).unwrap();
+    let metrics = String::from_utf8(bytes(get(&app, "/metrics", Some(ADMIN)).await).await).unwrap();
     // /healthz twice (above and in the sweep), every route of the sweep once.
     assert!(
         metrics.contains("fengqiao_requests_total{route=\"/healthz\",status=\"200\"} 2"),
@@ -237,7 +241,7 @@ async fn health_metrics_and_an_openapi_document_that_lists_exactly_the_served_ro
 async fn hexagon_tiles_decode_to_h3o_boundaries_and_empty_or_bad_tiles_say_so() {
     let (app, _) = app(false);
     let t = centre_tile();
-    let response = get(&app, &format!("/tiles/hex/{}/{}/{}.mvt", t.z, t.x, t.y), None).await;
+    let response = get(&app, &format!("/tiles/hex/{}/{}/{}.mvt", t.z, t.x, t.y), Some(ADMIN)).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()[header::CONTENT_ENCODING], "gzip");
     assert_eq!(
@@ -281,6 +285,7 @@ async fn hexagon_tiles_decode_to_h3o_boundaries_and_empty_or_bad_tiles_say_so() 
     }
     // The same tile again: 304 with the ETag.
     let request = Request::get(format!("/tiles/hex/{}/{}/{}.mvt", t.z, t.x, t.y))
+        .header(header::AUTHORIZATION, format!("Bearer {ADMIN}"))
         .header(header::IF_NONE_MATCH, &etag)
         .body(Body::empty())
         .unwrap();
@@ -290,7 +295,7 @@ async fn hexagon_tiles_decode_to_h3o_boundaries_and_empty_or_bad_tiles_say_so() 
     );
     // Far out at sea: nothing to draw.
     let sea = TileId::containing(12, 120.0, 20.0).unwrap();
-    let empty = get(&app, &format!("/tiles/hex/12/{}/{}.mvt", sea.x, sea.y), None).await;
+    let empty = get(&app, &format!("/tiles/hex/12/{}/{}.mvt", sea.x, sea.y), Some(ADMIN)).await;
     assert_eq!(empty.status(), StatusCode::NO_CONTENT);
     for bad in [
         "/tiles/hex/12/99999/1744.mvt",
@@ -302,7 +307,7 @@ async fn hexagon_tiles_decode_to_h3o_boundaries_and_empty_or_bad_tiles_say_so() 
         "/tiles/hex/12/3333/1744.mvt?from=2026-13-01",
         "/tiles/hex/12/3333/1744.mvt?colour=red",
     ] {
-        let response = get(&app, bad, None).await;
+        let response = get(&app, bad, Some(ADMIN)).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
         assert!(json(response).await["error"].as_str().is_some_and(|m| !m.is_empty()));
     }
@@ -310,7 +315,7 @@ async fn hexagon_tiles_decode_to_h3o_boundaries_and_empty_or_bad_tiles_say_so() 
     let with_trends = get(
         &app,
         &format!("/tiles/hex/{}/{}/{}.mvt?trends=true", t.z, t.x, t.y),
-        None,
+        Some(ADMIN),
     )
     .await;
     let trend_layers = decode(&gunzip(&bytes(with_trends).await)).unwrap();
@@ -327,7 +332,7 @@ async fn hexagon_tiles_decode_to_h3o_boundaries_and_empty_or_bad_tiles_say_so() 
     let labour = get(
         &app,
         &format!("/tiles/hex/{}/{}/{}.mvt?category=labour", t.z, t.x, t.y),
-        None,
+        Some(ADMIN),
     )
     .await;
     let labour_layers = decode(&gunzip(&bytes(labour).await)).unwrap();
@@ -338,7 +343,7 @@ async fn hexagon_tiles_decode_to_h3o_boundaries_and_empty_or_bad_tiles_say_so() 
 async fn tilejson_raster_and_admin_tiles() {
     let (app, state) = app(false);
     for set in ["hex", "heat", "admin"] {
-        let doc = json(get(&app, &format!("/tiles/{set}.json?category=labour"), None).await).await;
+        let doc = json(get(&app, &format!("/tiles/{set}.json?category=labour"), Some(ADMIN)).await).await;
         assert_eq!(doc["tilejson"], "3.0.0");
         let url = doc["tiles"][0].as_str().unwrap();
         assert!(url.contains(&format!("/tiles/{set}/{{z}}/{{x}}/{{y}}.")), "{url}");
@@ -355,21 +360,26 @@ async fn tilejson_raster_and_admin_tiles() {
         }
     }
     assert_eq!(
-        get(&app, "/tiles/roads.json", None).await.status(),
+        get(&app, "/tiles/roads.json", Some(ADMIN)).await.status(),
         StatusCode::NOT_FOUND
     );
 
     // Raster: 256 and 512 px; a red (县级专班) cluster cell is drawn red.
     let t = TileId::containing(9, 113.015, 25.77).unwrap();
     for (suffix, size) in [("", 256u32), ("@2x", 512)] {
-        let response = get(&app, &format!("/tiles/heat/{}/{}/{}{suffix}.png", t.z, t.x, t.y), None).await;
+        let response = get(
+            &app,
+            &format!("/tiles/heat/{}/{}/{}{suffix}.png", t.z, t.x, t.y),
+            Some(ADMIN),
+        )
+        .await;
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()[header::CONTENT_TYPE], "image/png");
         let (w, h, pixels) = fengqiao_tiles::raster::decode_png(&bytes(response).await).unwrap();
         assert_eq!((w, h), (size, size));
         assert!(pixels.chunks(4).any(|p| p[3] > 0), "something is drawn");
     }
-    let map = json(get(&app, "/api/heatmap?res=7", None).await).await;
+    let map = json(get(&app, "/api/heatmap?res=7", Some(ADMIN)).await).await;
     let red = map["cells"]
         .as_array()
         .unwrap()
@@ -379,7 +389,7 @@ async fn tilejson_raster_and_admin_tiles() {
     let cell: h3o::CellIndex = red["h3"].as_str().unwrap().parse().unwrap();
     let centre = h3o::LatLng::from(cell);
     let t = TileId::containing(9, centre.lng(), centre.lat()).unwrap();
-    let png = bytes(get(&app, &format!("/tiles/heat/9/{}/{}.png", t.x, t.y), None).await).await;
+    let png = bytes(get(&app, &format!("/tiles/heat/9/{}/{}.png", t.x, t.y), Some(ADMIN)).await).await;
     let (w, _, pixels) = fengqiao_tiles::raster::decode_png(&png).unwrap();
     let p = to_tile_coords(t, 256.0, centre.lng(), centre.lat());
     let i = ((p[1] as usize) * w as usize + p[0] as usize) * 4;
@@ -393,7 +403,7 @@ async fn tilejson_raster_and_admin_tiles() {
 
     // Admin basemap: county outlines and Chinese labels.
     let t = TileId::containing(9, 113.015, 25.77).unwrap();
-    let admin = get(&app, &format!("/tiles/admin/9/{}/{}.mvt", t.x, t.y), None).await;
+    let admin = get(&app, &format!("/tiles/admin/9/{}/{}.mvt", t.x, t.y), Some(ADMIN)).await;
     assert_eq!(admin.status(), StatusCode::OK);
     let layers = decode(&gunzip(&bytes(admin).await)).unwrap();
     let names: Vec<&str> = layers.iter().map(|l| l.name.as_str()).collect();
@@ -511,12 +521,13 @@ async fn a_county_token_sees_only_its_county() {
 #[tokio::test]
 async fn the_api_answers_in_json_csv_arrow_and_geojson() {
     let (app, _) = app(false);
-    let whole = json(get(&app, "/api/heatmap?res=7", None).await).await;
+    let whole = json(get(&app, "/api/heatmap?res=7", Some(ADMIN)).await).await;
     let n = whole["cells"].as_array().unwrap().len();
-    let csv = String::from_utf8(bytes(get(&app, "/api/heatmap?res=7&format=csv", None).await).await).unwrap();
+    let csv = String::from_utf8(bytes(get(&app, "/api/heatmap?res=7&format=csv", Some(ADMIN)).await).await).unwrap();
     assert!(csv.starts_with("h3,count,"), "{}", &csv[..80]);
     assert_eq!(csv.lines().count(), n + 1);
     let request = Request::get("/api/heatmap?res=7")
+        .header(header::AUTHORIZATION, format!("Bearer {ADMIN}"))
         .header(header::ACCEPT, "application/vnd.apache.arrow.stream")
         .body(Body::empty())
         .unwrap();
@@ -528,35 +539,35 @@ async fn the_api_answers_in_json_csv_arrow_and_geojson() {
     let reader = arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes(response).await), None).unwrap();
     let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
     assert_eq!(rows, n);
-    let geo = json(get(&app, "/api/heatmap?res=7&format=geojson", None).await).await;
+    let geo = json(get(&app, "/api/heatmap?res=7&format=geojson", Some(ADMIN)).await).await;
     assert_eq!(geo["type"], "FeatureCollection");
     assert_eq!(geo["features"].as_array().unwrap().len(), n);
     assert_eq!(
-        get(&app, "/api/alerts?format=geojson", None).await.status(),
+        get(&app, "/api/alerts?format=geojson", Some(ADMIN)).await.status(),
         StatusCode::BAD_REQUEST
     );
 
     // Every analysis route answers with its figures.
-    let kpis = json(get(&app, "/api/kpis", None).await).await;
+    let kpis = json(get(&app, "/api/kpis", Some(ADMIN)).await).await;
     assert_eq!(kpis["summary"]["cases"], 30_000);
     assert_eq!(kpis["units"].as_array().unwrap().len(), 11);
-    let trends = json(get(&app, "/api/trends?res=7&steps=12", None).await).await;
+    let trends = json(get(&app, "/api/trends?res=7&steps=12", Some(ADMIN)).await).await;
     assert_eq!(trends["periods"].as_array().unwrap().len(), 12);
-    assert!(!json(get(&app, "/api/hotspots", None).await)
+    assert!(!json(get(&app, "/api/hotspots", Some(ADMIN)).await)
         .await
         .as_array()
         .unwrap()
         .is_empty());
-    assert!(json(get(&app, "/api/recurring", None).await).await["problems"].is_array());
-    assert!(json(get(&app, "/api/alerts", None).await).await.is_array());
-    let city = json(get(&app, "/api/units/431000", None).await).await;
+    assert!(json(get(&app, "/api/recurring", Some(ADMIN)).await).await["problems"].is_array());
+    assert!(json(get(&app, "/api/alerts", Some(ADMIN)).await).await.is_array());
+    let city = json(get(&app, "/api/units/431000", Some(ADMIN)).await).await;
     assert_eq!(city["children"].as_array().unwrap().len(), 11);
     assert_eq!(
-        get(&app, "/api/units/999999", None).await.status(),
+        get(&app, "/api/units/999999", Some(ADMIN)).await.status(),
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        get(&app, "/api/trends?steps=100000", None).await.status(),
+        get(&app, "/api/trends?steps=100000", Some(ADMIN)).await.status(),
         StatusCode::BAD_REQUEST
     );
 }
@@ -566,12 +577,12 @@ async fn ingest_by_api_while_tiles_are_read_and_clients_are_told() {
     let (app, state) = app(false);
     let t = centre_tile();
     let tile = format!("/tiles/hex/{}/{}/{}.mvt", t.z, t.x, t.y);
-    let before = json(get(&app, "/api/kpis", None).await).await["summary"]["cases"]
+    let before = json(get(&app, "/api/kpis", Some(ADMIN)).await).await["summary"]["cases"]
         .as_u64()
         .unwrap();
 
     // Listen to the event stream.
-    let events = get(&app, "/api/events", None).await;
+    let events = get(&app, "/api/events", Some(ADMIN)).await;
     assert_eq!(events.status(), StatusCode::OK);
     let mut events = events.into_body();
     let hello = events.frame().await.unwrap().unwrap().into_data().unwrap();
@@ -584,14 +595,14 @@ async fn ingest_by_api_while_tiles_are_read_and_clients_are_told() {
         tokio::spawn(async move {
             let mut statuses = Vec::new();
             for _ in 0..40 {
-                statuses.push(get(&app, &tile, None).await.status());
+                statuses.push(get(&app, &tile, Some(ADMIN)).await.status());
                 tokio::task::yield_now().await;
             }
             statuses
         })
     };
     let file = data().1.clone();
-    let response = call(&app, "POST", "/api/ingest?name=more.csv", None, Body::from(file)).await;
+    let response = call(&app, "POST", "/api/ingest?name=more.csv", Some(ADMIN), Body::from(file)).await;
     assert_eq!(response.status(), StatusCode::OK);
     let report = json(response).await;
     assert_eq!(report["version"], 2);
@@ -605,11 +616,11 @@ async fn ingest_by_api_while_tiles_are_read_and_clients_are_told() {
     let text = String::from_utf8_lossy(&data);
     assert!(text.contains("event: data") && text.contains("\"version\":2"), "{text}");
     assert_eq!(state.version(), 2);
-    let after = json(get(&app, "/api/kpis", None).await).await["summary"]["cases"]
+    let after = json(get(&app, "/api/kpis", Some(ADMIN)).await).await["summary"]["cases"]
         .as_u64()
         .unwrap();
     assert_eq!(after, before + inserted);
-    let doc = json(get(&app, "/tiles/hex.json", None).await).await;
+    let doc = json(get(&app, "/tiles/hex.json", Some(ADMIN)).await).await;
     assert!(doc["tiles"][0].as_str().unwrap().contains("v=2"));
 
     // A bad file is refused with its name and line, and changes nothing.
@@ -617,7 +628,7 @@ async fn ingest_by_api_while_tiles_are_read_and_clients_are_told() {
         &app,
         "POST",
         "/api/ingest?name=bad.csv",
-        None,
+        Some(ADMIN),
         Body::from("nothing,useful\n1,2\n"),
     )
     .await;
@@ -627,7 +638,7 @@ async fn ingest_by_api_while_tiles_are_read_and_clients_are_told() {
         .unwrap()
         .contains("missing required column"));
     assert_eq!(state.version(), 2);
-    let empty = call(&app, "POST", "/api/ingest?name=x.csv", None, Body::empty()).await;
+    let empty = call(&app, "POST", "/api/ingest?name=x.csv", Some(ADMIN), Body::empty()).await;
     assert_eq!(empty.status(), StatusCode::BAD_REQUEST);
 }
 

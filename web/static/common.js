@@ -35,10 +35,37 @@ export async function apiBlob(path) {
   return response.blob();
 }
 
-/** `path?query` with the token, for URLs the browser fetches itself (tiles, the event stream). */
-export function withToken(path) {
-  if (!token) return path;
-  return `${path}${path.includes('?') ? '&' : '?'}access_token=${encodeURIComponent(token)}`;
+/** Server-sent events from this server with the token as a header (EventSource cannot send one,
+ * and the server takes tokens in URLs for tiles only): calls `on[event](data)` for each event, and
+ * reconnects 3 s after the stream ends (a server restart). */
+export function eventStream(path, on) {
+  const connect = async () => {
+    try {
+      const response = await fetch(path, { headers: { ...authHeaders(), Accept: 'text/event-stream' } });
+      if (!response.ok || !response.body) throw new Error(`${path}: ${response.status}`);
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let end;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          let event = 'message';
+          const data = [];
+          for (const line of block.split('\n')) {
+            if (line.startsWith('event:')) event = line.slice(6).trim();
+            else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+          }
+          if (data.length && on[event]) on[event](data.join('\n'));
+        }
+      }
+    } catch { /* the stream was lost: reconnect below */ }
+    setTimeout(connect, 3000);
+  };
+  connect();
 }
 
 /** MapLibre's `transformRequest`: the token as a header on this server's tiles and TileJSON (the

@@ -11,7 +11,7 @@
 import { Map as MapLibre, Popup, setWorkerUrl } from '/static/vendor/maplibre-gl/maplibre-gl.mjs';
 import {
   COLOURS, LEVELS, LOCAL_FONT, fontReady, addDays, api, fitRegion, hexColour, lang, loadVocabulary, mapStyle, options,
-  percent, query, resolutionForZoom, tileJsonUrl, transformRequest, withToken,
+  eventStream, percent, query, resolutionForZoom, tileJsonUrl, transformRequest,
 } from '/static/common.js';
 
 setWorkerUrl('/static/vendor/maplibre-gl/maplibre-gl-worker.mjs');
@@ -67,8 +67,9 @@ function legend() {
 /** A size in px that is `vh` hundredths of the screen height (charts scale with the wall). */
 function vh(x) { return Math.round((innerHeight * x) / 100); }
 
+/** A figure; one the display projection withholds (too few cases to show) is a dash. */
 function kpi(value, label, id) {
-  return `<div class="kpi" data-kpi="${id}"><b>${value}</b><span>${label}</span></div>`;
+  return `<div class="kpi" data-kpi="${id}"><b>${value ?? '—'}</b><span>${label}</span></div>`;
 }
 
 /** The period: `days` days ending on the last day with cases. */
@@ -146,7 +147,8 @@ async function refreshPanels() {
     `<li><b>${l.name}</b> ${vocabulary.label('pattern', l.pattern)}</li>`).join('') || `<li>${TEXT.none}</li>`;
   const ticker = alerts.map((a) =>
     `<span class="alert ${a.severity}">【${a.severity_zh}】${a.county_name}${a.township_name}${a.unit_name} ` +
-    `${vocabulary.label('category', a.category)} ${a.observed}${TEXT.cases}（${TEXT.expected}${a.expected.toFixed(1)}）</span>`).join('');
+    `${vocabulary.label('category', a.category)} ${a.observed ?? '—'}${TEXT.cases}` +
+    `（${TEXT.expected}${a.expected == null ? '—' : a.expected.toFixed(1)}）</span>`).join('');
   // Twice, so the scroll loops without a gap.
   document.getElementById('ticker').innerHTML = ticker ? `<div class="run">${ticker}${ticker}</div>` : TEXT.none;
   if (!state.playback) map.setPaintProperty('hex', 'fill-color', hexColour(await largestCount([{ from, to }])));
@@ -234,10 +236,11 @@ if (unit) {
   await fitRegion(map);
 }
 await refreshAll();
-const events = new EventSource(withToken('/api/events'));
-events.addEventListener('data', () => refreshAll());
-// After a lost connection (a server restart) the stream says hello with the version it serves.
-events.addEventListener('hello', (e) => { if (JSON.parse(e.data).version !== state.version) refreshAll(); });
+eventStream('/api/events', {
+  data: () => refreshAll(),
+  // After a lost connection (a server restart) the stream says hello with the version it serves.
+  hello: (data) => { if (JSON.parse(data).version !== state.version) refreshAll(); },
+});
 setInterval(refreshAll, 60000);
 if (options.get('tour') === '1') setInterval(tour, 1000 * tourSeconds);
 if (playbackMode && state.lastDay) await playback(playbackMode);
