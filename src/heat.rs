@@ -27,6 +27,7 @@ pub enum Format {
 pub struct FilterArgs {
     #[arg(long, default_value = "fengqiao.duckdb")]
     pub db: PathBuf,
+    /// Region directory: only needed for a store that records none (the store's own is used).
     #[arg(long)]
     pub region: Option<PathBuf>,
     /// First day (or time) of the period.
@@ -54,14 +55,15 @@ pub struct FilterArgs {
 impl FilterArgs {
     /// The region and the store (which must exist).
     pub fn open(&self) -> Result<(Region, Store)> {
-        let region = Region::load_or_default(self.region.as_deref())?;
         if !self.db.exists() {
             bail!(
                 "{}: no such store (run `fengqiao ingest` or `fengqiao demo` first)",
                 self.db.display()
             );
         }
-        Ok((region, Store::open(&self.db)?))
+        let store = Store::open(&self.db)?;
+        let region = crate::region::for_store(store.conn(), &self.db, self.region.as_deref())?;
+        Ok((region, store))
     }
 
     /// The filter the arguments describe.

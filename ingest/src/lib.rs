@@ -19,6 +19,7 @@ pub mod mapping;
 pub mod model;
 pub mod read;
 pub mod region;
+pub mod region_update;
 pub mod schema;
 pub mod store;
 pub mod stored;

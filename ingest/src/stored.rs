@@ -242,7 +242,7 @@ pub(crate) fn log(
 /// One row of `region_log`.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RegionLogEntry {
-    pub at: String,
+    pub logged_at: String,
     pub action: String,
     pub from_hash: Option<String>,
     pub to_hash: String,
@@ -263,7 +263,7 @@ pub fn region_log(conn: &Connection) -> duckdb::Result<Vec<RegionLogEntry>> {
     )?;
     let rows = stmt.query_map([], |r| {
         Ok(RegionLogEntry {
-            at: r.get(0)?,
+            logged_at: r.get(0)?,
             action: r.get(1)?,
             from_hash: r.get(2)?,
             to_hash: r.get(3)?,

@@ -238,14 +238,7 @@ pub async fn make(
         _ => opts.period.id.clone(),
     };
     opts.unit = unit.filter(|code| *code != state.region.code);
-    let target = dir.join(&name);
-    let written = state
-        .read(move |conn, state| {
-            let content = briefing(conn, &state.region, &opts)?;
-            fengqiao_report::write_briefing(&content, &state.region, &target)
-                .map_err(|e| ApiError::Internal(format!("writing a briefing: {e}")))
-        })
-        .await?;
+    let written = write(&state, opts, dir.join(&name)).await?;
     let files: Vec<serde_json::Value> = written
         .manifest
         .files
@@ -255,6 +248,22 @@ pub async fn make(
     tracing::info!(briefing = %name, pages = written.pdf_pages, "briefing made");
     let body = serde_json::json!({ "name": name, "title": written.manifest.title, "pages": written.pdf_pages, "files": files });
     Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+/// Makes a briefing on a reader connection and writes it into `target` (replacing an earlier one):
+/// for `POST /briefings/` and the scheduled briefings ([`crate::watch`]).
+pub async fn write(
+    state: &Arc<AppState>,
+    opts: BriefingOptions,
+    target: PathBuf,
+) -> Result<fengqiao_report::Written, ApiError> {
+    state
+        .read(move |conn, state| {
+            let content = briefing(conn, &state.region, &opts)?;
+            fengqiao_report::write_briefing(&content, &state.region, &target)
+                .map_err(|e| ApiError::Internal(format!("writing a briefing: {e}")))
+        })
+        .await
 }
 
 #[cfg(test)]

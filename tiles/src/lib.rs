@@ -21,6 +21,7 @@ pub mod server;
 pub mod state;
 pub mod table;
 pub mod tile;
+pub mod watch;
 
 pub use tile::{covering, Bounds, TileError, TileId, MAX_ZOOM};
 

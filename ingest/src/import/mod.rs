@@ -157,6 +157,51 @@ pub struct ImportReport {
     pub counts: Vec<(String, usize, usize)>,
 }
 
+/// Findings of one kind beyond this many are counted instead of listed.
+const LISTED_PER_KIND: usize = 5;
+
+impl ImportReport {
+    /// Lists at most [`LISTED_PER_KIND`] repairs of each kind per file (the kind is the message with
+    /// its codes and numbers taken out), then one line with how many more there were.
+    fn collapse_repairs(&mut self) {
+        let kind = |i: &Issue| -> (String, String) {
+            let text: String = i
+                .message
+                .split(':')
+                .skip(1)
+                .collect::<Vec<_>>()
+                .join(":")
+                .chars()
+                .filter(|c| !c.is_ascii_digit())
+                .collect();
+            (i.place.file.clone(), text)
+        };
+        let mut seen: HashMap<(String, String), usize> = HashMap::new();
+        let mut kept = Vec::new();
+        for issue in std::mem::take(&mut self.repairs) {
+            let n = seen.entry(kind(&issue)).or_default();
+            *n += 1;
+            if *n <= LISTED_PER_KIND {
+                kept.push(issue);
+            }
+        }
+        let mut more: Vec<((String, String), usize)> = seen.into_iter().filter(|(_, n)| *n > LISTED_PER_KIND).collect();
+        more.sort();
+        for ((file, text), n) in more {
+            kept.push(Issue {
+                place: Place {
+                    file,
+                    sheet: None,
+                    row: None,
+                    column: None,
+                },
+                message: format!("{} more like this:{text}", n - LISTED_PER_KIND),
+            });
+        }
+        self.repairs = kept;
+    }
+}
+
 impl fmt::Display for ImportReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (level, units, polygons) in &self.counts {
@@ -808,8 +853,10 @@ impl Importer<'_> {
     /// Outlines of units without one (the root, cities) from their children's, when all have one.
     fn dissolve_outlines(&mut self) {
         let children = self.children();
-        for code in self.bottom_up() {
-            let level = self.units[&code].level;
+        let mut order = self.bottom_up();
+        order.push(self.recipe.code.clone());
+        for code in order {
+            let level = self.units[&code].level.or((code == self.recipe.code).then_some(self.root_level));
             if self.units[&code].boundary.is_some() || !matches!(level, Some(AdminLevel::City) | Some(AdminLevel::Province) | Some(AdminLevel::County)) {
                 continue;
             }
@@ -898,7 +945,11 @@ impl Importer<'_> {
                         Some(p)
                     }
                     (_, Some(b)) => b.interior_point().map(|p| {
-                        notes.push("point inside its polygon (no population-weighted centre inside it)".into());
+                        notes.push(if kids.is_empty() {
+                            "point inside its polygon".to_string()
+                        } else {
+                            "point inside its polygon (its children's population-weighted centre is not)".to_string()
+                        });
                         (geometry::round6(p.x()), geometry::round6(p.y()))
                     }),
                     (Some((p, weighted)), None) => {
@@ -1146,6 +1197,7 @@ pub fn import(recipe: &Recipe, base: &Path) -> Result<(RegionFiles, ImportReport
         importer.fill_in();
     }
     importer.counts();
+    importer.report.collapse_repairs();
     let report = &mut importer.report;
     report.errors.sort();
     report.errors.dedup();

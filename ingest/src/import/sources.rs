@@ -220,7 +220,8 @@ fn shape_polygons(shape: shapefile::Shape) -> Option<Vec<Vec<Vec<(f64, f64)>>>> 
     fn group<P>(rings: &[shapefile::PolygonRing<P>], xy: impl Fn(&P) -> (f64, f64)) -> Vec<Vec<Vec<(f64, f64)>>> {
         let mut polygons: Vec<Vec<Vec<(f64, f64)>>> = Vec::new();
         for ring in rings {
-            let points: Vec<(f64, f64)> = ring.points().iter().map(&xy).collect();
+            // Shapefiles wind outer rings clockwise; GeoJSON (and the checks) the other way round.
+            let points: Vec<(f64, f64)> = ring.points().iter().rev().map(&xy).collect();
             match ring {
                 shapefile::PolygonRing::Outer(_) => polygons.push(vec![points]),
                 shapefile::PolygonRing::Inner(_) => match polygons.last_mut() {
