@@ -81,7 +81,7 @@ fn sample(
 ) -> Result<(Option<String>, Option<String>, u64, Vec<String>, Vec<Vec<String>>), String> {
     match InputFormat::from_path(path) {
         Some(InputFormat::Workbook) => {
-            let s = crate::workbook::read_sheet(path, sheet)?;
+            let s = crate::workbook::read_sheet_with(path, sheet, None)?;
             let at = crate::workbook::header_index(&s.rows, None, header_row)?;
             let (line, headers) = s.rows[at].clone();
             let rows = s.rows[at + 1..].iter().take(SAMPLE_ROWS).map(|(_, r)| r.clone()).collect();
@@ -399,7 +399,12 @@ impl Inspection {
             out.push_str(&format!("encoding = {}\n", quoted(e)));
         }
         out.push_str("# crs = \"gcj02\"    # the coordinate system of the export's points (wgs84, gcj02, bd09)\n\n[columns]\n");
+        let mut written = std::collections::HashSet::new();
         for g in &self.headers {
+            if !written.insert(header_key(&g.header)) {
+                out.push_str(&format!("# {} appears again: only its first column is read\n", quoted(&g.header)));
+                continue;
+            }
             match g.column {
                 Some(c) => out.push_str(&format!("{} = {}    # {:.2}\n", quoted(&g.header), quoted(c.name()), g.confidence)),
                 None => out.push_str(&format!("{} = \"ignore\"    # {}\n", quoted(&g.header), g.note)),

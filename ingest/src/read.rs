@@ -67,11 +67,16 @@ impl Encoding {
             Ok(_) => Encoding::Utf8,
             Err(e) if e.error_len().is_none() => Encoding::Utf8,
             Err(_) => {
-                let (_, had_errors) = encoding_rs::GB18030.decode_without_bom_handling(sample);
-                if had_errors {
-                    Encoding::Utf8
-                } else {
+                // A sample may end inside a character (of up to 4 bytes in GB18030).
+                let whole = (0..4.min(sample.len() + 1)).any(|cut| {
+                    !encoding_rs::GB18030
+                        .decode_without_bom_handling(&sample[..sample.len() - cut])
+                        .1
+                });
+                if whole {
                     Encoding::Gb18030
+                } else {
+                    Encoding::Utf8
                 }
             }
         }
@@ -738,6 +743,9 @@ mod tests {
         assert_eq!(Encoding::sniff(&text.as_bytes()[..4]), Encoding::Utf8);
         assert_eq!(Encoding::Gb18030.decode(&gbk).unwrap(), text);
         assert!(Encoding::Utf8.decode(&gbk).is_none());
+        // A GB18030 sample cut inside a character is still GB18030.
+        assert_eq!(Encoding::sniff(&gbk[..gbk.len() - 6]), Encoding::Gb18030);
+        assert_eq!(Encoding::sniff(&gbk[..9]), Encoding::Gb18030);
     }
 
     #[test]

@@ -44,6 +44,37 @@ pub fn cell_text(cell: &Data) -> String {
 
 /// Reads one sheet of a workbook (by name or 1-based number; default the first).
 pub fn read_sheet(path: &Path, sheet: Option<&SheetRef>) -> Result<Sheet, String> {
+    read_sheet_with(path, sheet, None)
+}
+
+/// How many of a row's cells name a column (by the mapping, else the built-in headers).
+fn named_cells(cells: &[String], mapping: Option<&Mapping>) -> usize {
+    cells
+        .iter()
+        .filter(|h| match mapping.and_then(|m| m.column_of(h)) {
+            Some(c) => c.is_some(),
+            None => Column::from_header(h).is_some(),
+        })
+        .count()
+}
+
+/// Reads one sheet: the one named, else the sheet whose header row names the most columns (the
+/// first on a tie), so that a cover sheet before the data is passed over.
+pub fn read_sheet_with(path: &Path, sheet: Option<&SheetRef>, mapping: Option<&Mapping>) -> Result<Sheet, String> {
+    if sheet.is_none() {
+        let names = open_workbook_auto(path)
+            .map_err(|e| format!("not a readable workbook: {e}"))?
+            .sheet_names();
+        let mut best: Option<(usize, Sheet)> = None;
+        for name in names {
+            let s = read_sheet_with(path, Some(&SheetRef::Name(name)), mapping)?;
+            let score = s.rows.iter().take(HEADER_SEARCH_ROWS).map(|(_, c)| named_cells(c, mapping)).max().unwrap_or(0);
+            if best.as_ref().is_none_or(|(b, _)| score > *b) {
+                best = Some((score, s));
+            }
+        }
+        return best.map(|(_, s)| s).ok_or_else(|| "the workbook has no sheets".into());
+    }
     let mut workbook = open_workbook_auto(path).map_err(|e| format!("not a readable workbook: {e}"))?;
     let names = workbook.sheet_names();
     let name = match sheet {
@@ -87,20 +118,11 @@ pub fn header_index(rows: &[(u64, Vec<String>)], mapping: Option<&Mapping>, head
             .position(|(n, _)| *n == r as u64)
             .ok_or_else(|| format!("header row {r} is empty or beyond the sheet"));
     }
-    let named = |cells: &[String]| {
-        cells
-            .iter()
-            .filter(|h| match mapping.and_then(|m| m.column_of(h)) {
-                Some(c) => c.is_some(),
-                None => Column::from_header(h).is_some(),
-            })
-            .count()
-    };
     let best = rows
         .iter()
         .take(HEADER_SEARCH_ROWS)
         .enumerate()
-        .map(|(i, (_, cells))| (named(cells), std::cmp::Reverse(i)))
+        .map(|(i, (_, cells))| (named_cells(cells, mapping), std::cmp::Reverse(i)))
         .max();
     match best {
         Some((n, std::cmp::Reverse(i))) if n >= 2 => Ok(i),
@@ -127,7 +149,7 @@ impl SheetSource {
         header_row: Option<u32>,
     ) -> Result<SheetSource, FileProblem> {
         let problem = |line: u64, message: String| FileProblem { line, message };
-        let Sheet { name, mut rows } = read_sheet(path, sheet).map_err(|m| problem(0, m))?;
+        let Sheet { name, mut rows } = read_sheet_with(path, sheet, mapping).map_err(|m| problem(0, m))?;
         let at = header_index(&rows, mapping, header_row).map_err(|m| problem(0, format!("sheet {name:?}: {m}")))?;
         let (header_line, headers) = rows[at].clone();
         rows.drain(..=at);

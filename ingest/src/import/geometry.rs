@@ -241,6 +241,7 @@ pub fn prepare(polygons: Vec<Vec<Vec<(f64, f64)>>>, crs: &SourceCrs) -> (Option<
         }
         let mut rings = fixed.into_iter();
         let polygon = Polygon::new(rings.next().expect("not empty"), rings.collect()).orient(Direction::Default);
+        let polygon = canonical(polygon);
         for problem in polygon_problems(&polygon) {
             errors.push(format!("polygon {}: {problem}", p + 1));
         }
@@ -248,6 +249,22 @@ pub fn prepare(polygons: Vec<Vec<Vec<(f64, f64)>>>, crs: &SourceCrs) -> (Option<
     }
     let geometry = (!out.is_empty() && errors.is_empty()).then_some(MultiPolygon(out));
     (geometry, repairs, errors)
+}
+
+/// The polygon with every ring started at its smallest vertex (by x, then y), so that the same
+/// polygon from two sources is the same data.
+fn canonical(polygon: Polygon<f64>) -> Polygon<f64> {
+    let start = |ring: &LineString<f64>| -> LineString<f64> {
+        let mut v: Vec<Coord<f64>> = ring.0[..ring.0.len() - 1].to_vec();
+        let first = (0..v.len())
+            .min_by(|&a, &b| v[a].x.total_cmp(&v[b].x).then(v[a].y.total_cmp(&v[b].y)))
+            .unwrap_or(0);
+        v.rotate_left(first);
+        v.push(v[0]);
+        LineString::from(v)
+    };
+    let (exterior, interiors) = polygon.into_inner();
+    Polygon::new(start(&exterior), interiors.iter().map(start).collect())
 }
 
 /// What geo's validity check finds wrong with a polygon (self-intersections, holes outside).

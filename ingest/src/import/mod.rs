@@ -331,6 +331,12 @@ struct Draft {
     former_codes: Vec<String>,
     /// Where its first row was.
     place: Place,
+    /// Where its parent was given.
+    parent_place: Option<Place>,
+    /// Where its point was given.
+    point_place: Option<Place>,
+    /// Where its population was given.
+    population_place: Option<Place>,
 }
 
 fn parse_level(name: &str, place: &Place) -> Result<AdminLevel, Issue> {
@@ -509,18 +515,15 @@ impl Importer<'_> {
             boundary,
             aliases: get(Role::Aliases).map(|a| list(&a)).unwrap_or_default(),
             former_codes: get(Role::FormerCodes).map(|a| list(&a)).unwrap_or_default(),
+            parent_place: get(Role::Parent).map(|_| column_place(Role::Parent)),
+            point_place: point.map(|_| column_place(Role::Lng)),
+            population_place: population.map(|_| column_place(Role::Population)),
             place: place.clone(),
         };
         let Some(existing) = self.units.get_mut(&code) else {
             self.units.insert(code, fresh);
             return;
         };
-        let same_file = existing.place.file == place.file && existing.place.sheet == place.sheet;
-        if same_file {
-            let first = existing.place.clone();
-            self.error(&place, format!("code {code} appears twice (first at {first})"));
-            return;
-        }
         let mut conflicts = Vec::new();
         if let (Some(a), Some(b)) = (existing.level, fresh.level) {
             if a != b {
@@ -538,10 +541,22 @@ impl Importer<'_> {
             _ => {}
         };
         take(&mut existing.name, fresh.name, "name", &mut conflicts);
+        let parent_before = existing.parent.clone();
         take(&mut existing.parent, fresh.parent, "parent", &mut conflicts);
+        if existing.parent != parent_before {
+            existing.parent_place = fresh.parent_place;
+        }
         existing.level = existing.level.or(fresh.level);
+        let population_before = existing.population;
         existing.population = if from_table { fresh.population.or(existing.population) } else { existing.population.or(fresh.population) };
+        if existing.population != population_before {
+            existing.population_place = fresh.population_place;
+        }
+        let point_before = existing.point;
         existing.point = if from_table { fresh.point.or(existing.point) } else { existing.point.or(fresh.point) };
+        if existing.point != point_before {
+            existing.point_place = fresh.point_place;
+        }
         if fresh.boundary.is_some() {
             if existing.boundary.is_some() {
                 conflicts.push(format!("a second polygon (the first at {})", existing.place));
@@ -595,6 +610,7 @@ impl Importer<'_> {
         };
         let mut repaired = geometry::Repairs::default();
         let mut repaired_features = 0;
+        let mut seen: HashMap<String, Place> = HashMap::new();
         for row in &data.rows {
             let at = Place {
                 row: Some(row.row),
@@ -614,6 +630,10 @@ impl Importer<'_> {
                     },
                     "no code".into(),
                 );
+                continue;
+            }
+            if let Some(first) = seen.insert(code.clone(), at.clone()) {
+                self.error(&at, format!("code {code} appears twice (first at {first})"));
                 continue;
             }
             let Some(polygons) = row.polygons.clone() else {
@@ -669,6 +689,7 @@ impl Importer<'_> {
             Ok(c) => c,
             Err(issue) => return self.report.errors.push(issue),
         };
+        let mut seen: HashMap<String, Place> = HashMap::new();
         for row in &data.rows {
             let at = Place {
                 row: Some(row.row),
@@ -680,6 +701,12 @@ impl Importer<'_> {
                 .find(|(k, _)| Some(k) == cols.get(&Role::Code))
                 .map(|(_, v)| v.trim().to_string())
                 .unwrap_or_default();
+            if !code.is_empty() {
+                if let Some(first) = seen.insert(code.clone(), at.clone()) {
+                    self.error(&at, format!("code {code} appears twice (first at {first})"));
+                    continue;
+                }
+            }
             if code.is_empty() {
                 if row.attrs.iter().any(|(_, v)| !v.trim().is_empty()) {
                     self.error(
@@ -786,15 +813,16 @@ impl Importer<'_> {
                 problems.push((unit.place.clone(), format!("unit {code}: no parent")));
                 continue;
             };
+            let at = unit.parent_place.clone().unwrap_or_else(|| unit.place.clone());
             let Some(&parent_level) = levels.get(parent) else {
-                problems.push((unit.place.clone(), format!("unit {code}: its parent {parent} is missing")));
+                problems.push((at, format!("unit {code}: its parent {parent} is missing")));
                 continue;
             };
             let ok = Some(parent_level) == level.parent_level()
                 || (self.root_level == AdminLevel::Province && level == AdminLevel::County && *parent == root);
             if !ok {
                 problems.push((
-                    unit.place.clone(),
+                    at,
                     format!(
                         "codes do not nest: {} {code} has parent {parent}, a {}",
                         level.code(),
@@ -803,7 +831,7 @@ impl Importer<'_> {
                 ));
             } else if self.recipe.check_code_nesting && !nests(code, parent) {
                 problems.push((
-                    unit.place.clone(),
+                    at,
                     format!("codes do not nest: {code} does not begin with its parent's {}", significant(parent)),
                 ));
             }
@@ -879,10 +907,11 @@ impl Importer<'_> {
         let mut problems = Vec::new();
         for (code, unit) in &self.units {
             let parent = unit.parent.as_ref().and_then(|p| self.units.get(p));
+            let point_place = unit.point_place.clone().unwrap_or_else(|| unit.place.clone());
             if let (Some(point), Some(own)) = (unit.point, &unit.boundary) {
                 let d = distance_m(own, point);
                 if d > POINT_TOLERANCE_M {
-                    problems.push((unit.place.clone(), format!("unit {code}: its point ({}, {}) lies {d:.0} m outside its own polygon", point.0, point.1)));
+                    problems.push((point_place.clone(), format!("unit {code}: its point ({}, {}) lies {d:.0} m outside its own polygon", point.0, point.1)));
                     continue;
                 }
             }
@@ -892,7 +921,7 @@ impl Importer<'_> {
                 let d = distance_m(parent_boundary, point);
                 if d > POINT_TOLERANCE_M {
                     problems.push((
-                        unit.place.clone(),
+                        point_place.clone(),
                         format!("unit {code}: its point ({}, {}) lies {d:.0} m outside its parent {parent_code}'s polygon", point.0, point.1),
                     ));
                 }
@@ -918,6 +947,7 @@ impl Importer<'_> {
             let sum: Option<u64> = if kids.is_empty() { None } else { kids.iter().map(|k| k.population).sum() };
             let unit = &self.units[&code];
             let place = unit.place.clone();
+            let population_place = unit.population_place.clone().unwrap_or_else(|| place.clone());
             let mut notes = Vec::new();
             let mut warning = None;
             let mut population = unit.population;
@@ -944,13 +974,13 @@ impl Importer<'_> {
                         notes.push("point at its children's population-weighted centre".into());
                         Some(p)
                     }
-                    (_, Some(b)) => b.interior_point().map(|p| {
+                    (_, Some(b)) => inside_point(b).map(|p| {
                         notes.push(if kids.is_empty() {
                             "point inside its polygon".to_string()
                         } else {
                             "point inside its polygon (its children's population-weighted centre is not)".to_string()
                         });
-                        (geometry::round6(p.x()), geometry::round6(p.y()))
+                        (p.x(), p.y())
                     }),
                     (Some((p, weighted)), None) => {
                         notes.push(format!(
@@ -969,7 +999,7 @@ impl Importer<'_> {
                 self.error(&place, format!("unit {code}: no point, no polygon, and no children with points"));
             }
             if let Some(w) = warning {
-                self.warn(&place, w);
+                self.warn(&population_place, w);
             }
             if !notes.is_empty() {
                 self.repaired(&place, format!("unit {code}: {}", notes.join("; ")));
@@ -1063,6 +1093,24 @@ impl Importer<'_> {
         }
         RegionFiles::from_texts(&self.recipe.name_en, texts)
     }
+}
+
+/// A point strictly inside a polygon: geo's interior point, else its centroid, else the first of a
+/// 9 × 9 lattice over its bounding box (geo's interior point may fall on an edge of a rectilinear
+/// polygon, which then lies on a neighbour's edge too).
+fn inside_point(b: &MultiPolygon<f64>) -> Option<Point<f64>> {
+    let rect = geo::BoundingRect::bounding_rect(b)?;
+    let (w, h) = (rect.width(), rect.height());
+    // Off the round fractions, where rectilinear outlines have their vertices.
+    let at = move |i: usize, j: usize| {
+        Point::new(rect.min().x + w * (i as f64 + 0.37) / 9.0, rect.min().y + h * (j as f64 + 0.41) / 9.0)
+    };
+    b.interior_point()
+        .into_iter()
+        .chain(geo::Centroid::centroid(b))
+        .chain((0..9).flat_map(move |i| (0..9).map(move |j| at(i, j))))
+        .map(|p| Point::new(geometry::round6(p.x()), geometry::round6(p.y())))
+        .find(|p| b.contains(p))
 }
 
 /// The population-weighted centre of units' points (unweighted when a population is missing), and
@@ -1184,6 +1232,9 @@ pub fn import(recipe: &Recipe, base: &Path) -> Result<(RegionFiles, ImportReport
                 aliases: Vec::new(),
                 former_codes: Vec::new(),
                 place: recipe_place.clone(),
+                parent_place: None,
+                point_place: None,
+                population_place: None,
             },
         );
     }
