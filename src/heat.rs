@@ -1,6 +1,7 @@
 //! `fengqiao heatmap` and `fengqiao hotspots`: arguments, and the writers of their outputs (CSV,
 //! JSON, RFC 7946 GeoJSON with H3 hexagons, Parquet through DuckDB).
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -129,8 +130,18 @@ pub fn time_arg(name: &str, value: &str, end_of_day: bool) -> Result<NaiveDateTi
 
 impl HeatArgs {
     fn compute(&self) -> Result<Heatmap> {
+        Ok(self.compute_with_precision()?.0)
+    }
+
+    /// The heat map, and per cell the cases placed only at their village's point.
+    fn compute_with_precision(&self) -> Result<(Heatmap, HashMap<u64, u64>)> {
         let (region, store) = self.cases.open()?;
         let filter = self.cases.filter()?;
+        let res = fengqiao_analytics::cells::resolution(self.res)?;
+        let precision = fengqiao_analytics::precision::cell_precision(store.conn(), &region, res, &filter)?
+            .into_iter()
+            .map(|(cell, p)| (cell, p.village))
+            .collect();
         let rules = match &self.rules {
             Some(path) => Rules::load(path)?,
             None => Rules::default(),
@@ -151,7 +162,7 @@ impl HeatArgs {
         if let Some(k) = self.suppress {
             suppress_small_counts(&mut map, k);
         }
-        Ok(map)
+        Ok((map, precision))
     }
 
     fn format(&self) -> Format {
@@ -176,7 +187,7 @@ pub fn sink(out: Option<&Path>) -> Result<Box<dyn Write>> {
 }
 
 /// The heat map's columns, in order.
-const COLUMNS: [&str; 18] = [
+const COLUMNS: [&str; 19] = [
     "h3",
     "count",
     "score",
@@ -195,9 +206,31 @@ const COLUMNS: [&str; 18] = [
     "cluster",
     "suppressed",
     "resolution",
+    "village_only",
 ];
 
-fn record(cell: &HeatCell, res: u8) -> [String; 18] {
+/// A heat-map row as written: the cell, and how many of its cases are placed only at their
+/// village's point (hidden with the cell's figures when they are suppressed).
+#[derive(serde::Serialize)]
+struct Row<'a> {
+    #[serde(flatten)]
+    cell: &'a HeatCell,
+    village_only: Option<u64>,
+}
+
+fn rows<'a>(cells: &'a [HeatCell], precision: &HashMap<u64, u64>) -> Result<Vec<Row<'a>>> {
+    cells
+        .iter()
+        .map(|cell| {
+            let index: h3o::CellIndex = cell.h3.parse()?;
+            let village_only = cell.count.map(|_| precision.get(&u64::from(index)).copied().unwrap_or(0));
+            Ok(Row { cell, village_only })
+        })
+        .collect()
+}
+
+fn record(row: &Row<'_>, res: u8) -> [String; 19] {
+    let cell = row.cell;
     let opt = |v: Option<u64>| v.map_or_else(String::new, |v| v.to_string());
     [
         cell.h3.clone(),
@@ -218,24 +251,26 @@ fn record(cell: &HeatCell, res: u8) -> [String; 18] {
         cell.cluster.map_or_else(String::new, |c| c.to_string()),
         cell.suppressed.to_string(),
         res.to_string(),
+        opt(row.village_only),
     ]
 }
 
 /// `fengqiao heatmap`: one row per cell of the study area.
 pub fn run_heatmap(args: &HeatArgs, nonzero: bool) -> Result<()> {
-    let mut map = args.compute()?;
+    let (mut map, precision) = args.compute_with_precision()?;
     if nonzero {
         map.cells.retain(|c| c.count != Some(0));
     }
     let res = map.res;
+    let rows = rows(&map.cells, &precision)?;
     match args.format() {
-        Format::Csv => write_csv(&map.cells, res, sink(args.out.as_deref())?)?,
-        Format::Json => serde_json::to_writer(sink(args.out.as_deref())?, &map.cells)?,
-        Format::Geojson => write_geojson(&map.cells, sink(args.out.as_deref())?)?,
+        Format::Csv => write_csv(&rows, res, sink(args.out.as_deref())?)?,
+        Format::Json => serde_json::to_writer(sink(args.out.as_deref())?, &rows)?,
+        Format::Geojson => write_geojson(&rows, sink(args.out.as_deref())?)?,
         Format::Parquet => {
             let out = args.out.as_deref().context("--format parquet needs --out FILE")?;
             let tmp = out.with_extension("parquet.csv.tmp");
-            write_csv(&map.cells, res, sink(Some(&tmp))?)?;
+            write_csv(&rows, res, sink(Some(&tmp))?)?;
             let q = |p: &Path| p.display().to_string().replace('\'', "''");
             let result = duckdb::Connection::open_in_memory()?.execute_batch(&format!(
                 "COPY (SELECT * FROM read_csv('{}', header = true, all_varchar = false)) TO '{}' (FORMAT parquet)",
@@ -317,11 +352,11 @@ pub fn run_hotspots(args: &HeatArgs) -> Result<()> {
     Ok(())
 }
 
-fn write_csv(cells: &[HeatCell], res: u8, out: Box<dyn Write>) -> Result<()> {
+fn write_csv(rows: &[Row<'_>], res: u8, out: Box<dyn Write>) -> Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(COLUMNS)?;
-    for cell in cells {
-        w.write_record(record(cell, res))?;
+    for row in rows {
+        w.write_record(record(row, res))?;
     }
     w.flush()?;
     Ok(())
@@ -329,9 +364,10 @@ fn write_csv(cells: &[HeatCell], res: u8, out: Box<dyn Write>) -> Result<()> {
 
 /// An RFC 7946 FeatureCollection: one hexagon Polygon per cell (h3o's boundary, counter-clockwise,
 /// closed), the cell's figures as properties.
-fn write_geojson(cells: &[HeatCell], mut out: Box<dyn Write>) -> Result<()> {
+fn write_geojson(rows: &[Row<'_>], mut out: Box<dyn Write>) -> Result<()> {
     out.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[")?;
-    for (i, cell) in cells.iter().enumerate() {
+    for (i, row) in rows.iter().enumerate() {
+        let cell = row.cell;
         let index: h3o::CellIndex = cell.h3.parse()?;
         let mut ring: Vec<[f64; 2]> = index
             .boundary()
@@ -346,7 +382,7 @@ fn write_geojson(cells: &[HeatCell], mut out: Box<dyn Write>) -> Result<()> {
             "type": "Feature",
             "id": cell.h3,
             "geometry": {"type": "Polygon", "coordinates": [ring]},
-            "properties": cell,
+            "properties": row,
         });
         if i > 0 {
             out.write_all(b",")?;
