@@ -713,10 +713,11 @@ def bench(out, villages, grids):
     """A province-sized region: `villages` villages (rectangles) and `grids` grid polygons (squares),
     as GeoJSON plus a unit table; and a 1 M-row address-only CSV export."""
     rng = random.Random(30000)
-    per_village = max(1, round(grids / villages))
+    most = -(-grids // villages)  # grids of the villages that get the most
     side = math.ceil(math.sqrt(villages))
     vw = 0.01  # village cell, degrees
-    gw = vw / math.ceil(math.sqrt(per_village))
+    k = math.ceil(math.sqrt(most))
+    gw = vw / k
     x0, y0 = 110.0, 26.0
     units = [("990000", "基准省", "", "province")]
     rows = []
@@ -744,7 +745,7 @@ def bench(out, villages, grids):
                     name = f"{township[-5:]}{vi + 1}村"
                     rows.append((code, name, township, f"{x + vw / 2:.6f}", f"{y + vw / 2:.6f}", ""))
                     village_features.append((code, name, township, [[x, y], [x + vw, y], [x + vw, y + vw], [x, y + vw], [x, y]]))
-                    k = math.ceil(math.sqrt(per_village))
+                    per_village = grids // villages + (1 if v < grids % villages else 0)
                     for g in range(per_village):
                         gx, gy = x + (g % k) * gw, y + (g // k) * gw
                         gcode = f"{code}{g + 1:03d}"
