@@ -487,6 +487,10 @@ fn serve(
     briefings: Option<PathBuf>,
     live: LiveArgs,
 ) -> Result<()> {
+    if config.is_none() {
+        // Refused before anything else: an open address without tokens.
+        fengqiao_tiles::config::ServerConfig::default().check_bind(addr)?;
+    }
     if !db.exists() {
         bail!(
             "{}: no such store (run `fengqiao ingest` or `fengqiao demo` first)",

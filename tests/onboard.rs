@@ -142,11 +142,11 @@ fn the_whole_pipeline_runs_on_an_imported_region_without_a_default_name() {
         vec!["alerts", "--db", db_arg, "--as-of", "2026-10-25"],
     ] {
         let out = run(fengqiao().args(&args));
-        assert!(out.contains("990") || out.contains('青') || out.starts_with('['), "{args:?}: {}", &out[..out.len().min(300)]);
+        if matches!(args[0], "heatmap" | "hotspots") || args.contains(&"village") {
+            assert!(out.contains("9901"), "{args:?} names the region's units: {}", &out[..out.len().min(300)]);
+        }
         outputs.push_str(&out);
     }
-    let hotspots = run(fengqiao().args(["hotspots", "--db", db_arg, "--res", "8"]));
-    assert!(hotspots.contains("9901"), "clusters in the imported region: {hotspots}");
     let briefing = d.join("briefing");
     run(fengqiao().args(["briefing", "--week", "2026-W43", "--db", db_arg, "--out"]).arg(&briefing));
     for entry in std::fs::read_dir(&briefing).unwrap() {

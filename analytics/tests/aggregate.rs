@@ -459,7 +459,8 @@ fn units_list_every_unit_roll_up_and_give_rates() {
             let mut expected: BTreeMap<String, Expected> = BTreeMap::new();
             for c in &direct {
                 let code = match level {
-                    AdminLevel::Province | AdminLevel::City => Some(region.code.clone()),
+                    // The root's level (a city here); no unit of the level above it.
+                    AdminLevel::Province | AdminLevel::City => (region.level == level).then(|| region.code.clone()),
                     AdminLevel::County => Some(c.county.clone()),
                     AdminLevel::Township => Some(c.township.clone()),
                     AdminLevel::Village => Some(c.village.clone()),
