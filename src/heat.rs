@@ -223,7 +223,9 @@ fn rows<'a>(cells: &'a [HeatCell], precision: &HashMap<u64, u64>) -> Result<Vec<
         .iter()
         .map(|cell| {
             let index: h3o::CellIndex = cell.h3.parse()?;
-            let village_only = cell.count.map(|_| precision.get(&u64::from(index)).copied().unwrap_or(0));
+            let village_only = cell
+                .count
+                .map(|_| precision.get(&u64::from(index)).copied().unwrap_or(0));
             Ok(Row { cell, village_only })
         })
         .collect()

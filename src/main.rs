@@ -227,7 +227,12 @@ impl Live {
             watch.spawn(state);
         }
         if let Some(schedule) = self.schedule {
-            eprintln!("weekly briefing every {:?} {} into {}", schedule.when.weekday, schedule.when.at, schedule.dir.display());
+            eprintln!(
+                "weekly briefing every {:?} {} into {}",
+                schedule.when.weekday,
+                schedule.when.at,
+                schedule.dir.display()
+            );
             schedule.spawn(state);
         }
     }
@@ -394,7 +399,12 @@ fn ingest(db: &Path, region_dir: Option<&Path>, files: &[PathBuf], opts: &Ingest
 }
 
 /// `--dry-run`: the files loaded into a store in memory (with the real store's region), reported.
-fn dry_run_ingest(db: &Path, region_dir: Option<&Path>, files: &[PathBuf], opts: &IngestOptions) -> Result<Vec<IngestReport>> {
+fn dry_run_ingest(
+    db: &Path,
+    region_dir: Option<&Path>,
+    files: &[PathBuf],
+    opts: &IngestOptions,
+) -> Result<Vec<IngestReport>> {
     let region = if db.exists() {
         region::for_store(&region::read_only(db)?, db, region_dir)?
     } else {
@@ -404,7 +414,13 @@ fn dry_run_ingest(db: &Path, region_dir: Option<&Path>, files: &[PathBuf], opts:
     load_files(&mut scratch, &region, files, opts, true)
 }
 
-fn load_files(store: &mut Store, region: &Region, files: &[PathBuf], opts: &IngestOptions, dry_run: bool) -> Result<Vec<IngestReport>> {
+fn load_files(
+    store: &mut Store,
+    region: &Region,
+    files: &[PathBuf],
+    opts: &IngestOptions,
+    dry_run: bool,
+) -> Result<Vec<IngestReport>> {
     let bar = Bar::new();
     let mut reports = Vec::new();
     for file in files {
@@ -421,7 +437,12 @@ fn load_files(store: &mut Store, region: &Region, files: &[PathBuf], opts: &Inge
 }
 
 /// `--inspect`: a proposed mapping for one file.
-fn inspect_file(files: &[PathBuf], encoding: Option<Encoding>, sheet: Option<&SheetRef>, out: Option<&Path>) -> Result<()> {
+fn inspect_file(
+    files: &[PathBuf],
+    encoding: Option<Encoding>,
+    sheet: Option<&SheetRef>,
+    out: Option<&Path>,
+) -> Result<()> {
     let [file] = files else {
         bail!("--inspect reads one file");
     };
@@ -457,7 +478,11 @@ fn print_report(r: &IngestReport, dry_run: bool) {
         r.rows_read,
         r.millis as f64 / 1000.0,
         r.inserted,
-        if dry_run { "would load (nothing written)" } else { "loaded" },
+        if dry_run {
+            "would load (nothing written)"
+        } else {
+            "loaded"
+        },
         r.updated,
         r.unchanged,
         r.stale,
@@ -540,7 +565,12 @@ fn demo(dir: &Path, region_dir: Option<&Path>) -> Result<()> {
         };
         generate(&region, &opts, &data)?;
     }
-    ingest(&db, region_dir.as_deref(), std::slice::from_ref(&data), &IngestOptions::default())?;
+    ingest(
+        &db,
+        region_dir.as_deref(),
+        std::slice::from_ref(&data),
+        &IngestOptions::default(),
+    )?;
     let store = Store::open(&db)?;
     let s = fengqiao_analytics::kpi::summary(store.conn(), None, None)?;
     println!(

@@ -60,7 +60,10 @@ pub fn run(command: RegionCommand) -> Result<()> {
             report,
         } => {
             if out.join("region.toml").exists() && !force {
-                bail!("{}: already a region directory (give --force to replace its files)", out.display());
+                bail!(
+                    "{}: already a region directory (give --force to replace its files)",
+                    out.display()
+                );
             }
             let parsed = load_recipe(&recipe)?;
             let base = recipe.parent().unwrap_or(Path::new("."));
@@ -129,7 +132,9 @@ fn show(db: Option<&Path>, dir: Option<&Path>, json: bool) -> Result<()> {
         .collect();
     let recorded = match &record {
         Some(StoreRegion::Recorded(r)) => serde_json::to_value(r)?,
-        Some(StoreRegion::AssumedDefault) => serde_json::json!("none: the store was made before stores recorded their region, with the default"),
+        Some(StoreRegion::AssumedDefault) => {
+            serde_json::json!("none: the store was made before stores recorded their region, with the default")
+        }
         Some(StoreRegion::None) => serde_json::json!("none yet: the store has no cases"),
         None => serde_json::Value::Null,
     };
@@ -141,7 +146,14 @@ fn show(db: Option<&Path>, dir: Option<&Path>, json: bool) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
     }
-    println!("{} ({}) — {} {}, region hash {}", region.name, region.name_en, region.level.zh(), region.code, region.hash);
+    println!(
+        "{} ({}) — {} {}, region hash {}",
+        region.name,
+        region.name_en,
+        region.level.zh(),
+        region.code,
+        region.hash
+    );
     for (level, units, polygons) in stored::unit_counts(&region) {
         println!("  {:<9} {units:>7} units, {polygons:>7} with a polygon", level.code());
     }
@@ -162,7 +174,10 @@ fn show(db: Option<&Path>, dir: Option<&Path>, json: bool) -> Result<()> {
 /// A read-only connection to a store (works beside a running server only if DuckDB allows it).
 pub fn read_only(db: &Path) -> Result<duckdb::Connection> {
     if !db.exists() {
-        bail!("{}: no such store (run `fengqiao ingest` or `fengqiao demo` first)", db.display());
+        bail!(
+            "{}: no such store (run `fengqiao ingest` or `fengqiao demo` first)",
+            db.display()
+        );
     }
     let config = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly)?;
     duckdb::Connection::open_with_flags(db, config).with_context(|| {

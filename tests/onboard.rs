@@ -67,7 +67,10 @@ fn get(port: u16, path: &str) -> (String, Vec<u8>) {
 fn wait_until(what: &str, seconds: u64, mut ok: impl FnMut() -> bool) {
     let started = Instant::now();
     while !ok() {
-        assert!(started.elapsed() < Duration::from_secs(seconds), "timed out waiting for {what}");
+        assert!(
+            started.elapsed() < Duration::from_secs(seconds),
+            "timed out waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(250));
     }
 }
@@ -88,23 +91,53 @@ fn the_whole_pipeline_runs_on_an_imported_region_without_a_default_name() {
 
     let cases = d.join("cases.csv");
     run(fengqiao()
-        .args(["generate", "--months", "3", "--end", "2026-10-31", "--seed", "15", "--cases", "20000", "--region"])
+        .args([
+            "generate",
+            "--months",
+            "3",
+            "--end",
+            "2026-10-31",
+            "--seed",
+            "15",
+            "--cases",
+            "20000",
+            "--region",
+        ])
         .arg(&region)
         .arg("--out")
         .arg(&cases));
     outputs.push_str(&std::fs::read_to_string(cases.with_extension("csv.truth.json")).unwrap());
     let db = d.join("store.duckdb");
-    let ingested = run(fengqiao().args(["ingest", "--json", "--db"]).arg(&db).arg("--region").arg(&region).arg(&cases));
+    let ingested = run(fengqiao()
+        .args(["ingest", "--json", "--db"])
+        .arg(&db)
+        .arg("--region")
+        .arg(&region)
+        .arg(&cases));
     let report: serde_json::Value = serde_json::from_str(&ingested).unwrap();
     assert_eq!(report[0]["inserted"], 20_000, "{report}");
     assert_eq!(report[0]["rejected"], 0, "{report}");
 
     // The store knows its region, and refuses the default one.
-    let shown: serde_json::Value = serde_json::from_str(&run(fengqiao().args(["region", "show", "--json", "--db"]).arg(&db))).unwrap();
-    assert_eq!((shown["name"].as_str(), shown["code"].as_str()), (Some("青山市"), Some("990100")));
-    let refused = fengqiao().args(["ingest", "--db"]).arg(&db).arg("--region").arg(repo().join("data/chenzhou")).arg(&cases).output().unwrap();
+    let shown: serde_json::Value =
+        serde_json::from_str(&run(fengqiao().args(["region", "show", "--json", "--db"]).arg(&db))).unwrap();
+    assert_eq!(
+        (shown["name"].as_str(), shown["code"].as_str()),
+        (Some("青山市"), Some("990100"))
+    );
+    let refused = fengqiao()
+        .args(["ingest", "--db"])
+        .arg(&db)
+        .arg("--region")
+        .arg(repo().join("data/chenzhou"))
+        .arg(&cases)
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&refused.stderr);
-    assert!(!refused.status.success() && err.contains("青山市") && err.contains("郴州市"), "{err}");
+    assert!(
+        !refused.status.success() && err.contains("青山市") && err.contains("郴州市"),
+        "{err}"
+    );
 
     // A dry run of a foreign export with a mapping writes nothing.
     let mapping = d.join("mapping.toml");
@@ -124,7 +157,10 @@ fn the_whole_pipeline_runs_on_an_imported_region_without_a_default_name() {
         .output()
         .unwrap();
     let dry_text = String::from_utf8_lossy(&dry.stderr);
-    assert!(dry.status.success() && dry_text.contains("would load") && dry_text.contains("rejected"), "{dry_text}");
+    assert!(
+        dry.status.success() && dry_text.contains("would load") && dry_text.contains("rejected"),
+        "{dry_text}"
+    );
     let conn = duckdb::Connection::open(&db).unwrap();
     let count: i64 = conn.query_row("SELECT count(*) FROM cases", [], |r| r.get(0)).unwrap();
     assert_eq!(count, 20_000);
@@ -133,28 +169,51 @@ fn the_whole_pipeline_runs_on_an_imported_region_without_a_default_name() {
     // Every analysis, without --region.
     let db_arg = db.to_str().unwrap();
     for args in [
-        vec!["heatmap", "--db", db_arg, "--res", "8", "--format", "geojson", "--nonzero"],
+        vec![
+            "heatmap",
+            "--db",
+            db_arg,
+            "--res",
+            "8",
+            "--format",
+            "geojson",
+            "--nonzero",
+        ],
         vec!["hotspots", "--db", db_arg, "--res", "8"],
-        vec!["trends", "--db", db_arg, "--res", "8", "--step", "week", "--steps", "8", "--format", "json"],
-        vec!["trends", "--db", db_arg, "--level", "village", "--step", "week", "--steps", "8", "--format", "json"],
+        vec![
+            "trends", "--db", db_arg, "--res", "8", "--step", "week", "--steps", "8", "--format", "json",
+        ],
+        vec![
+            "trends", "--db", db_arg, "--level", "village", "--step", "week", "--steps", "8", "--format", "json",
+        ],
         vec!["recurring", "--db", db_arg, "--window", "8", "--min-active", "3"],
         vec!["recurring", "--db", db_arg, "--chains"],
         vec!["alerts", "--db", db_arg, "--as-of", "2026-10-25"],
     ] {
         let out = run(fengqiao().args(&args));
         if matches!(args[0], "heatmap" | "hotspots") || args.contains(&"village") {
-            assert!(out.contains("9901"), "{args:?} names the region's units: {}", &out[..out.len().min(300)]);
+            assert!(
+                out.contains("9901"),
+                "{args:?} names the region's units: {}",
+                &out[..out.len().min(300)]
+            );
         }
         outputs.push_str(&out);
     }
     let briefing = d.join("briefing");
-    run(fengqiao().args(["briefing", "--week", "2026-W43", "--db", db_arg, "--out"]).arg(&briefing));
+    run(fengqiao()
+        .args(["briefing", "--week", "2026-W43", "--db", db_arg, "--out"])
+        .arg(&briefing));
     for entry in std::fs::read_dir(&briefing).unwrap() {
         let path = entry.unwrap().path();
         match path.extension().and_then(|e| e.to_str()) {
             Some("html" | "json" | "csv") => outputs.push_str(&std::fs::read_to_string(&path).unwrap()),
             Some("pdf") => {
-                let text = Command::new("pdftotext").arg(&path).arg("-").output().expect("pdftotext (scripts/test installs poppler-utils)");
+                let text = Command::new("pdftotext")
+                    .arg(&path)
+                    .arg("-")
+                    .output()
+                    .expect("pdftotext (scripts/test installs poppler-utils)");
                 let text = String::from_utf8_lossy(&text.stdout).to_string();
                 assert!(text.contains("青山市"), "the briefing names its region");
                 outputs.push_str(&text);
@@ -170,7 +229,14 @@ fn the_whole_pipeline_runs_on_an_imported_region_without_a_default_name() {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut server = Server(
         fengqiao()
-            .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--db", db_arg, "--watch"])
+            .args([
+                "serve",
+                "--addr",
+                &format!("127.0.0.1:{port}"),
+                "--db",
+                db_arg,
+                "--watch",
+            ])
             .arg(&inbox)
             .args(["--watch-interval", "1"])
             .stdout(Stdio::null())
@@ -187,7 +253,15 @@ fn the_whole_pipeline_runs_on_an_imported_region_without_a_default_name() {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() && get(port, "/healthz").0.contains("200")
     });
     let mut served = String::new();
-    for path in ["/api/version", "/tiles/admin.json", "/tiles/hex.json", "/api/hotspots?res=8", "/api/units/990101", "/api/alerts", "/"] {
+    for path in [
+        "/api/version",
+        "/tiles/admin.json",
+        "/tiles/hex.json",
+        "/api/hotspots?res=8",
+        "/api/units/990101",
+        "/api/alerts",
+        "/",
+    ] {
         let (status, body) = get(port, path);
         assert!(status.contains("200"), "{path}: {status}");
         served.push_str(&String::from_utf8_lossy(&body));
@@ -198,7 +272,8 @@ fn the_whole_pipeline_runs_on_an_imported_region_without_a_default_name() {
     let (lng, lat) = (100.18_f64, 30.15_f64);
     let n = 2f64.powi(10);
     let x = ((lng + 180.0) / 360.0 * n) as u32;
-    let y = ((1.0 - (lat.to_radians().tan() + 1.0 / lat.to_radians().cos()).ln() / std::f64::consts::PI) / 2.0 * n) as u32;
+    let y =
+        ((1.0 - (lat.to_radians().tan() + 1.0 / lat.to_radians().cos()).ln() / std::f64::consts::PI) / 2.0 * n) as u32;
     let (status, tile) = get(port, &format!("/tiles/admin/10/{x}/{y}.mvt"));
     assert!(status.contains("200"), "{status}");
     served.push_str(&String::from_utf8_lossy(&tile));
@@ -207,7 +282,18 @@ fn the_whole_pipeline_runs_on_an_imported_region_without_a_default_name() {
     // Live intake: a good file is loaded and moved to done/, a bad one to failed/, each with a report.
     let more = d.join("more.csv");
     run(fengqiao()
-        .args(["generate", "--months", "1", "--end", "2026-11-07", "--seed", "16", "--cases", "500", "--region"])
+        .args([
+            "generate",
+            "--months",
+            "1",
+            "--end",
+            "2026-11-07",
+            "--seed",
+            "16",
+            "--cases",
+            "500",
+            "--region",
+        ])
         .arg(&region)
         .arg("--out")
         .arg(&more));
@@ -216,13 +302,17 @@ fn the_whole_pipeline_runs_on_an_imported_region_without_a_default_name() {
     wait_until("the watched files to be taken", 60, || {
         inbox.join("done/more.csv.report.json").exists() && inbox.join("failed/broken.csv.report.json").exists()
     });
-    let done: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(inbox.join("done/more.csv.report.json")).unwrap()).unwrap();
+    let done: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(inbox.join("done/more.csv.report.json")).unwrap()).unwrap();
     assert_eq!(done["inserted"], 500, "{done}");
     let failed = std::fs::read_to_string(inbox.join("failed/broken.csv.report.json")).unwrap();
     assert!(failed.contains("missing required column"), "{failed}");
     assert!(!inbox.join("more.csv").exists() && !inbox.join("broken.csv").exists());
     let after: serde_json::Value = serde_json::from_slice(&get(port, "/api/version").1).unwrap();
-    assert!(after["version"].as_u64() > version["version"].as_u64(), "{after} after {version}");
+    assert!(
+        after["version"].as_u64() > version["version"].as_u64(),
+        "{after} after {version}"
+    );
 
     // The wall, in a real browser.
     let forbidden = d.join("forbidden.txt");
@@ -244,9 +334,16 @@ fn the_whole_pipeline_runs_on_an_imported_region_without_a_default_name() {
         .env("FENGQIAO_URL", format!("http://127.0.0.1:{port}"))
         .env("REGION_NAMES", &counties)
         .env("FORBIDDEN", &forbidden)
-        .env("ARTIFACTS", Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-artifacts"))
+        .env(
+            "ARTIFACTS",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-artifacts"),
+        )
         .output()
         .expect("node (scripts/browser-deps.sh installs it)");
-    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "the wall on the imported region:\n{report}");
 }

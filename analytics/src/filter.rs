@@ -52,7 +52,9 @@ impl Filter {
         in_list(&mut parts, "status", self.statuses.iter().map(|v| v.code()));
         in_list(&mut parts, "severity", self.severities.iter().map(|v| v.code()));
         if let Some(code) = &self.unit {
-            let id = region.id(code).ok_or_else(|| AnalyticsError::UnknownUnit(code.clone()))?;
+            let id = region
+                .id(code)
+                .ok_or_else(|| AnalyticsError::UnknownUnit(code.clone()))?;
             let unit = &region.units[id as usize];
             match unit_column(unit.level) {
                 _ if region.is_root(id) => {}

@@ -164,7 +164,11 @@ impl Fields {
                 Column::PartyPhone => t.push_str(&case.party.phone()),
                 Column::Summary => t.push_str(&summary(case.category, case.summary_variant, &name)),
                 // Places by name and address are what foreign exports have; the generator writes codes.
-                Column::CountyName | Column::TownshipName | Column::VillageName | Column::GridName | Column::Address => {}
+                Column::CountyName
+                | Column::TownshipName
+                | Column::VillageName
+                | Column::GridName
+                | Column::Address => {}
             }
             self.ends[i] = t.len();
         }

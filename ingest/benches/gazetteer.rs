@@ -45,7 +45,10 @@ fn main() {
         .records()
         .map(|r| r.expect("a record")[column].to_string())
         .collect();
-    let runs: usize = std::env::var("FENGQIAO_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+    let runs: usize = std::env::var("FENGQIAO_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
     let started = Instant::now();
     let gazetteer = Gazetteer::new(&region);
     println!(
@@ -85,7 +88,10 @@ fn main() {
             times[0],
             addresses.len() as f64 / (median / 1e3)
         );
-        println!("info\t{name}: matched {}, ambiguous {}, unknown {}", counts.0, counts.1, counts.2);
+        println!(
+            "info\t{name}: matched {}, ambiguous {}, unknown {}",
+            counts.0, counts.1, counts.2
+        );
     }
     println!("peak_rss_mib\t{:.0}", peak_rss_mib());
 }

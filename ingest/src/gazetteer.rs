@@ -107,7 +107,17 @@ fn suffixes(level: AdminLevel) -> &'static [&'static str] {
         AdminLevel::Province => &["维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "省", "市"],
         AdminLevel::City => &["自治州", "地区", "盟", "市"],
         AdminLevel::County => &["自治县", "自治旗", "县", "区", "市", "旗"],
-        AdminLevel::Township => &["街道办事处", "民族乡", "街道", "镇", "乡", "苏木", "林场", "农场", "开发区"],
+        AdminLevel::Township => &[
+            "街道办事处",
+            "民族乡",
+            "街道",
+            "镇",
+            "乡",
+            "苏木",
+            "林场",
+            "农场",
+            "开发区",
+        ],
         AdminLevel::Village => &["社区", "村", "居委会", "嘎查"],
         AdminLevel::Grid => &["网格"],
     }
@@ -206,7 +216,9 @@ impl Gazetteer {
     /// Units of `level` named `name` (exactly, or by an alias), else by the name without its level
     /// suffix; with whether an alias (or the short form) was needed.
     pub fn named(&self, level: AdminLevel, name: &str) -> Vec<(UnitId, bool)> {
-        let Some(slot) = level_slot(level) else { return Vec::new() };
+        let Some(slot) = level_slot(level) else {
+            return Vec::new();
+        };
         let name = normalize(name);
         if let Some(units) = self.names[slot].get(&name) {
             return units.clone();
@@ -231,7 +243,12 @@ impl Gazetteer {
     /// township given by code, if any). `names` are (level, name) pairs, top down. A name that fits
     /// several units (two townships of one name in different counties) keeps them all, and the
     /// names below decide.
-    pub fn by_names(&self, region: &Region, names: &[(AdminLevel, &str)], within: &[UnitId]) -> Result<Found, NotFound> {
+    pub fn by_names(
+        &self,
+        region: &Region,
+        names: &[(AdminLevel, &str)],
+        within: &[UnitId],
+    ) -> Result<Found, NotFound> {
         let mut scope: Option<Vec<UnitId>> = None;
         let mut quality = PlaceMatch::Exact;
         for &(level, name) in names {
@@ -419,10 +436,16 @@ mod tests {
         );
         let bare = format!("{village}5组");
         assert_eq!(g.by_address(region, &bare, &[]).unwrap().quality, PlaceMatch::Inferred);
-        assert!(matches!(g.by_address(region, "北京市朝阳区", &[]), Err(NotFound::Unknown(_))));
+        assert!(matches!(
+            g.by_address(region, "北京市朝阳区", &[]),
+            Err(NotFound::Unknown(_))
+        ));
         let township_only = format!("{county}{township}");
         let found = g.by_address(region, &township_only, &[]);
-        assert!(matches!(&found, Err(NotFound::Unknown(m)) if m.contains(&county)), "{found:?}");
+        assert!(
+            matches!(&found, Err(NotFound::Unknown(m)) if m.contains(&county)),
+            "{found:?}"
+        );
     }
 
     #[test]
@@ -451,7 +474,13 @@ mod tests {
         let found = g
             .by_names(region, &[(AdminLevel::Township, t), (AdminLevel::Village, &name)], &[])
             .unwrap();
-        assert_eq!(found, Found { unit: v, quality: PlaceMatch::Exact });
+        assert_eq!(
+            found,
+            Found {
+                unit: v,
+                quality: PlaceMatch::Exact
+            }
+        );
         assert!(matches!(
             g.by_names(region, &[(AdminLevel::Village, &name)], &[]),
             Err(NotFound::Ambiguous { .. })
@@ -465,9 +494,19 @@ mod tests {
         let (id, village, township, _) = unique_village(&g, region);
         let short = strip_suffix(&township, AdminLevel::Township).unwrap().to_string();
         let found = g
-            .by_names(region, &[(AdminLevel::Township, &short), (AdminLevel::Village, &village)], &[])
+            .by_names(
+                region,
+                &[(AdminLevel::Township, &short), (AdminLevel::Village, &village)],
+                &[],
+            )
             .unwrap();
-        assert_eq!(found, Found { unit: id, quality: PlaceMatch::Alias });
+        assert_eq!(
+            found,
+            Found {
+                unit: id,
+                quality: PlaceMatch::Alias
+            }
+        );
         assert!(matches!(
             g.by_names(region, &[(AdminLevel::Township, &township)], &[]),
             Err(NotFound::Unknown(m)) if m.contains("no village")

@@ -84,7 +84,11 @@ fn sample(
             let s = crate::workbook::read_sheet_with(path, sheet, None)?;
             let at = crate::workbook::header_index(&s.rows, None, header_row)?;
             let (line, headers) = s.rows[at].clone();
-            let rows = s.rows[at + 1..].iter().take(SAMPLE_ROWS).map(|(_, r)| r.clone()).collect();
+            let rows = s.rows[at + 1..]
+                .iter()
+                .take(SAMPLE_ROWS)
+                .map(|(_, r)| r.clone())
+                .collect();
             Ok((Some(s.name), None, line, headers, rows))
         }
         Some(InputFormat::Csv) => {
@@ -128,34 +132,148 @@ const HEADER_CUES: &[(Column, &[&str], &[&str], f64)] = &[
     (Column::Lat, &["纬度"], &[], 0.95),
     (Column::Crs, &["坐标系"], &[], 0.95),
     (Column::GridCode, &["网格"], &["代码", "编码", "编号"], 0.9),
-    (Column::VillageCode, &[], &["村代码", "社区代码", "村编码", "社区编码", "村居代码", "村(社区)代码"], 0.9),
-    (Column::TownshipCode, &[], &["乡镇代码", "街道代码", "乡镇编码", "街道编码", "乡镇(街道)代码"], 0.9),
-    (Column::CountyCode, &[], &["县代码", "区代码", "县区代码", "区县代码", "县编码", "区划代码"], 0.85),
+    (
+        Column::VillageCode,
+        &[],
+        &["村代码", "社区代码", "村编码", "社区编码", "村居代码", "村(社区)代码"],
+        0.9,
+    ),
+    (
+        Column::TownshipCode,
+        &[],
+        &["乡镇代码", "街道代码", "乡镇编码", "街道编码", "乡镇(街道)代码"],
+        0.9,
+    ),
+    (
+        Column::CountyCode,
+        &[],
+        &["县代码", "区代码", "县区代码", "区县代码", "县编码", "区划代码"],
+        0.85,
+    ),
     (Column::PartyPhone, &[], &["电话", "手机", "联系方式"], 0.9),
-    (Column::RepliedAt, &[], &["答复时间", "答复日期", "回复时间", "回复日期", "反馈时间"], 0.9),
-    (Column::ClosedAt, &[], &["办结时间", "办结日期", "结案时间", "结案日期", "完结时间", "完结日期", "化解时间", "化解日期"], 0.9),
-    (Column::UpdatedAt, &[], &["更新时间", "修改时间", "更新日期", "最后更新"], 0.9),
+    (
+        Column::RepliedAt,
+        &[],
+        &["答复时间", "答复日期", "回复时间", "回复日期", "反馈时间"],
+        0.9,
+    ),
+    (
+        Column::ClosedAt,
+        &[],
+        &[
+            "办结时间",
+            "办结日期",
+            "结案时间",
+            "结案日期",
+            "完结时间",
+            "完结日期",
+            "化解时间",
+            "化解日期",
+        ],
+        0.9,
+    ),
+    (
+        Column::UpdatedAt,
+        &[],
+        &["更新时间", "修改时间", "更新日期", "最后更新"],
+        0.9,
+    ),
     (
         Column::ReportedAt,
         &[],
-        &["登记时间", "登记日期", "受理时间", "受理日期", "上报时间", "上报日期", "来访时间", "来访日期", "反映时间", "反映日期", "接收时间", "录入时间", "发生时间", "发生日期"],
+        &[
+            "登记时间",
+            "登记日期",
+            "受理时间",
+            "受理日期",
+            "上报时间",
+            "上报日期",
+            "来访时间",
+            "来访日期",
+            "反映时间",
+            "反映日期",
+            "接收时间",
+            "录入时间",
+            "发生时间",
+            "发生日期",
+        ],
         0.9,
     ),
     (Column::RepeatOf, &[], &["关联", "重复"], 0.8),
-    (Column::CaseId, &[], &["案件编号", "事项编号", "案号", "工单号", "单号", "流水号", "编号", "登记号"], 0.85),
-    (Column::Category, &[], &["纠纷类别", "纠纷类型", "纠纷种类", "矛盾类别", "矛盾类型", "矛盾纠纷类", "问题类别", "问题类型", "问题分类", "纠纷分类"], 0.9),
-    (Column::Class, &[], &["事项类别", "事项类型", "事项分类", "诉求类别", "业务类型", "事项性质"], 0.85),
-    (Column::Severity, &[], &["难易", "等级", "级别", "严重程度", "复杂程度"], 0.8),
-    (Column::Channel, &[], &["来源", "渠道", "反映方式", "来访方式", "受理方式"], 0.8),
+    (
+        Column::CaseId,
+        &[],
+        &[
+            "案件编号",
+            "事项编号",
+            "案号",
+            "工单号",
+            "单号",
+            "流水号",
+            "编号",
+            "登记号",
+        ],
+        0.85,
+    ),
+    (
+        Column::Category,
+        &[],
+        &[
+            "纠纷类别",
+            "纠纷类型",
+            "纠纷种类",
+            "矛盾类别",
+            "矛盾类型",
+            "矛盾纠纷类",
+            "问题类别",
+            "问题类型",
+            "问题分类",
+            "纠纷分类",
+        ],
+        0.9,
+    ),
+    (
+        Column::Class,
+        &[],
+        &["事项类别", "事项类型", "事项分类", "诉求类别", "业务类型", "事项性质"],
+        0.85,
+    ),
+    (
+        Column::Severity,
+        &[],
+        &["难易", "等级", "级别", "严重程度", "复杂程度"],
+        0.8,
+    ),
+    (
+        Column::Channel,
+        &[],
+        &["来源", "渠道", "反映方式", "来访方式", "受理方式"],
+        0.8,
+    ),
     (Column::Satisfaction, &[], &["满意", "评价"], 0.8),
-    (Column::Status, &[], &["状态", "办理结果", "调处结果", "调解结果", "处理结果", "进度"], 0.8),
+    (
+        Column::Status,
+        &[],
+        &["状态", "办理结果", "调处结果", "调解结果", "处理结果", "进度"],
+        0.8,
+    ),
     (Column::Address, &[], &["地址", "地点", "位置"], 0.8),
     (Column::GridName, &[], &["网格"], 0.8),
     (Column::VillageName, &[], &["村", "社区"], 0.75),
     (Column::TownshipName, &[], &["乡镇", "街道", "镇"], 0.75),
     (Column::CountyName, &[], &["县", "区"], 0.6),
-    (Column::PartyName, &[], &["当事人", "申请人", "反映人", "来访人", "姓名"], 0.8),
-    (Column::Summary, &[], &["摘要", "内容", "案情", "诉求", "描述", "情况"], 0.7),
+    (
+        Column::PartyName,
+        &[],
+        &["当事人", "申请人", "反映人", "来访人", "姓名"],
+        0.8,
+    ),
+    (
+        Column::Summary,
+        &[],
+        &["摘要", "内容", "案情", "诉求", "描述", "情况"],
+        0.7,
+    ),
 ];
 
 /// The column a header most likely fills, with a confidence.
@@ -169,7 +287,9 @@ pub fn guess_column(header: &str) -> Option<(Column, f64)> {
     }
     HEADER_CUES
         .iter()
-        .find(|(_, all, any, _)| all.iter().all(|w| h.contains(w)) && (any.is_empty() || any.iter().any(|w| h.contains(w))))
+        .find(|(_, all, any, _)| {
+            all.iter().all(|w| h.contains(w)) && (any.is_empty() || any.iter().any(|w| h.contains(w)))
+        })
         .map(|&(c, _, _, confidence)| (c, confidence))
 }
 
@@ -177,11 +297,50 @@ pub fn guess_column(header: &str) -> Option<(Column, f64)> {
 fn synonyms(column: Column, code: &str) -> &'static [&'static str] {
     match (column, code) {
         (Column::Status, "received") => &["已受理", "受理", "待受理", "已登记", "登记", "新建", "待分派", "未处理"],
-        (Column::Status, "assigned") => &["已分派", "分派", "已交办", "交办", "已派发", "派发", "已转办", "转办", "已分流", "分流", "已流转", "待办理"],
-        (Column::Status, "in_progress") => &["办理中", "处理中", "正在办理", "调处中", "调解中", "化解中", "跟进中", "处置中"],
+        (Column::Status, "assigned") => &[
+            "已分派",
+            "分派",
+            "已交办",
+            "交办",
+            "已派发",
+            "派发",
+            "已转办",
+            "转办",
+            "已分流",
+            "分流",
+            "已流转",
+            "待办理",
+        ],
+        (Column::Status, "in_progress") => &[
+            "办理中",
+            "处理中",
+            "正在办理",
+            "调处中",
+            "调解中",
+            "化解中",
+            "跟进中",
+            "处置中",
+        ],
         (Column::Status, "resolved") => &["已化解", "化解成功", "调解成功", "已调解", "调处成功", "达成协议"],
-        (Column::Status, "unresolved") => &["调解失败", "调解不成功", "未化解", "化解失败", "调处不成功", "未达成协议"],
-        (Column::Status, "closed") => &["已办结", "办结", "已结案", "结案", "已完结", "完结", "已归档", "归档", "已关闭"],
+        (Column::Status, "unresolved") => &[
+            "调解失败",
+            "调解不成功",
+            "未化解",
+            "化解失败",
+            "调处不成功",
+            "未达成协议",
+        ],
+        (Column::Status, "closed") => &[
+            "已办结",
+            "办结",
+            "已结案",
+            "结案",
+            "已完结",
+            "完结",
+            "已归档",
+            "归档",
+            "已关闭",
+        ],
         (Column::Category, "marriage_family") => &["婚姻", "家庭", "婚恋", "赡养", "抚养", "继承", "离婚"],
         (Column::Category, "neighbour") => &["邻里", "相邻"],
         (Column::Category, "housing_land") => &["宅基地", "房屋", "房产"],
@@ -246,7 +405,9 @@ pub fn guess_value(column: Column, word: &str) -> Option<(&'static str, f64)> {
                 1.0
             } else if stripped == zh || strip_word(zh) == stripped {
                 0.95
-            } else if zh.chars().count() >= 2 && (w.contains(zh) || (stripped.chars().count() >= 2 && zh.contains(stripped))) {
+            } else if zh.chars().count() >= 2
+                && (w.contains(zh) || (stripped.chars().count() >= 2 && zh.contains(stripped)))
+            {
                 0.85
             } else {
                 synonyms(column, code)
@@ -283,12 +444,18 @@ const DATE_CANDIDATES: &[&str] = &[
 ];
 
 /// Proposes a mapping for `path` (a CSV file or a sheet of a workbook).
-pub fn inspect(path: &Path, encoding: Option<Encoding>, sheet: Option<&SheetRef>, header_row: Option<u32>) -> Result<Inspection, InspectError> {
+pub fn inspect(
+    path: &Path,
+    encoding: Option<Encoding>,
+    sheet: Option<&SheetRef>,
+    header_row: Option<u32>,
+) -> Result<Inspection, InspectError> {
     let file = path.display().to_string();
-    let (sheet, encoding, header_line, headers, rows) = sample(path, encoding, sheet, header_row).map_err(|message| InspectError {
-        file: file.clone(),
-        message,
-    })?;
+    let (sheet, encoding, header_line, headers, rows) =
+        sample(path, encoding, sheet, header_row).map_err(|message| InspectError {
+            file: file.clone(),
+            message,
+        })?;
     // Headers: the best guess per header; a column guessed twice goes to the more confident one.
     let mut guesses: Vec<HeaderGuess> = headers
         .iter()
@@ -327,7 +494,11 @@ pub fn inspect(path: &Path, encoding: Option<Encoding>, sheet: Option<&SheetRef>
     let mut date_formats: Vec<String> = Vec::new();
     for (i, g) in guesses.iter().enumerate() {
         let Some(column) = g.column else { continue };
-        let cells = rows.iter().filter_map(|r| r.get(i)).map(|c| c.trim()).filter(|c| !c.is_empty());
+        let cells = rows
+            .iter()
+            .filter_map(|r| r.get(i))
+            .map(|c| c.trim())
+            .filter(|c| !c.is_empty());
         if vocabulary(column).is_some() {
             let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
             for cell in cells {
@@ -343,7 +514,10 @@ pub fn inspect(path: &Path, encoding: Option<Encoding>, sheet: Option<&SheetRef>
                     confidence: guess.map_or(0.0, |g| g.1),
                 });
             }
-        } else if matches!(column, Column::ReportedAt | Column::RepliedAt | Column::ClosedAt | Column::UpdatedAt) {
+        } else if matches!(
+            column,
+            Column::ReportedAt | Column::RepliedAt | Column::ClosedAt | Column::UpdatedAt
+        ) {
             let unread: Vec<&str> = cells.filter(|c| crate::time::parse_datetime(c).is_none()).collect();
             if unread.is_empty() {
                 continue;
@@ -398,21 +572,33 @@ impl Inspection {
         if let Some(e) = &self.encoding {
             out.push_str(&format!("encoding = {}\n", quoted(e)));
         }
-        out.push_str("# crs = \"gcj02\"    # the coordinate system of the export's points (wgs84, gcj02, bd09)\n\n[columns]\n");
+        out.push_str(
+            "# crs = \"gcj02\"    # the coordinate system of the export's points (wgs84, gcj02, bd09)\n\n[columns]\n",
+        );
         let mut written = std::collections::HashSet::new();
         for g in &self.headers {
             if !written.insert(header_key(&g.header)) {
-                out.push_str(&format!("# {} appears again: only its first column is read\n", quoted(&g.header)));
+                out.push_str(&format!(
+                    "# {} appears again: only its first column is read\n",
+                    quoted(&g.header)
+                ));
                 continue;
             }
             match g.column {
-                Some(c) => out.push_str(&format!("{} = {}    # {:.2}\n", quoted(&g.header), quoted(c.name()), g.confidence)),
+                Some(c) => out.push_str(&format!(
+                    "{} = {}    # {:.2}\n",
+                    quoted(&g.header),
+                    quoted(c.name()),
+                    g.confidence
+                )),
                 None => out.push_str(&format!("{} = \"ignore\"    # {}\n", quoted(&g.header), g.note)),
             }
         }
         out.push_str("\n[defaults]\n");
         for c in &self.missing {
-            let example = vocabulary(*c).and_then(|v| v.first().map(|(code, _)| *code)).unwrap_or("…");
+            let example = vocabulary(*c)
+                .and_then(|v| v.first().map(|(code, _)| *code))
+                .unwrap_or("…");
             out.push_str(&format!(
                 "# {} = {}    # required, and no header fills it: give the value every row has\n",
                 c.name(),
@@ -420,7 +606,14 @@ impl Inspection {
             ));
         }
         out.push_str("\n[dates]\nformats = [");
-        out.push_str(&self.date_formats.iter().map(|f| quoted(f)).collect::<Vec<_>>().join(", "));
+        out.push_str(
+            &self
+                .date_formats
+                .iter()
+                .map(|f| quoted(f))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
         out.push_str("]\n");
         let mut current: Option<Column> = None;
         for v in &self.values {
@@ -430,7 +623,12 @@ impl Inspection {
             }
             match v.value {
                 Some(value) if v.confidence >= 1.0 => {
-                    out.push_str(&format!("# {} is a {} already    ({} rows)\n", quoted(&v.word), v.column.name(), v.rows));
+                    out.push_str(&format!(
+                        "# {} is a {} already    ({} rows)\n",
+                        quoted(&v.word),
+                        v.column.name(),
+                        v.rows
+                    ));
                     let _ = value;
                 }
                 Some(value) => out.push_str(&format!(
@@ -465,7 +663,11 @@ impl Inspection {
                 .filter(|v| v.value.is_none())
                 .map(|v| format!("{} {:?} ({} rows): no value found", v.column.name(), v.word, v.rows)),
         );
-        out.extend(self.missing.iter().map(|c| format!("{}: required, and no header fills it", c.name())));
+        out.extend(
+            self.missing
+                .iter()
+                .map(|c| format!("{}: required, and no header fills it", c.name())),
+        );
         out
     }
 }
@@ -489,13 +691,25 @@ mod tests {
 
     #[test]
     fn source_words_are_matched_to_values() {
-        assert_eq!(guess_value(Column::Category, "婚姻家庭纠纷").map(|g| g.0), Some("marriage_family"));
+        assert_eq!(
+            guess_value(Column::Category, "婚姻家庭纠纷").map(|g| g.0),
+            Some("marriage_family")
+        );
         assert_eq!(guess_value(Column::Category, "劳资纠纷").map(|g| g.0), Some("labour"));
-        assert_eq!(guess_value(Column::Category, "物业纠纷").map(|g| g.0), Some("property_mgmt"));
+        assert_eq!(
+            guess_value(Column::Category, "物业纠纷").map(|g| g.0),
+            Some("property_mgmt")
+        );
         assert_eq!(guess_value(Column::Status, "调解成功").map(|g| g.0), Some("resolved"));
         assert_eq!(guess_value(Column::Status, "已结案").map(|g| g.0), Some("closed"));
-        assert_eq!(guess_value(Column::Status, "调解不成功").map(|g| g.0), Some("unresolved"));
-        assert_eq!(guess_value(Column::Channel, "12345热线").map(|g| g.0), Some("hotline_12345"));
+        assert_eq!(
+            guess_value(Column::Status, "调解不成功").map(|g| g.0),
+            Some("unresolved")
+        );
+        assert_eq!(
+            guess_value(Column::Channel, "12345热线").map(|g| g.0),
+            Some("hotline_12345")
+        );
         assert_eq!(guess_value(Column::Category, "婚姻家庭").map(|g| g.1), Some(1.0));
         assert_eq!(guess_value(Column::Status, "撤回"), None);
     }

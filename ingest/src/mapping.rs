@@ -118,7 +118,11 @@ pub struct Mapping {
 
 /// The codes and Chinese names of a coded column's values, when it is one.
 pub fn vocabulary(column: Column) -> Option<Vec<(&'static str, &'static str)>> {
-    fn of<T: Copy>(all: &[T], code: fn(T) -> &'static str, zh: fn(T) -> &'static str) -> Vec<(&'static str, &'static str)> {
+    fn of<T: Copy>(
+        all: &[T],
+        code: fn(T) -> &'static str,
+        zh: fn(T) -> &'static str,
+    ) -> Vec<(&'static str, &'static str)> {
         all.iter().map(|&v| (code(v), zh(v))).collect()
     }
     Some(match column {
@@ -205,9 +209,11 @@ impl Mapping {
                     "[values.{name}]: {name} is not a coded column (coded: class, category, severity, channel, status, satisfaction, crs)"
                 )));
             }
-            let table = table
-                .as_table()
-                .ok_or_else(|| err(format!("[values.{name}] must be a table of \"source word\" = \"value\"")))?;
+            let table = table.as_table().ok_or_else(|| {
+                err(format!(
+                    "[values.{name}] must be a table of \"source word\" = \"value\""
+                ))
+            })?;
             let words = values.entry(column).or_default();
             for (word, value) in table {
                 let value = value.as_str().unwrap_or_default();
@@ -244,7 +250,9 @@ impl Mapping {
         for format in &raw.dates.formats {
             let items: Vec<_> = chrono::format::StrftimeItems::new(format).collect();
             if items.iter().any(|i| matches!(i, chrono::format::Item::Error)) {
-                return Err(err(format!("[dates] formats: {format:?} is not a chrono strftime format")));
+                return Err(err(format!(
+                    "[dates] formats: {format:?} is not a chrono strftime format"
+                )));
             }
         }
         let encoding = raw
@@ -300,7 +308,10 @@ impl Mapping {
 
     /// The constant value of a column the export lacks.
     pub fn default_of(&self, column: Column) -> Option<&str> {
-        self.defaults.iter().find(|(c, _)| *c == column).map(|(_, v)| v.as_str())
+        self.defaults
+            .iter()
+            .find(|(c, _)| *c == column)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Columns that have a constant value.
@@ -311,9 +322,11 @@ impl Mapping {
     /// A date-time by the mapping's formats (a date-only format reads midnight).
     pub fn parse_date(&self, text: &str) -> Option<chrono::NaiveDateTime> {
         self.date_formats.iter().find_map(|f| {
-            chrono::NaiveDateTime::parse_from_str(text, f)
-                .ok()
-                .or_else(|| chrono::NaiveDate::parse_from_str(text, f).ok().map(|d| d.and_time(chrono::NaiveTime::MIN)))
+            chrono::NaiveDateTime::parse_from_str(text, f).ok().or_else(|| {
+                chrono::NaiveDate::parse_from_str(text, f)
+                    .ok()
+                    .map(|d| d.and_time(chrono::NaiveTime::MIN))
+            })
         })
     }
 }
@@ -365,9 +378,18 @@ formats = ["%Y%m%d"]
     #[test]
     fn bad_mappings_fail_whole_naming_the_key() {
         let cases = [
-            ("[columns]\n\"登记日期\" = \"reported_at\"\n\"受理日期\" = \"reported_at\"\n", "both map to reported_at"),
-            ("[columns]\n\"登记日期\" = \"reported\"\n", "\"reported\" is not a column"),
-            ("[values.status]\n\"调解成功\" = \"resolvd\"\n", "\"resolvd\" is not a status"),
+            (
+                "[columns]\n\"登记日期\" = \"reported_at\"\n\"受理日期\" = \"reported_at\"\n",
+                "both map to reported_at",
+            ),
+            (
+                "[columns]\n\"登记日期\" = \"reported\"\n",
+                "\"reported\" is not a column",
+            ),
+            (
+                "[values.status]\n\"调解成功\" = \"resolvd\"\n",
+                "\"resolvd\" is not a status",
+            ),
             ("[values.summary]\n\"x\" = \"y\"\n", "not a coded column"),
             ("[defaults]\nseverity = \"huge\"\n", "not a severity"),
             ("[file]\ncrs = \"utm\"\n", "[file] crs"),

@@ -469,7 +469,13 @@ impl Region {
 
     /// "郴州市 (431000, city, region 1f3a…)": how messages name the region.
     pub fn describe(&self) -> String {
-        format!("{} ({}, {}, region {})", self.name, self.code, self.level.code(), &self.hash[..12])
+        format!(
+            "{} ({}, {}, region {})",
+            self.name,
+            self.code,
+            self.level.code(),
+            &self.hash[..12]
+        )
     }
 
     /// The root unit (the province, city or county the region is).
@@ -504,7 +510,10 @@ impl Region {
 
     /// The parent of `id` (none for the root).
     pub fn parent(&self, id: UnitId) -> Option<UnitId> {
-        self.units[id as usize].parent.as_deref().and_then(|p| self.by_code.get(p).copied())
+        self.units[id as usize]
+            .parent
+            .as_deref()
+            .and_then(|p| self.by_code.get(p).copied())
     }
 
     /// The unit of `level` that `id` lies in (itself when it is of that level).
@@ -651,6 +660,20 @@ fn coverage_cells(boundary: &MultiPolygon<f64>) -> Result<HashSet<CellIndex>, St
     Ok(cells)
 }
 
+/// A polygon set as GeoJSON coordinates: polygons, each its rings (outer first), each its `[x, y]`.
+pub fn coordinates(shape: &MultiPolygon<f64>) -> Vec<Vec<Vec<[f64; 2]>>> {
+    shape
+        .0
+        .iter()
+        .map(|p| {
+            std::iter::once(p.exterior())
+                .chain(p.interiors())
+                .map(|r| r.0.iter().map(|c| [c.x, c.y]).collect())
+                .collect()
+        })
+        .collect()
+}
+
 /// One feature of a GeoJSON FeatureCollection with a polygonal geometry.
 #[derive(Debug, Clone)]
 pub struct PolygonFeature {
@@ -673,8 +696,12 @@ struct RawFeature {
 #[derive(Deserialize)]
 #[serde(tag = "type")]
 enum RawGeometry {
-    Polygon { coordinates: Vec<Vec<Vec<f64>>> },
-    MultiPolygon { coordinates: Vec<Vec<Vec<Vec<f64>>>> },
+    Polygon {
+        coordinates: Vec<Vec<Vec<f64>>>,
+    },
+    MultiPolygon {
+        coordinates: Vec<Vec<Vec<Vec<f64>>>>,
+    },
     #[serde(other)]
     Other,
 }
@@ -713,7 +740,12 @@ pub fn read_raw_features(text: &str) -> Result<Vec<RawPolygonFeature>, String> {
                 Some(RawGeometry::MultiPolygon { coordinates }) => {
                     coordinates.into_iter().map(polygon).collect::<Result<_, _>>()?
                 }
-                _ => return Err(format!("feature {}: the geometry is not a Polygon or MultiPolygon", i + 1)),
+                _ => {
+                    return Err(format!(
+                        "feature {}: the geometry is not a Polygon or MultiPolygon",
+                        i + 1
+                    ))
+                }
             };
             Ok(RawPolygonFeature {
                 properties: f.properties.unwrap_or_default(),
@@ -828,7 +860,8 @@ mod tests {
                 y1 = y0 + w
             )
         };
-        let fc = |features: Vec<String>| format!(r#"{{"type":"FeatureCollection","features":[{}]}}"#, features.join(","));
+        let fc =
+            |features: Vec<String>| format!(r#"{{"type":"FeatureCollection","features":[{}]}}"#, features.join(","));
         let texts = [
             ("region.toml", "name = \"方块县\"\nname_en = \"Squares\"\ncode = \"990101\"\ncrs = \"wgs84\"\nattribution = \"synthetic\"\nlevel = \"county\"\n".to_string()),
             ("boundary.geojson", fc(vec![square("990101", 100.0, 30.0, 0.2)])),
@@ -848,7 +881,10 @@ mod tests {
         assert_eq!(region.units[0].population, Some(300));
         let east = region.id("990101001001").unwrap();
         assert_eq!(region.locate(AdminLevel::Village, 100.01, 30.09), Some(east));
-        assert_eq!(region.locate(AdminLevel::Village, 100.19, 30.01), region.id("990101001002"));
+        assert_eq!(
+            region.locate(AdminLevel::Village, 100.19, 30.01),
+            region.id("990101001002")
+        );
         assert_eq!(region.locate(AdminLevel::Village, 100.3, 30.01), None);
         assert_eq!(region.locate(AdminLevel::Grid, 100.06, 30.01), region.id("G2"));
         // The grid polygons cover only the south half of the village.
@@ -869,7 +905,10 @@ mod tests {
         let grids = texts.iter_mut().find(|(n, _)| n == "grids.geojson").unwrap();
         grids.1 = grids.1.replace("\"G2\"", "\"G9\"");
         let err = RegionFiles::from_texts("squares", texts.clone()).parse().unwrap_err();
-        assert!(err.to_string().contains("grids.geojson") && err.to_string().contains("G9"), "{err}");
+        assert!(
+            err.to_string().contains("grids.geojson") && err.to_string().contains("G9"),
+            "{err}"
+        );
         let grids = texts.iter_mut().find(|(n, _)| n == "grids.csv").unwrap();
         grids.1 = grids.1.replace(",990101001001,100.075", ",990101001,100.075");
         let err = RegionFiles::from_texts("squares", texts).parse().unwrap_err();

@@ -66,7 +66,10 @@ impl Store {
             return Err(RegionRecordError::Mismatch {
                 store: name.clone(),
                 stored: old.describe(),
-                given: format!("{} (another root code: an update keeps the region's code)", new.describe()),
+                given: format!(
+                    "{} (another root code: an update keeps the region's code)",
+                    new.describe()
+                ),
             }
             .into());
         }
@@ -83,10 +86,19 @@ impl Store {
                         coalesce(geo_precision, 'village'), coalesce(place_match, 'exact') FROM cases",
             )
             .map_err(db)?;
-        let (mut ids, mut counties, mut townships, mut villages, mut grids) =
-            (StringBuilder::new(), StringBuilder::new(), StringBuilder::new(), StringBuilder::new(), StringBuilder::new());
-        let (mut lngs, mut lats, mut cells, mut precisions) =
-            (Float64Builder::new(), Float64Builder::new(), UInt64Builder::new(), StringBuilder::new());
+        let (mut ids, mut counties, mut townships, mut villages, mut grids) = (
+            StringBuilder::new(),
+            StringBuilder::new(),
+            StringBuilder::new(),
+            StringBuilder::new(),
+            StringBuilder::new(),
+        );
+        let (mut lngs, mut lats, mut cells, mut precisions) = (
+            Float64Builder::new(),
+            Float64Builder::new(),
+            UInt64Builder::new(),
+            StringBuilder::new(),
+        );
         let mut orphans: BTreeMap<String, u64> = BTreeMap::new();
         for batch in stmt.query_arrow([]).map_err(db)? {
             let text = |i: usize| batch.column(i).as_string::<i32>().clone();
@@ -107,12 +119,15 @@ impl Store {
                             .or_else(|| new.locate(AdminLevel::Village, x, y))
                     })
                     .flatten();
-                let by_code = |code: &str, level: AdminLevel| new.id(code).filter(|&u| new.units[u as usize].level == level);
+                let by_code =
+                    |code: &str, level: AdminLevel| new.id(code).filter(|&u| new.units[u as usize].level == level);
                 let unit = relocated
                     .or_else(|| grid_code.and_then(|g| by_code(g, AdminLevel::Grid)))
                     .or_else(|| by_code(village.value(row), AdminLevel::Village));
                 let Some(lineage) = unit.and_then(|u| new.lineage(u)) else {
-                    *orphans.entry(grid_code.unwrap_or(village.value(row)).to_string()).or_default() += 1;
+                    *orphans
+                        .entry(grid_code.unwrap_or(village.value(row)).to_string())
+                        .or_default() += 1;
                     continue;
                 };
                 let mut lineage = lineage;
@@ -144,7 +159,9 @@ impl Store {
                         *update.changed.entry(what.to_string()).or_default() += 1;
                     }
                 }
-                let h3 = LatLng::new(ny, nx).map(|ll| u64::from(ll.to_cell(H3_RESOLUTION))).unwrap_or(0);
+                let h3 = LatLng::new(ny, nx)
+                    .map(|ll| u64::from(ll.to_cell(H3_RESOLUTION)))
+                    .unwrap_or(0);
                 ids.append_value(id.value(row));
                 counties.append_value(code(lineage.county));
                 townships.append_value(code(lineage.township));
@@ -221,7 +238,13 @@ impl Store {
                 Some(&old.hash),
                 new,
                 update.replaced,
-                &format!("from {}; re-placed {} of {} cases ({})", old.describe(), update.replaced, update.cases, changed.join(", ")),
+                &format!(
+                    "from {}; re-placed {} of {} cases ({})",
+                    old.describe(),
+                    update.replaced,
+                    update.cases,
+                    changed.join(", ")
+                ),
             )
         })();
         match result {

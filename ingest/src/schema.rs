@@ -67,35 +67,26 @@ impl Column {
 
     /// Every column the ingest reads: [`Column::ALL`], then the place-name and address columns
     /// (read to find a place; only `address` is stored).
-    pub const EVERY: [Column; 27] = [
-        Column::CaseId,
-        Column::ReportedAt,
-        Column::Class,
-        Column::Category,
-        Column::Severity,
-        Column::Channel,
-        Column::Status,
-        Column::CountyCode,
-        Column::TownshipCode,
-        Column::VillageCode,
-        Column::GridCode,
-        Column::Lng,
-        Column::Lat,
-        Column::Crs,
-        Column::RepliedAt,
-        Column::ClosedAt,
-        Column::UpdatedAt,
-        Column::Satisfaction,
-        Column::RepeatOf,
-        Column::PartyName,
-        Column::PartyPhone,
-        Column::Summary,
-        Column::CountyName,
-        Column::TownshipName,
-        Column::VillageName,
-        Column::GridName,
-        Column::Address,
-    ];
+    pub const EVERY: [Column; 27] = {
+        let places = [
+            Column::CountyName,
+            Column::TownshipName,
+            Column::VillageName,
+            Column::GridName,
+            Column::Address,
+        ];
+        let mut every = [Column::CaseId; 27];
+        let mut i = 0;
+        while i < every.len() {
+            every[i] = if i < Column::ALL.len() {
+                Column::ALL[i]
+            } else {
+                places[i - Column::ALL.len()]
+            };
+            i += 1;
+        }
+        every
+    };
 
     /// The English header (also the store's column name).
     pub fn name(self) -> &'static str {
@@ -133,7 +124,15 @@ impl Column {
             Column::PartyName => &["party_name", "当事人", "当事人姓名"],
             Column::PartyPhone => &["party_phone", "联系电话", "当事人电话"],
             Column::Summary => &["summary", "案情摘要", "事项摘要", "诉求内容"],
-            Column::CountyName => &["county_name", "县区", "县(市、区)", "县市区", "区县", "所属县区", "所属区县"],
+            Column::CountyName => &[
+                "county_name",
+                "县区",
+                "县(市、区)",
+                "县市区",
+                "区县",
+                "所属县区",
+                "所属区县",
+            ],
             Column::TownshipName => &[
                 "township_name",
                 "乡镇街道",
@@ -347,6 +346,13 @@ mod tests {
         assert_eq!(Column::from_header("备注"), None);
         assert_eq!(Column::from_header("所属村（社区）"), Some(Column::VillageName));
         assert_eq!(Column::from_header("县（市，区）"), Some(Column::CountyName));
+    }
+
+    #[test]
+    fn every_column_is_listed_once_in_declaration_order() {
+        for (i, c) in Column::EVERY.iter().enumerate() {
+            assert_eq!(*c as usize, i);
+        }
     }
 
     #[test]

@@ -229,9 +229,15 @@ impl Store {
             });
         }
         let columns = source.columns().clone();
-        let names_places = [Column::CountyName, Column::TownshipName, Column::VillageName, Column::GridName, Column::Address]
-            .into_iter()
-            .any(|c| columns.get(c).is_some());
+        let names_places = [
+            Column::CountyName,
+            Column::TownshipName,
+            Column::VillageName,
+            Column::GridName,
+            Column::Address,
+        ]
+        .into_iter()
+        .any(|c| columns.get(c).is_some());
         let gazetteer = names_places.then(|| Gazetteer::new(region));
         let mut ctx = Context::new(region, &columns, source.encoding(), opts.now);
         ctx.default_crs = mapping.and_then(|m| m.crs).unwrap_or(opts.default_crs);
@@ -247,7 +253,17 @@ impl Store {
         self.conn.execute_batch("BEGIN TRANSACTION").map_err(&db)?;
         let result = crate::stored::adopt(&self.conn, &self.name(), region)
             .map_err(IngestError::from)
-            .and_then(|()| self.load_in_transaction(path, &mut *source, &ctx, encoding, sheet.as_deref(), started_at, progress));
+            .and_then(|()| {
+                self.load_in_transaction(
+                    path,
+                    &mut *source,
+                    &ctx,
+                    encoding,
+                    sheet.as_deref(),
+                    started_at,
+                    progress,
+                )
+            });
         match result {
             Ok(mut report) => {
                 self.conn.execute_batch("COMMIT").map_err(&db)?;

@@ -43,7 +43,11 @@ pub enum RegionRecordError {
          Use another store, or `fengqiao region update --db {store} DIR` to move this one to a new \
          version of its region"
     )]
-    Mismatch { store: String, stored: String, given: String },
+    Mismatch {
+        store: String,
+        stored: String,
+        given: String,
+    },
     #[error("{store}: {source}")]
     Db {
         store: String,
@@ -73,9 +77,8 @@ pub fn stored_region(conn: &Connection) -> duckdb::Result<Option<StoredRegion>> 
     if !has_table(conn, "region")? {
         return Ok(None);
     }
-    let mut stmt = conn.prepare(
-        "SELECT name, name_en, code, level, hash, origin, CAST(recorded_at AS VARCHAR) FROM region LIMIT 1",
-    )?;
+    let mut stmt = conn
+        .prepare("SELECT name, name_en, code, level, hash, origin, CAST(recorded_at AS VARCHAR) FROM region LIMIT 1")?;
     let mut rows = stmt.query_map([], |r| {
         Ok(StoredRegion {
             name: r.get(0)?,
@@ -156,7 +159,10 @@ pub fn region_for(conn: &Connection, store: &str, asked: Option<Region>) -> Resu
                 Ok(asked)
             } else {
                 Err(mismatch(
-                    format!("{} (the default: the store has cases from before stores recorded their region)", default.describe()),
+                    format!(
+                        "{} (the default: the store has cases from before stores recorded their region)",
+                        default.describe()
+                    ),
                     &asked,
                 ))
             }

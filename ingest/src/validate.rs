@@ -274,7 +274,10 @@ impl Fields<'_> {
                         self.record.line,
                         column,
                         "invalid_date",
-                        format!("{}: {s:?} is not a date-time like 2026-10-31 14:23:05", self.label(column)),
+                        format!(
+                            "{}: {s:?} is not a date-time like 2026-10-31 14:23:05",
+                            self.label(column)
+                        ),
                     )
                 }),
         }
@@ -418,7 +421,12 @@ type OwnPoint = Option<(f64, f64, Crs)>;
 
 /// The village (and grid) a record belongs to: by its codes, else its unit names, else its address,
 /// else the polygon its own point lies in.
-fn resolve_place(f: &Fields<'_>, line: u64, ctx: &Context<'_>, point: OwnPoint) -> Result<(Lineage, FoundBy, PlaceMatch), Rejection> {
+fn resolve_place(
+    f: &Fields<'_>,
+    line: u64,
+    ctx: &Context<'_>,
+    point: OwnPoint,
+) -> Result<(Lineage, FoundBy, PlaceMatch), Rejection> {
     let region = ctx.region;
     let unit_of = |column: Column, level: AdminLevel| -> Result<Option<(UnitId, bool)>, Rejection> {
         let Some(code) = f.get(column)? else { return Ok(None) };
@@ -428,7 +436,12 @@ fn resolve_place(f: &Fields<'_>, line: u64, ctx: &Context<'_>, point: OwnPoint) 
                 line,
                 column,
                 "unknown_code",
-                format!("{} {code:?} is not a {} of {}", f.label(column), level.code(), region.name),
+                format!(
+                    "{} {code:?} is not a {} of {}",
+                    f.label(column),
+                    level.code(),
+                    region.name
+                ),
             )),
         }
     };
@@ -436,7 +449,10 @@ fn resolve_place(f: &Fields<'_>, line: u64, ctx: &Context<'_>, point: OwnPoint) 
     let village = unit_of(Column::VillageCode, AdminLevel::Village)?;
     let township = unit_of(Column::TownshipCode, AdminLevel::Township)?;
     let county = unit_of(Column::CountyCode, AdminLevel::County)?;
-    let former = [grid, village, township, county].iter().flatten().any(|&(_, former)| former);
+    let former = [grid, village, township, county]
+        .iter()
+        .flatten()
+        .any(|&(_, former)| former);
     let code_match = if former { PlaceMatch::Alias } else { PlaceMatch::Exact };
     let (lineage, found_by, place_match) = match (grid, village) {
         (Some((g, _)), _) => (region.lineage(g), FoundBy::GridCode, code_match),
@@ -558,7 +574,11 @@ fn by_name_or_address(
         let contained = region
             .locate(AdminLevel::Grid, lng, lat)
             .or_else(|| region.locate(AdminLevel::Village, lng, lat));
-        if let Some(unit) = contained.filter(|&u| within.iter().all(|&w| region.ancestor(u, region.units[w as usize].level) == Some(w))) {
+        if let Some(unit) = contained.filter(|&u| {
+            within
+                .iter()
+                .all(|&w| region.ancestor(u, region.units[w as usize].level) == Some(w))
+        }) {
             return Ok((unit, FoundBy::Point, PlaceMatch::Contained));
         }
         if region.has_polygons(AdminLevel::Village) {
@@ -566,7 +586,10 @@ fn by_name_or_address(
                 line,
                 Column::Lng,
                 "unknown_place",
-                format!("({lng:.6}, {lat:.6}) lies in no village polygon of {} (and the row names no village)", region.name),
+                format!(
+                    "({lng:.6}, {lat:.6}) lies in no village polygon of {} (and the row names no village)",
+                    region.name
+                ),
             ));
         }
     }

@@ -68,7 +68,13 @@ pub fn read_sheet_with(path: &Path, sheet: Option<&SheetRef>, mapping: Option<&M
         let mut best: Option<(usize, Sheet)> = None;
         for name in names {
             let s = read_sheet_with(path, Some(&SheetRef::Name(name)), mapping)?;
-            let score = s.rows.iter().take(HEADER_SEARCH_ROWS).map(|(_, c)| named_cells(c, mapping)).max().unwrap_or(0);
+            let score = s
+                .rows
+                .iter()
+                .take(HEADER_SEARCH_ROWS)
+                .map(|(_, c)| named_cells(c, mapping))
+                .max()
+                .unwrap_or(0);
             if best.as_ref().is_none_or(|(b, _)| score > *b) {
                 best = Some((score, s));
             }
@@ -111,7 +117,11 @@ pub fn read_sheet_with(path: &Path, sheet: Option<&SheetRef>, mapping: Option<&M
 
 /// The index (into `rows`) of the header row: the row the mapping names, else the first of the
 /// first rows with the most cells that name a column (at least two), else the first row.
-pub fn header_index(rows: &[(u64, Vec<String>)], mapping: Option<&Mapping>, header_row: Option<u32>) -> Result<usize, String> {
+pub fn header_index(
+    rows: &[(u64, Vec<String>)],
+    mapping: Option<&Mapping>,
+    header_row: Option<u32>,
+) -> Result<usize, String> {
     if let Some(r) = header_row {
         return rows
             .iter()
@@ -179,7 +189,12 @@ impl RecordSource for SheetSource {
         Encoding::Utf8
     }
 
-    fn read_chunk(&mut self, max: usize, out: &mut Vec<RawRecord>, bad: &mut Vec<Unreadable>) -> Result<bool, FileProblem> {
+    fn read_chunk(
+        &mut self,
+        max: usize,
+        out: &mut Vec<RawRecord>,
+        bad: &mut Vec<Unreadable>,
+    ) -> Result<bool, FileProblem> {
         out.clear();
         let width = self.columns.width;
         while out.len() < max {

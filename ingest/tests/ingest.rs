@@ -496,7 +496,10 @@ fn a_file_without_a_required_column_is_refused_whole_with_its_name() {
         )
         .unwrap_err()
         .to_string();
-    assert!(err.contains("cases.docx") && err.contains(".csv") && err.contains(".xlsx"), "{err}");
+    assert!(
+        err.contains("cases.docx") && err.contains(".csv") && err.contains(".xlsx"),
+        "{err}"
+    );
     // A workbook that is not one is refused whole, naming the file.
     let broken = write(dir.path(), "cases.xlsx", &[b"x".to_vec()]);
     let err = store
@@ -508,7 +511,10 @@ fn a_file_without_a_required_column_is_refused_whole_with_its_name() {
         )
         .unwrap_err()
         .to_string();
-    assert!(err.contains("cases.xlsx") && err.contains("not a readable workbook"), "{err}");
+    assert!(
+        err.contains("cases.xlsx") && err.contains("not a readable workbook"),
+        "{err}"
+    );
 }
 
 #[test]

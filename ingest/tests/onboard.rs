@@ -49,7 +49,12 @@ fn geojson_shapefile_and_xlsx_sources_make_the_same_region() {
     let geojson = geojson.parse().unwrap();
     // The damaged rings of the GeoJSON were repaired and said so; grids found their villages.
     let repairs: Vec<String> = report.repairs.iter().map(|r| r.to_string()).collect();
-    assert!(repairs.iter().any(|r| r.contains("villages.geojson") && r.contains("closed")), "{repairs:#?}");
+    assert!(
+        repairs
+            .iter()
+            .any(|r| r.contains("villages.geojson") && r.contains("closed")),
+        "{repairs:#?}"
+    );
     assert!(repairs.iter().any(|r| r.contains("reoriented")), "{repairs:#?}");
     assert!(report.errors.is_empty());
     let (shp, report) = imported("qingshan-shp.toml");
@@ -64,10 +69,18 @@ fn geojson_shapefile_and_xlsx_sources_make_the_same_region() {
     assert_eq!(hierarchy(&geojson), hierarchy(&shp));
     assert_eq!(hierarchy(&geojson), hierarchy(&xlsx));
     let count = |r: &Region, l| r.level(l).count();
-    assert_eq!((count(&geojson, AdminLevel::Village), count(&geojson, AdminLevel::Grid)), (60, 121));
+    assert_eq!(
+        (count(&geojson, AdminLevel::Village), count(&geojson, AdminLevel::Grid)),
+        (60, 121)
+    );
     // Shapefiles in GCJ-02 and in a Gauss-Kruger projection come back to the GeoJSON's WGS84
     // vertices (to the 6 decimals region files keep).
-    for level in [AdminLevel::County, AdminLevel::Township, AdminLevel::Village, AdminLevel::Grid] {
+    for level in [
+        AdminLevel::County,
+        AdminLevel::Township,
+        AdminLevel::Village,
+        AdminLevel::Grid,
+    ] {
         for ((_, a), (_, b)) in geojson.level(level).zip(shp.level(level)) {
             assert_eq!(rings(a), rings(b), "{} {}", a.code, a.name);
             assert_eq!((a.lng, a.lat, a.population), (b.lng, b.lat, b.population), "{}", a.code);
@@ -80,7 +93,13 @@ fn geojson_shapefile_and_xlsx_sources_make_the_same_region() {
     for unit in &geojson.units[1..] {
         let id = geojson.id(&unit.code).unwrap();
         if matches!(unit.level, AdminLevel::Village | AdminLevel::Grid) {
-            assert_eq!(geojson.locate(unit.level, unit.lng, unit.lat), Some(id), "{} {}", unit.code, unit.name);
+            assert_eq!(
+                geojson.locate(unit.level, unit.lng, unit.lat),
+                Some(id),
+                "{} {}",
+                unit.code,
+                unit.name
+            );
         }
     }
     // The import is deterministic.
@@ -92,7 +111,10 @@ fn rings(unit: &fengqiao_ingest::region::AdminUnit) -> Vec<Vec<(i64, i64)>> {
     let mut out = Vec::new();
     for polygon in &unit.boundary.as_ref().unwrap().0 {
         for ring in std::iter::once(polygon.exterior()).chain(polygon.interiors()) {
-            let mut v: Vec<(i64, i64)> = ring.0[1..].iter().map(|c| ((c.x * 1e6).round() as i64, (c.y * 1e6).round() as i64)).collect();
+            let mut v: Vec<(i64, i64)> = ring.0[1..]
+                .iter()
+                .map(|c| ((c.x * 1e6).round() as i64, (c.y * 1e6).round() as i64))
+                .collect();
             let start = (0..v.len()).min_by_key(|&i| v[i]).unwrap();
             v.rotate_left(start);
             out.push(v);
@@ -110,17 +132,30 @@ fn a_province_of_two_cities_is_one_region() {
     assert_eq!(cities, ["青山市", "白水市"]);
     let qingshan = province.id("990100").unwrap();
     for (id, county) in province.level(AdminLevel::County) {
-        assert_eq!(province.parent(id).map(|p| province.units[p as usize].level), Some(AdminLevel::City), "{}", county.code);
+        assert_eq!(
+            province.parent(id).map(|p| province.units[p as usize].level),
+            Some(AdminLevel::City),
+            "{}",
+            county.code
+        );
     }
     // The cities' outlines were dissolved from their counties'; the province's from the cities'.
     assert!(province.units[qingshan as usize].boundary.is_some());
-    let (lng, lat) = (province.units[qingshan as usize].lng, province.units[qingshan as usize].lat);
+    let (lng, lat) = (
+        province.units[qingshan as usize].lng,
+        province.units[qingshan as usize].lat,
+    );
     assert!(province.contains(lng, lat));
     let village = province.locate(AdminLevel::Village, lng, lat).unwrap();
     assert_eq!(province.ancestor(village, AdminLevel::City), Some(qingshan));
     assert_eq!(
         province.units[0].population,
-        Some(province.level(AdminLevel::Grid).map(|(_, g)| g.population.unwrap()).sum())
+        Some(
+            province
+                .level(AdminLevel::Grid)
+                .map(|(_, g)| g.population.unwrap())
+                .sum()
+        )
     );
 }
 
@@ -134,7 +169,10 @@ fn damaged(file: &str, edit: impl Fn(&str) -> String) -> (tempfile::TempDir, Pat
             std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
         }
     };
-    copy(&examples().join("qingshan/geojson"), &dir.path().join("qingshan/geojson"));
+    copy(
+        &examples().join("qingshan/geojson"),
+        &dir.path().join("qingshan/geojson"),
+    );
     copy(&examples().join("recipes"), &dir.path().join("recipes"));
     let path = dir.path().join("qingshan/geojson").join(file);
     let text = std::fs::read_to_string(&path).unwrap();
@@ -157,32 +195,58 @@ fn bad_region_sources_are_reported_by_file_and_row_and_nothing_is_written() {
     let lines: Vec<&str> = units.lines().collect();
     // Line numbers of the unit table (the header is line 1).
     let line_of = |code: &str| lines.iter().position(|l| l.starts_with(&format!("{code},"))).unwrap() + 1;
-    let village = lines.iter().find(|l| l.contains(",99010110")).unwrap().split(',').next().unwrap().to_string();
+    let village = lines
+        .iter()
+        .find(|l| l.contains(",99010110"))
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .to_string();
 
     // A duplicate code.
     let (_dir, recipe) = damaged("units.csv", |t| format!("{t}{}\n", lines[line_of(&village) - 1]));
     let errors = import_errors(&recipe);
-    assert!(errors.iter().any(|e| e.contains("units.csv row") && e.contains(&format!("code {village} appears twice"))), "{errors:#?}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("units.csv row") && e.contains(&format!("code {village} appears twice"))),
+        "{errors:#?}"
+    );
 
     // A missing parent.
     let (_dir, recipe) = damaged("units.csv", |t| t.replacen(",990101102,", ",990101199,", 1));
     let errors = import_errors(&recipe);
-    assert!(errors.iter().any(|e| e.contains("units.csv row") && e.contains("its parent 990101199 is missing")), "{errors:#?}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("units.csv row") && e.contains("its parent 990101199 is missing")),
+        "{errors:#?}"
+    );
 
     // Codes that do not nest: a village listed under a county.
-    let (_dir, recipe) = damaged("units.csv", |t| t.replacen(&format!("{village},"), &format!("{village}X,"), 1).replacen(&format!("{village}X,"), &format!("{village},"), 1).replacen(&format!(",{},", &village[..9]), ",990102,", 1));
+    let (_dir, recipe) = damaged("units.csv", |t| {
+        t.replacen(&format!("{village},"), &format!("{village}X,"), 1)
+            .replacen(&format!("{village}X,"), &format!("{village},"), 1)
+            .replacen(&format!(",{},", &village[..9]), ",990102,", 1)
+    });
     let errors = import_errors(&recipe);
     assert!(errors.iter().any(|e| e.contains("codes do not nest")), "{errors:#?}");
 
     // A point outside its own polygon.
     let row = lines[line_of(&village) - 1];
     let fields: Vec<&str> = row.split(',').collect();
-    let moved = format!("{},{},{},{},100.9,30.9,{}", fields[0], fields[1], fields[2], fields[3], fields[6]);
+    let moved = format!(
+        "{},{},{},{},100.9,30.9,{}",
+        fields[0], fields[1], fields[2], fields[3], fields[6]
+    );
     let (_dir, recipe) = damaged("units.csv", |t| t.replace(row, &moved));
     let errors = import_errors(&recipe);
     let row_number = line_of(&village);
     assert!(
-        errors.iter().any(|e| e.contains(&format!("units.csv row {row_number}")) && e.contains("outside its own polygon")),
+        errors
+            .iter()
+            .any(|e| e.contains(&format!("units.csv row {row_number}")) && e.contains("outside its own polygon")),
         "{errors:#?}"
     );
 
@@ -196,17 +260,28 @@ fn bad_region_sources_are_reported_by_file_and_row_and_nothing_is_written() {
         fc.to_string()
     });
     let errors = import_errors(&recipe);
-    assert!(errors.iter().any(|e| e.contains("villages.geojson row 1") && e.contains("self-intersection")), "{errors:#?}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("villages.geojson row 1") && e.contains("self-intersection")),
+        "{errors:#?}"
+    );
 
     // Populations that do not add up are a warning, not an error.
     let (_dir, recipe) = damaged("units.csv", |t| {
         let township = lines.iter().find(|l| l.starts_with("990101102,")).unwrap();
         let f: Vec<&str> = township.split(',').collect();
-        t.replace(township, &format!("{},{},{},1,{},{},{}", f[0], f[1], f[2], f[4], f[5], f[6]))
+        t.replace(
+            township,
+            &format!("{},{},{},1,{},{},{}", f[0], f[1], f[2], f[4], f[5], f[6]),
+        )
     });
     let (_, report) = import(&load_recipe(&recipe).unwrap(), recipe.parent().unwrap()).unwrap();
     assert!(
-        report.warnings.iter().any(|w| w.to_string().contains("units.csv row") && w.message.contains("population 1 but its")),
+        report
+            .warnings
+            .iter()
+            .any(|w| w.to_string().contains("units.csv row") && w.message.contains("population 1 but its")),
         "{:#?}",
         report.warnings
     );
@@ -214,7 +289,10 @@ fn bad_region_sources_are_reported_by_file_and_row_and_nothing_is_written() {
 
 /// "Now" for the future-date check: after every date of the example exports.
 fn now() -> chrono::NaiveDateTime {
-    chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap().and_hms_opt(0, 0, 0).unwrap()
+    chrono::NaiveDate::from_ymd_opt(2026, 12, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
 }
 
 /// The proposal for an export, edited as its user would: the words it could not map given, the
@@ -224,7 +302,9 @@ fn edited_mapping(export: &str, edits: &[(&str, &str)]) -> Mapping {
     let mut text = proposal.to_mapping();
     Mapping::parse(&text, "proposal").unwrap();
     for (commented, line) in edits {
-        let start = text.find(commented).unwrap_or_else(|| panic!("{commented:?} not in the proposal:\n{text}"));
+        let start = text
+            .find(commented)
+            .unwrap_or_else(|| panic!("{commented:?} not in the proposal:\n{text}"));
         let end = start + text[start..].find('\n').unwrap();
         text.replace_range(start..end, line);
     }
@@ -272,7 +352,10 @@ fn check_export(export: &str, mapping: Mapping) -> (Store, fengqiao_ingest::Inge
         .collect();
     let good: Vec<(&String, &String)> = truth.iter().filter(|(_, v)| !v.starts_with("reject")).collect();
     let right = good.iter().filter(|(id, v)| placed.get(*id) == Some(*v)).count();
-    let wrong: Vec<_> = good.iter().filter(|(id, v)| placed.get(*id).is_some_and(|p| p != *v)).collect();
+    let wrong: Vec<_> = good
+        .iter()
+        .filter(|(id, v)| placed.get(*id).is_some_and(|p| p != *v))
+        .collect();
     assert!(wrong.is_empty(), "{export}: placed in the wrong village: {wrong:?}");
     assert!(
         right as f64 >= 0.99 * good.len() as f64,
@@ -283,17 +366,26 @@ fn check_export(export: &str, mapping: Mapping) -> (Store, fengqiao_ingest::Inge
     assert!(report.rejected as usize >= expected_rejections, "{export}: {report:?}");
     for (id, v) in &truth {
         if v.starts_with("reject") {
-            assert!(!placed.contains_key(id), "{export}: {id} should be rejected ({v}) but loaded");
+            assert!(
+                !placed.contains_key(id),
+                "{export}: {id} should be rejected ({v}) but loaded"
+            );
         }
     }
     for (_, reason, message) in &rejected {
         if reason == "ambiguous_place" {
-            assert!(message.contains("candidates:") && message.matches(" (9901").count() >= 2, "{message}");
+            assert!(
+                message.contains("candidates:") && message.matches(" (9901").count() >= 2,
+                "{message}"
+            );
         }
     }
     let reasons: Vec<&str> = rejected.iter().map(|r| r.1.as_str()).collect();
     for expected in truth.values().filter_map(|v| v.strip_prefix("reject:")) {
-        assert!(reasons.contains(&expected), "{export}: no rejection for {expected}: {reasons:?}");
+        assert!(
+            reasons.contains(&expected),
+            "{export}: no rejection for {expected}: {reasons:?}"
+        );
     }
     (store, report)
 }
@@ -309,14 +401,24 @@ fn an_xlsx_export_with_its_own_words_loads_through_an_inspected_and_edited_mappi
             ("# \"来电\"", "\"来电\" = \"hotline_12345\""),
         ],
     );
-    assert_eq!(mapping.sheet, Some(fengqiao_ingest::mapping::SheetRef::Name("案件明细".into())));
+    assert_eq!(
+        mapping.sheet,
+        Some(fengqiao_ingest::mapping::SheetRef::Name("案件明细".into()))
+    );
     let (store, report) = check_export("cases.xlsx", mapping);
     assert_eq!(report.sheet.as_deref(), Some("案件明细"));
-    assert!(report.placed_by["address"] > 100 && report.placed_by["name"] > 100, "{report:?}");
+    assert!(
+        report.placed_by["address"] > 100 && report.placed_by["name"] > 100,
+        "{report:?}"
+    );
     // Rejections name the sheet, the row and the export's own header.
     let (sheet, message): (String, String) = store
         .conn()
-        .query_row("SELECT sheet, message FROM rejected WHERE reason = 'invalid_date' LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(
+            "SELECT sheet, message FROM rejected WHERE reason = 'invalid_date' LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .unwrap();
     assert_eq!(sheet, "案件明细");
     assert!(message.contains("登记日期 (reported_at)"), "{message}");
@@ -362,7 +464,11 @@ fn a_gb18030_csv_export_with_baidu_points_loads_through_its_mapping() {
         .iter()
         .filter(|(v, lng, lat)| region.locate(AdminLevel::Village, *lng, *lat) == region.id(v))
         .count();
-    assert!(inside as f64 >= 0.9 * points.len() as f64, "{inside} of {}", points.len());
+    assert!(
+        inside as f64 >= 0.9 * points.len() as f64,
+        "{inside} of {}",
+        points.len()
+    );
 }
 
 #[test]
@@ -379,7 +485,10 @@ fn a_mapping_naming_a_header_the_file_lacks_refuses_the_file_before_any_row() {
         .ingest_file(&examples().join("exports/cases.xlsx"), qingshan(), &opts, &NoProgress)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("cases.xlsx") && err.contains("受理编号") && err.contains("m.toml"), "{err}");
+    assert!(
+        err.contains("cases.xlsx") && err.contains("受理编号") && err.contains("m.toml"),
+        "{err}"
+    );
     assert_eq!(store.case_count().unwrap(), 0);
 }
 
@@ -420,13 +529,19 @@ fn the_store_remembers_its_region_and_refuses_another() {
             .ingest_file(&file, &Region::chenzhou(), &opts, &NoProgress)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("青山市") && err.contains("郴州市") && err.contains("region update"), "{err}");
+        assert!(
+            err.contains("青山市") && err.contains("郴州市") && err.contains("region update"),
+            "{err}"
+        );
         assert_eq!(store.case_count().unwrap(), 1);
     }
     // Read back without the directory.
     let store = Store::open(&db).unwrap();
     let region = fengqiao_ingest::stored::region_for(store.conn(), "s.duckdb", None).unwrap();
-    assert_eq!((region.code.as_str(), region.hash.as_str()), ("990100", qingshan().hash.as_str()));
+    assert_eq!(
+        (region.code.as_str(), region.hash.as_str()),
+        ("990100", qingshan().hash.as_str())
+    );
     assert!(fengqiao_ingest::stored::region_for(store.conn(), "s.duckdb", Some(Region::chenzhou())).is_err());
     let log = fengqiao_ingest::stored::region_log(store.conn()).unwrap();
     assert_eq!(log.len(), 1);
@@ -452,7 +567,12 @@ fn a_store_made_before_stores_recorded_their_region_is_the_default_regions() {
     assert!(err.to_string().contains("the default"), "{err}");
     let dir = tempfile::tempdir().unwrap();
     let err = store
-        .ingest_file(&coded_csv(dir.path(), qingshan()), qingshan(), &IngestOptions::default(), &NoProgress)
+        .ingest_file(
+            &coded_csv(dir.path(), qingshan()),
+            qingshan(),
+            &IngestOptions::default(),
+            &NoProgress,
+        )
         .unwrap_err();
     assert!(err.to_string().contains("郴州市"), "{err}");
 }
@@ -465,18 +585,24 @@ fn a_region_update_re_places_the_cases_it_affects_and_is_logged() {
         ..IngestOptions::default()
     };
     let dir = tempfile::tempdir().unwrap();
-    store.ingest_file(&coded_csv(dir.path(), qingshan()), qingshan(), &opts, &NoProgress).unwrap();
+    store
+        .ingest_file(&coded_csv(dir.path(), qingshan()), qingshan(), &opts, &NoProgress)
+        .unwrap();
     let (vid, village) = qingshan().level(AdminLevel::Village).next().unwrap();
     // The next version: the village's point moved, and it gets a new code (the old one a former code).
     let files = qingshan().files();
     let texts = files.iter().map(|(name, text)| {
         let text = if name == "villages.csv" {
-            text.replacen(&format!("{},{},", village.code, village.name), &format!("{}9,{},", &village.code[..11], village.name), 1)
-                .replacen(
-                    &format!(",{:.6},{:.6},", village.lng, village.lat),
-                    &format!(",{:.6},{:.6},", village.lng + 0.001, village.lat),
-                    1,
-                )
+            text.replacen(
+                &format!("{},{},", village.code, village.name),
+                &format!("{}9,{},", &village.code[..11], village.name),
+                1,
+            )
+            .replacen(
+                &format!(",{:.6},{:.6},", village.lng, village.lat),
+                &format!(",{:.6},{:.6},", village.lng + 0.001, village.lat),
+                1,
+            )
         } else {
             text.replace(&village.code, &format!("{}9", &village.code[..11]))
         };
@@ -506,14 +632,19 @@ fn a_region_update_re_places_the_cases_it_affects_and_is_logged() {
     assert_eq!(done.changed.get("position"), Some(&1));
     let (code, lng): (String, f64) = store
         .conn()
-        .query_row("SELECT village_code, lng FROM cases", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row("SELECT village_code, lng FROM cases", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .unwrap();
     assert_eq!(code, format!("{}9", &village.code[..11]));
     assert!((lng - (qingshan().units[vid as usize].lng + 0.001)).abs() < 1e-9);
     let region = fengqiao_ingest::stored::region_for(store.conn(), "mem", None).unwrap();
     assert_eq!(region.hash, next.hash);
     let log = fengqiao_ingest::stored::region_log(store.conn()).unwrap();
-    assert_eq!(log.iter().map(|l| l.action.as_str()).collect::<Vec<_>>(), ["recorded", "updated"]);
+    assert_eq!(
+        log.iter().map(|l| l.action.as_str()).collect::<Vec<_>>(),
+        ["recorded", "updated"]
+    );
     assert_eq!(log[1].cases_replaced, 1);
     // Another root code is not an update.
     let err = store.update_region(&Region::chenzhou(), false).unwrap_err().to_string();

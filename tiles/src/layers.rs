@@ -415,18 +415,7 @@ fn build_basemap(region: &Region) -> Basemap {
     Basemap { outlines }
 }
 
-fn polygons(shape: &geo::MultiPolygon<f64>) -> Vec<Vec<Vec<[f64; 2]>>> {
-    shape
-        .0
-        .iter()
-        .map(|p| {
-            std::iter::once(p.exterior())
-                .chain(p.interiors())
-                .map(|r| r.0.iter().map(|c| [c.x, c.y]).collect())
-                .collect()
-        })
-        .collect()
-}
+use fengqiao_ingest::region::coordinates as polygons;
 
 /// The lowest zoom at which a level's outlines and labels appear.
 pub fn admin_min_zoom(level: AdminLevel) -> u8 {

@@ -118,15 +118,27 @@ impl Watch {
                 .await?;
             let (kind, report) = match outcome {
                 Ok(report) => ("done", serde_json::to_value(&report).unwrap_or_default()),
-                Err(e) => ("failed", serde_json::json!({ "file": path.display().to_string(), "error": e.to_string() })),
+                Err(e) => (
+                    "failed",
+                    serde_json::json!({ "file": path.display().to_string(), "error": e.to_string() }),
+                ),
             };
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let folder = self.dir.join(kind);
             let moved = std::fs::create_dir_all(&folder).and_then(|()| {
                 let target = free_name(&folder, &name);
                 std::fs::rename(&path, &target)?;
-                let report_name = format!("{}.report.json", target.file_name().unwrap_or_default().to_string_lossy());
-                std::fs::write(folder.join(report_name), serde_json::to_string_pretty(&report).unwrap_or_default())?;
+                let report_name = format!(
+                    "{}.report.json",
+                    target.file_name().unwrap_or_default().to_string_lossy()
+                );
+                std::fs::write(
+                    folder.join(report_name),
+                    serde_json::to_string_pretty(&report).unwrap_or_default(),
+                )?;
                 Ok(target)
             });
             let moved_to = moved.map_err(|e| ApiError::Internal(format!("moving {}: {e}", path.display())))?;
@@ -216,7 +228,12 @@ impl BriefingSchedule {
     pub async fn make(&self, state: &Arc<AppState>, week: &str) -> Result<PathBuf, ApiError> {
         let target = self.dir.join(week);
         let period = fengqiao_analytics::briefing::ReportPeriod::week(week)?;
-        crate::briefings::write(state, fengqiao_analytics::briefing::BriefingOptions::new(period), target.clone()).await?;
+        crate::briefings::write(
+            state,
+            fengqiao_analytics::briefing::BriefingOptions::new(period),
+            target.clone(),
+        )
+        .await?;
         Ok(target)
     }
 
@@ -246,7 +263,10 @@ mod tests {
     use chrono::NaiveDate;
 
     fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(h, min, 0).unwrap()
+        NaiveDate::from_ymd_opt(y, m, d)
+            .unwrap()
+            .and_hms_opt(h, min, 0)
+            .unwrap()
     }
 
     #[test]

@@ -35,12 +35,23 @@ impl SourceCrs {
     /// The system a `.prj` file (ESRI WKT) describes.
     pub fn from_prj(wkt: &str) -> Result<SourceCrs, String> {
         let upper = wkt.to_ascii_uppercase();
-        let datum_ok = ["CGCS", "CHINA_2000", "CHINA GEODETIC", "2000", "WGS_1984", "WGS 84", "WGS84"]
-            .iter()
-            .any(|d| upper.contains(d));
+        let datum_ok = [
+            "CGCS",
+            "CHINA_2000",
+            "CHINA GEODETIC",
+            "2000",
+            "WGS_1984",
+            "WGS 84",
+            "WGS84",
+        ]
+        .iter()
+        .any(|d| upper.contains(d));
         if !upper.trim_start().starts_with("PROJCS") {
             if !datum_ok {
-                return Err(format!("unsupported geographic system in the .prj: {}", first_name(wkt)));
+                return Err(format!(
+                    "unsupported geographic system in the .prj: {}",
+                    first_name(wkt)
+                ));
             }
             return Ok(SourceCrs::Geographic(Crs::Wgs84));
         }
@@ -142,7 +153,8 @@ impl TransverseMercator {
         let lat = phi1
             - (n1 * tan1 / r1)
                 * (d * d / 2.0 - (5.0 + 3.0 * t1 + 10.0 * c1 - 4.0 * c1 * c1 - 9.0 * ep2) * d.powi(4) / 24.0
-                    + (61.0 + 90.0 * t1 + 298.0 * c1 + 45.0 * t1 * t1 - 252.0 * ep2 - 3.0 * c1 * c1) * d.powi(6) / 720.0);
+                    + (61.0 + 90.0 * t1 + 298.0 * c1 + 45.0 * t1 * t1 - 252.0 * ep2 - 3.0 * c1 * c1) * d.powi(6)
+                        / 720.0);
         let lng = (d - (1.0 + 2.0 * t1 + c1) * d.powi(3) / 6.0
             + (5.0 - 2.0 * c1 + 28.0 * t1 - 3.0 * c1 * c1 + 8.0 * ep2 + 24.0 * t1 * t1) * d.powi(5) / 120.0)
             / cos1;
@@ -185,7 +197,10 @@ pub fn round6(v: f64) -> f64 {
 
 /// Converts rings of source coordinates to WGS84, rounds them, closes open rings, drops repeated
 /// vertices and orients them; then checks what cannot be repaired. Errors are messages.
-pub fn prepare(polygons: Vec<Vec<Vec<(f64, f64)>>>, crs: &SourceCrs) -> (Option<MultiPolygon<f64>>, Repairs, Vec<String>) {
+pub fn prepare(
+    polygons: Vec<Vec<Vec<(f64, f64)>>>,
+    crs: &SourceCrs,
+) -> (Option<MultiPolygon<f64>>, Repairs, Vec<String>) {
     let mut repairs = Repairs::default();
     let mut errors = Vec::new();
     let mut out = Vec::new();
@@ -304,13 +319,25 @@ mod tests {
     #[test]
     fn self_intersections_and_short_rings_are_errors() {
         let wgs = SourceCrs::parse("wgs84").unwrap();
-        let bowtie = vec![(113.0, 25.0), (113.1, 25.1), (113.1, 25.0), (113.0, 25.1), (113.0, 25.0)];
+        let bowtie = vec![
+            (113.0, 25.0),
+            (113.1, 25.1),
+            (113.1, 25.0),
+            (113.0, 25.1),
+            (113.0, 25.0),
+        ];
         let (geometry, _, errors) = prepare(vec![vec![bowtie]], &wgs);
         assert!(geometry.is_none());
         assert!(errors.iter().any(|e| e.contains("self-intersection")), "{errors:?}");
         let (_, _, errors) = prepare(vec![vec![vec![(113.0, 25.0), (113.1, 25.0)]]], &wgs);
         assert!(errors[0].contains("fewer than 3"), "{errors:?}");
-        let (_, _, errors) = prepare(vec![vec![square(false, true).into_iter().map(|(x, y)| (x * 1e4, y * 1e4)).collect()]], &wgs);
+        let (_, _, errors) = prepare(
+            vec![vec![square(false, true)
+                .into_iter()
+                .map(|(x, y)| (x * 1e4, y * 1e4))
+                .collect()]],
+            &wgs,
+        );
         assert!(errors[0].contains("not a longitude/latitude"), "{errors:?}");
     }
 
@@ -326,7 +353,10 @@ mod tests {
         let (lng, lat) = crs.to_wgs84(399_046.592, 2_766_426.515);
         assert!((lng - 113.0).abs() < 1e-7 && (lat - 25.0).abs() < 1e-7, "{lng} {lat}");
         let geographic = r#"GEOGCS["GCS_China_Geodetic_Coordinate_System_2000",DATUM["D_China_2000",SPHEROID["CGCS2000",6378137.0,298.257222101]]]"#;
-        assert_eq!(SourceCrs::from_prj(geographic).unwrap(), SourceCrs::Geographic(Crs::Wgs84));
+        assert_eq!(
+            SourceCrs::from_prj(geographic).unwrap(),
+            SourceCrs::Geographic(Crs::Wgs84)
+        );
         assert!(SourceCrs::from_prj(r#"PROJCS["x",GEOGCS["WGS 84"],PROJECTION["Lambert_Conformal_Conic"]]"#).is_err());
     }
 }

@@ -207,7 +207,11 @@ impl fmt::Display for ImportReport {
         for (level, units, polygons) in &self.counts {
             writeln!(f, "{level:<9} {units:>7} units, {polygons:>7} with a polygon")?;
         }
-        for (kind, list) in [("error", &self.errors), ("warning", &self.warnings), ("repaired", &self.repairs)] {
+        for (kind, list) in [
+            ("error", &self.errors),
+            ("warning", &self.warnings),
+            ("repaired", &self.repairs),
+        ] {
             for issue in list {
                 writeln!(f, "{kind}: {issue}")?;
             }
@@ -251,12 +255,15 @@ pub(crate) fn role_of(field: &str) -> Option<Role> {
     let upper = f.to_ascii_uppercase();
     let any = |words: &[&str]| words.iter().any(|w| f.contains(w));
     let is = |words: &[&str]| words.iter().any(|w| upper == *w);
-    if is(&["PARENT", "PARENT_CODE", "SJDM", "FJDM", "SJXZQDM"]) || any(&["上级", "父级", "所属"]) && any(&["代码", "编码", "编号"]) {
+    if is(&["PARENT", "PARENT_CODE", "SJDM", "FJDM", "SJXZQDM"])
+        || any(&["上级", "父级", "所属"]) && any(&["代码", "编码", "编号"])
+    {
         Some(Role::Parent)
     } else if is(&["FORMER_CODES", "OLD_CODE"]) || any(&["原代码", "曾用代码", "原编码"]) {
         Some(Role::FormerCodes)
-    } else if is(&["CODE", "ADCODE", "DM", "XZQDM", "XZQHDM", "QHDM", "CUNDM", "XZDM", "WGBM", "WGDM", "GB", "PAC"])
-        || any(&["代码", "编码", "编号"])
+    } else if is(&[
+        "CODE", "ADCODE", "DM", "XZQDM", "XZQHDM", "QHDM", "CUNDM", "XZDM", "WGBM", "WGDM", "GB", "PAC",
+    ]) || any(&["代码", "编码", "编号"])
     {
         Some(Role::Code)
     } else if is(&["ALIASES", "ALIAS"]) || any(&["别名", "曾用名", "原名"]) {
@@ -295,7 +302,10 @@ fn columns(fields: &Fields, source: &Source, place: &Place) -> Result<HashMap<Ro
             if !source.fields.iter().any(|f| f == name) {
                 return Err(Issue {
                     place: place.clone(),
-                    message: format!("the recipe names column {name:?}, which is not there (columns: {})", source.fields.join(", ")),
+                    message: format!(
+                        "the recipe names column {name:?}, which is not there (columns: {})",
+                        source.fields.join(", ")
+                    ),
                 });
             }
             out.insert(role, name.clone());
@@ -447,7 +457,11 @@ impl Importer<'_> {
         if level < self.root_level {
             return Err(Issue {
                 place: place.clone(),
-                message: format!("level {} is above the region's root ({})", level.code(), self.root_level.code()),
+                message: format!(
+                    "level {} is above the region's root ({})",
+                    level.code(),
+                    self.root_level.code()
+                ),
             });
         }
         Ok(level)
@@ -455,7 +469,17 @@ impl Importer<'_> {
 
     /// Adds one row's facts to the unit of its code.
     #[allow(clippy::too_many_arguments)]
-    fn merge(&mut self, code: String, level: Option<AdminLevel>, row: &SourceRow, cols: &HashMap<Role, String>, place: Place, point_crs: &SourceCrs, boundary: Option<MultiPolygon<f64>>, from_table: bool) {
+    fn merge(
+        &mut self,
+        code: String,
+        level: Option<AdminLevel>,
+        row: &SourceRow,
+        cols: &HashMap<Role, String>,
+        place: Place,
+        point_crs: &SourceCrs,
+        boundary: Option<MultiPolygon<f64>>,
+        from_table: bool,
+    ) {
         let get = |role: Role| -> Option<String> {
             let name = cols.get(&role)?;
             row.attrs
@@ -473,7 +497,10 @@ impl Importer<'_> {
             Some(p) => match p.parse::<f64>() {
                 Ok(v) if v >= 0.0 && v.is_finite() => Some(v.round() as u64),
                 _ => {
-                    self.error(&column_place(Role::Population), format!("population {p:?} is not a number"));
+                    self.error(
+                        &column_place(Role::Population),
+                        format!("population {p:?} is not a number"),
+                    );
                     None
                 }
             },
@@ -491,7 +518,10 @@ impl Importer<'_> {
             },
             (None, None) => None,
             _ => {
-                self.error(&column_place(Role::Lng), "only one of the two coordinates is given".into());
+                self.error(
+                    &column_place(Role::Lng),
+                    "only one of the two coordinates is given".into(),
+                );
                 None
             }
         };
@@ -530,7 +560,10 @@ impl Importer<'_> {
                 conflicts.push(format!("level {} here, {} at {}", b.code(), a.code(), existing.place));
             }
         }
-        let take = |mine: &mut Option<String>, theirs: Option<String>, what: &str, conflicts: &mut Vec<String>| match (mine.as_ref(), theirs) {
+        let take = |mine: &mut Option<String>, theirs: Option<String>, what: &str, conflicts: &mut Vec<String>| match (
+            mine.as_ref(),
+            theirs,
+        ) {
             (None, t) => *mine = t,
             (Some(m), Some(t)) if *m != t => {
                 conflicts.push(format!("{what} {t:?} here, {m:?} at {}", existing.place));
@@ -548,12 +581,20 @@ impl Importer<'_> {
         }
         existing.level = existing.level.or(fresh.level);
         let population_before = existing.population;
-        existing.population = if from_table { fresh.population.or(existing.population) } else { existing.population.or(fresh.population) };
+        existing.population = if from_table {
+            fresh.population.or(existing.population)
+        } else {
+            existing.population.or(fresh.population)
+        };
         if existing.population != population_before {
             existing.population_place = fresh.population_place;
         }
         let point_before = existing.point;
-        existing.point = if from_table { fresh.point.or(existing.point) } else { existing.point.or(fresh.point) };
+        existing.point = if from_table {
+            fresh.point.or(existing.point)
+        } else {
+            existing.point.or(fresh.point)
+        };
         if existing.point != point_before {
             existing.point_place = fresh.point_place;
         }
@@ -574,6 +615,36 @@ impl Importer<'_> {
                 self.warn(&place, format!("unit {code}: {c} (the unit table's is kept)"));
             }
         }
+    }
+
+    /// A row's code; `None` (and an error) when it has none or had it in an earlier row of the
+    /// same source.
+    fn row_code(
+        &mut self,
+        row: &SourceRow,
+        cols: &HashMap<Role, String>,
+        at: &Place,
+        seen: &mut HashMap<String, Place>,
+    ) -> Option<String> {
+        let code = row
+            .attrs
+            .iter()
+            .find(|(k, _)| Some(k) == cols.get(&Role::Code))
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default();
+        if code.is_empty() {
+            let place = Place {
+                column: cols.get(&Role::Code).cloned(),
+                ..at.clone()
+            };
+            self.error(&place, "no code".into());
+            return None;
+        }
+        if let Some(first) = seen.insert(code.clone(), at.clone()) {
+            self.error(at, format!("code {code} appears twice (first at {first})"));
+            return None;
+        }
+        Some(code)
     }
 
     fn read_boundaries(&mut self, source: &BoundarySource) {
@@ -616,26 +687,9 @@ impl Importer<'_> {
                 row: Some(row.row),
                 ..place.clone()
             };
-            let code = row
-                .attrs
-                .iter()
-                .find(|(k, _)| Some(k) == cols.get(&Role::Code))
-                .map(|(_, v)| v.trim().to_string())
-                .unwrap_or_default();
-            if code.is_empty() {
-                self.error(
-                    &Place {
-                        column: cols.get(&Role::Code).cloned(),
-                        ..at
-                    },
-                    "no code".into(),
-                );
+            let Some(code) = self.row_code(row, &cols, &at, &mut seen) else {
                 continue;
-            }
-            if let Some(first) = seen.insert(code.clone(), at.clone()) {
-                self.error(&at, format!("code {code} appears twice (first at {first})"));
-                continue;
-            }
+            };
             let Some(polygons) = row.polygons.clone() else {
                 self.error(&at, format!("unit {code}: the geometry is not a polygon"));
                 continue;
@@ -671,7 +725,11 @@ impl Importer<'_> {
             row: None,
             column: None,
         };
-        let level = match source.level.as_deref().map(|l| parse_level(l, &place).and_then(|l| self.level_below_root(l, &place))) {
+        let level = match source
+            .level
+            .as_deref()
+            .map(|l| parse_level(l, &place).and_then(|l| self.level_below_root(l, &place)))
+        {
             Some(Ok(l)) => Some(l),
             Some(Err(issue)) => return self.report.errors.push(issue),
             None => None,
@@ -695,30 +753,12 @@ impl Importer<'_> {
                 row: Some(row.row),
                 ..place.clone()
             };
-            let code = row
-                .attrs
-                .iter()
-                .find(|(k, _)| Some(k) == cols.get(&Role::Code))
-                .map(|(_, v)| v.trim().to_string())
-                .unwrap_or_default();
-            if !code.is_empty() {
-                if let Some(first) = seen.insert(code.clone(), at.clone()) {
-                    self.error(&at, format!("code {code} appears twice (first at {first})"));
-                    continue;
-                }
+            if row.attrs.iter().all(|(_, v)| v.trim().is_empty()) {
+                continue; // a blank row
             }
-            if code.is_empty() {
-                if row.attrs.iter().any(|(_, v)| !v.trim().is_empty()) {
-                    self.error(
-                        &Place {
-                            column: cols.get(&Role::Code).cloned(),
-                            ..at
-                        },
-                        "no code".into(),
-                    );
-                }
+            let Some(code) = self.row_code(row, &cols, &at, &mut seen) else {
                 continue;
-            }
+            };
             let level = (code != self.recipe.code).then_some(level).flatten();
             self.merge(code, level, row, &cols, at, &crs, None, true);
         }
@@ -752,7 +792,10 @@ impl Importer<'_> {
             .map(|(c, u)| (c.clone(), u.place.clone()))
             .collect();
         for (code, place) in unknown {
-            self.error(&place, format!("unit {code}: no level (give the table's level, a level column, or a parent)"));
+            self.error(
+                &place,
+                format!("unit {code}: no level (give the table's level, a level column, or a parent)"),
+            );
         }
     }
 
@@ -786,8 +829,20 @@ impl Importer<'_> {
                     }
                     self.units.get_mut(&code).expect("listed").parent = Some(parent.clone());
                 }
-                [] => self.error(&place, format!("unit {code}: no parent given and no {} polygon contains it", above.map_or("", AdminLevel::code))),
-                _ => self.error(&place, format!("unit {code}: no parent given and several polygons contain it: {}", found.join(", "))),
+                [] => self.error(
+                    &place,
+                    format!(
+                        "unit {code}: no parent given and no {} polygon contains it",
+                        above.map_or("", AdminLevel::code)
+                    ),
+                ),
+                _ => self.error(
+                    &place,
+                    format!(
+                        "unit {code}: no parent given and several polygons contain it: {}",
+                        found.join(", ")
+                    ),
+                ),
             }
         }
     }
@@ -832,7 +887,10 @@ impl Importer<'_> {
             } else if self.recipe.check_code_nesting && !nests(code, parent) {
                 problems.push((
                     at,
-                    format!("codes do not nest: {code} does not begin with its parent's {}", significant(parent)),
+                    format!(
+                        "codes do not nest: {code} does not begin with its parent's {}",
+                        significant(parent)
+                    ),
                 ));
             }
         }
@@ -841,7 +899,10 @@ impl Importer<'_> {
         }
         // Required levels: every level from below the root down to villages has units.
         let root_level = self.root_level;
-        for (level, _) in UNIT_TABLES.iter().filter(|(l, _)| *l > root_level && *l != AdminLevel::Grid) {
+        for (level, _) in UNIT_TABLES
+            .iter()
+            .filter(|(l, _)| *l > root_level && *l != AdminLevel::Grid)
+        {
             let present = self.units.values().any(|u| u.level == Some(*level));
             let province_without_cities = *level == AdminLevel::City;
             if !present && !province_without_cities {
@@ -884,19 +945,33 @@ impl Importer<'_> {
         let mut order = self.bottom_up();
         order.push(self.recipe.code.clone());
         for code in order {
-            let level = self.units[&code].level.or((code == self.recipe.code).then_some(self.root_level));
-            if self.units[&code].boundary.is_some() || !matches!(level, Some(AdminLevel::City) | Some(AdminLevel::Province) | Some(AdminLevel::County)) {
+            let level = self.units[&code]
+                .level
+                .or((code == self.recipe.code).then_some(self.root_level));
+            if self.units[&code].boundary.is_some()
+                || !matches!(
+                    level,
+                    Some(AdminLevel::City) | Some(AdminLevel::Province) | Some(AdminLevel::County)
+                )
+            {
                 continue;
             }
             let parts: Option<Vec<&MultiPolygon<f64>>> = children
                 .get(&code)
                 .filter(|c| !c.is_empty())
-                .map(|c| c.iter().map(|k| self.units[k].boundary.as_ref()).collect::<Option<Vec<_>>>())
+                .map(|c| {
+                    c.iter()
+                        .map(|k| self.units[k].boundary.as_ref())
+                        .collect::<Option<Vec<_>>>()
+                })
                 .unwrap_or(None);
             if let Some(parts) = parts {
                 let union = union_of(&parts);
                 let place = self.units[&code].place.clone();
-                self.repaired(&place, format!("unit {code}: outline dissolved from its {} children's", parts.len()));
+                self.repaired(
+                    &place,
+                    format!("unit {code}: outline dissolved from its {} children's", parts.len()),
+                );
                 self.units.get_mut(&code).expect("listed").boundary = Some(union);
             }
         }
@@ -911,24 +986,38 @@ impl Importer<'_> {
             if let (Some(point), Some(own)) = (unit.point, &unit.boundary) {
                 let d = distance_m(own, point);
                 if d > POINT_TOLERANCE_M {
-                    problems.push((point_place.clone(), format!("unit {code}: its point ({}, {}) lies {d:.0} m outside its own polygon", point.0, point.1)));
+                    problems.push((
+                        point_place.clone(),
+                        format!(
+                            "unit {code}: its point ({}, {}) lies {d:.0} m outside its own polygon",
+                            point.0, point.1
+                        ),
+                    ));
                     continue;
                 }
             }
-            let Some(parent_boundary) = parent.and_then(|p| p.boundary.as_ref()) else { continue };
+            let Some(parent_boundary) = parent.and_then(|p| p.boundary.as_ref()) else {
+                continue;
+            };
             let parent_code = unit.parent.as_deref().unwrap_or_default();
             if let Some(point) = unit.point {
                 let d = distance_m(parent_boundary, point);
                 if d > POINT_TOLERANCE_M {
                     problems.push((
                         point_place.clone(),
-                        format!("unit {code}: its point ({}, {}) lies {d:.0} m outside its parent {parent_code}'s polygon", point.0, point.1),
+                        format!(
+                            "unit {code}: its point ({}, {}) lies {d:.0} m outside its parent {parent_code}'s polygon",
+                            point.0, point.1
+                        ),
                     ));
                 }
             }
             if let Some(inside) = unit.boundary.as_ref().and_then(|b| b.interior_point()) {
                 if distance_m(parent_boundary, (inside.x(), inside.y())) > POINT_TOLERANCE_M {
-                    problems.push((unit.place.clone(), format!("unit {code}: its polygon lies outside its parent {parent_code}'s polygon")));
+                    problems.push((
+                        unit.place.clone(),
+                        format!("unit {code}: its polygon lies outside its parent {parent_code}'s polygon"),
+                    ));
                 }
             }
         }
@@ -943,8 +1032,15 @@ impl Importer<'_> {
     fn fill_in(&mut self) {
         let children = self.children();
         for code in self.bottom_up() {
-            let kids: Vec<&Draft> = children.get(&code).map(|c| c.iter().map(|k| &self.units[k]).collect()).unwrap_or_default();
-            let sum: Option<u64> = if kids.is_empty() { None } else { kids.iter().map(|k| k.population).sum() };
+            let kids: Vec<&Draft> = children
+                .get(&code)
+                .map(|c| c.iter().map(|k| &self.units[k]).collect())
+                .unwrap_or_default();
+            let sum: Option<u64> = if kids.is_empty() {
+                None
+            } else {
+                kids.iter().map(|k| k.population).sum()
+            };
             let unit = &self.units[&code];
             let place = unit.place.clone();
             let population_place = unit.population_place.clone().unwrap_or_else(|| place.clone());
@@ -996,7 +1092,10 @@ impl Importer<'_> {
             unit.population = population;
             unit.point = point;
             if point.is_none() && unit.level.is_some() {
-                self.error(&place, format!("unit {code}: no point, no polygon, and no children with points"));
+                self.error(
+                    &place,
+                    format!("unit {code}: no point, no polygon, and no children with points"),
+                );
             }
             if let Some(w) = warning {
                 self.warn(&population_place, w);
@@ -1045,31 +1144,54 @@ impl Importer<'_> {
         let mut features: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         let root_unit = self.units.get(root);
         if let Some(b) = root_unit.and_then(|u| u.boundary.as_ref()) {
-            features
-                .entry("boundary.geojson")
-                .or_default()
-                .push(feature_json(root, &self.recipe.name, self.root_level, None, b));
+            features.entry("boundary.geojson").or_default().push(feature_json(
+                root,
+                &self.recipe.name,
+                self.root_level,
+                None,
+                b,
+            ));
         }
         let mut ordered: Vec<(&String, &Draft)> = self.units.iter().filter(|(c, _)| *c != root).collect();
         ordered.sort_by(|a, b| a.1.level.cmp(&b.1.level).then(a.0.cmp(b.0)));
         for (code, u) in &ordered {
             if let (Some(b), Some(level)) = (&u.boundary, u.level) {
-                features.entry(polygon_file(Some(level))).or_default().push(feature_json(
-                    code,
-                    u.name.as_deref().unwrap_or_default(),
-                    level,
-                    u.parent.as_deref(),
-                    b,
-                ));
+                features
+                    .entry(polygon_file(Some(level)))
+                    .or_default()
+                    .push(feature_json(
+                        code,
+                        u.name.as_deref().unwrap_or_default(),
+                        level,
+                        u.parent.as_deref(),
+                        b,
+                    ));
             }
         }
         for (file, list) in features {
-            texts.push((file.to_string(), format!("{{\"type\":\"FeatureCollection\",\"features\":[\n{}\n]}}\n", list.join(",\n"))));
+            texts.push((
+                file.to_string(),
+                format!(
+                    "{{\"type\":\"FeatureCollection\",\"features\":[\n{}\n]}}\n",
+                    list.join(",\n")
+                ),
+            ));
         }
         for (level, file) in UNIT_TABLES.iter().filter(|(l, _)| *l > self.root_level) {
-            let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
-            w.write_record(["code", "name", "parent", "lng", "lat", "population", "aliases", "former_codes"])
-                .expect("in memory");
+            let mut w = csv::WriterBuilder::new()
+                .terminator(csv::Terminator::Any(b'\n'))
+                .from_writer(Vec::new());
+            w.write_record([
+                "code",
+                "name",
+                "parent",
+                "lng",
+                "lat",
+                "population",
+                "aliases",
+                "former_codes",
+            ])
+            .expect("in memory");
             let mut any = false;
             for (code, u) in ordered.iter().filter(|(_, u)| u.level == Some(*level)) {
                 any = true;
@@ -1088,7 +1210,10 @@ impl Importer<'_> {
             }
             let skip = *level == AdminLevel::City && !any;
             if !skip {
-                texts.push((file.to_string(), String::from_utf8(w.into_inner().expect("in memory")).expect("UTF-8")));
+                texts.push((
+                    file.to_string(),
+                    String::from_utf8(w.into_inner().expect("in memory")).expect("UTF-8"),
+                ));
             }
         }
         RegionFiles::from_texts(&self.recipe.name_en, texts)
@@ -1103,7 +1228,10 @@ fn inside_point(b: &MultiPolygon<f64>) -> Option<Point<f64>> {
     let (w, h) = (rect.width(), rect.height());
     // Off the round fractions, where rectilinear outlines have their vertices.
     let at = move |i: usize, j: usize| {
-        Point::new(rect.min().x + w * (i as f64 + 0.37) / 9.0, rect.min().y + h * (j as f64 + 0.41) / 9.0)
+        Point::new(
+            rect.min().x + w * (i as f64 + 0.37) / 9.0,
+            rect.min().y + h * (j as f64 + 0.41) / 9.0,
+        )
     };
     b.interior_point()
         .into_iter()
@@ -1142,16 +1270,7 @@ fn union_of(parts: &[&MultiPolygon<f64>]) -> MultiPolygon<f64> {
 }
 
 fn feature_json(code: &str, name: &str, level: AdminLevel, parent: Option<&str>, b: &MultiPolygon<f64>) -> String {
-    let rings: Vec<Vec<Vec<[f64; 2]>>> = b
-        .0
-        .iter()
-        .map(|p| {
-            std::iter::once(p.exterior())
-                .chain(p.interiors())
-                .map(|r| r.0.iter().map(|c| [c.x, c.y]).collect())
-                .collect()
-        })
-        .collect();
+    let rings = crate::region::coordinates(b);
     let mut properties = serde_json::json!({ "code": code, "name": name, "level": level.code() });
     if let Some(p) = parent {
         properties["parent"] = serde_json::Value::String(p.to_string());
@@ -1186,7 +1305,12 @@ pub fn import(recipe: &Recipe, base: &Path) -> Result<(RegionFiles, ImportReport
         row: None,
         column: None,
     };
-    let root_level = match recipe.level.as_deref().map(|l| parse_level(l, &recipe_place)).transpose() {
+    let root_level = match recipe
+        .level
+        .as_deref()
+        .map(|l| parse_level(l, &recipe_place))
+        .transpose()
+    {
         Ok(None) => AdminLevel::City,
         Ok(Some(l @ (AdminLevel::Province | AdminLevel::City | AdminLevel::County))) => l,
         Ok(Some(l)) => {
@@ -1294,7 +1418,13 @@ mod tests {
 
     #[test]
     fn distances_to_polygons_are_in_metres() {
-        let ring = vec![(113.0, 25.0), (113.01, 25.0), (113.01, 25.01), (113.0, 25.01), (113.0, 25.0)];
+        let ring = vec![
+            (113.0, 25.0),
+            (113.01, 25.0),
+            (113.01, 25.01),
+            (113.0, 25.01),
+            (113.0, 25.0),
+        ];
         let square = MultiPolygon(vec![geo::Polygon::new(geo::LineString::from(ring), vec![])]);
         assert_eq!(distance_m(&square, (113.005, 25.005)), 0.0);
         let d = distance_m(&square, (113.005, 25.011));

@@ -93,20 +93,31 @@ pub fn read_boundaries(path: &Path, encoding: Option<&str>) -> Result<Source, St
             let names: Vec<String> = (0..archive.len())
                 .filter_map(|i| archive.name_for_index(i).and_then(|n| n.ok()).map(|n| n.to_string()))
                 .collect();
-            let shps: Vec<&String> = names.iter().filter(|n| n.to_ascii_lowercase().ends_with(".shp")).collect();
+            let shps: Vec<&String> = names
+                .iter()
+                .filter(|n| n.to_ascii_lowercase().ends_with(".shp"))
+                .collect();
             let stem = match shps[..] {
                 [one] => one[..one.len() - 4].to_string(),
                 [] => return Err("the zip holds no .shp file".into()),
-                _ => return Err(format!("the zip holds several Shapefiles ({}): zip one per file", shps.len())),
+                _ => {
+                    return Err(format!(
+                        "the zip holds several Shapefiles ({}): zip one per file",
+                        shps.len()
+                    ))
+                }
             };
             let mut member = |ext: &str| -> Option<Vec<u8>> {
-                let name = names.iter().find(|n| n.len() == stem.len() + 4 && n.starts_with(&stem) && n.to_ascii_lowercase().ends_with(ext))?;
+                let name = names.iter().find(|n| {
+                    n.len() == stem.len() + 4 && n.starts_with(&stem) && n.to_ascii_lowercase().ends_with(ext)
+                })?;
                 let mut bytes = Vec::new();
                 archive.by_name(name).ok()?.read_to_end(&mut bytes).ok()?;
                 Some(bytes)
             };
             let shp = member(".shp").ok_or("the zip's .shp cannot be read")?;
-            let dbf = member(".dbf").ok_or("the zip holds no .dbf beside the .shp: the attributes (codes) are in it")?;
+            let dbf =
+                member(".dbf").ok_or("the zip holds no .dbf beside the .shp: the attributes (codes) are in it")?;
             let text = |b: Option<Vec<u8>>| b.map(|b| String::from_utf8_lossy(&b).into_owned());
             let (prj, cpg) = (text(member(".prj")), text(member(".cpg")));
             shapefile_source(shp, dbf, prj, cpg, encoding)
@@ -126,10 +137,15 @@ fn dbf_encoding(dbf: &[u8], cpg: Option<&str>, forced: Option<&str>) -> Result<(
         if upper.contains("UTF") || upper == "65001" {
             return Ok((Encoding::Utf8, format!("UTF-8 (.cpg {cpg})")));
         }
-        if ["GBK", "GB2312", "GB18030", "936", "CP936"].iter().any(|g| upper.contains(g)) {
+        if ["GBK", "GB2312", "GB18030", "936", "CP936"]
+            .iter()
+            .any(|g| upper.contains(g))
+        {
             return Ok((Encoding::Gb18030, format!("GBK (.cpg {cpg})")));
         }
-        return Err(format!("the .cpg names encoding {cpg:?}: give `encoding` in the recipe"));
+        return Err(format!(
+            "the .cpg names encoding {cpg:?}: give `encoding` in the recipe"
+        ));
     }
     let header_len = dbf
         .get(8..10)
@@ -138,11 +154,20 @@ fn dbf_encoding(dbf: &[u8], cpg: Option<&str>, forced: Option<&str>) -> Result<(
     let encoding = Encoding::sniff(&dbf[header_len..]);
     Ok((
         encoding,
-        format!("{} (detected: no .cpg)", if encoding == Encoding::Utf8 { "UTF-8" } else { "GBK" }),
+        format!(
+            "{} (detected: no .cpg)",
+            if encoding == Encoding::Utf8 { "UTF-8" } else { "GBK" }
+        ),
     ))
 }
 
-fn shapefile_source(shp: Vec<u8>, dbf: Vec<u8>, prj: Option<String>, cpg: Option<String>, forced: Option<&str>) -> Result<Source, String> {
+fn shapefile_source(
+    shp: Vec<u8>,
+    dbf: Vec<u8>,
+    prj: Option<String>,
+    cpg: Option<String>,
+    forced: Option<&str>,
+) -> Result<Source, String> {
     let (encoding, note) = dbf_encoding(&dbf, cpg.as_deref(), forced)?;
     let dbase_encoding = dbase::encoding::EncodingRs::from(match encoding {
         Encoding::Utf8 => encoding_rs::UTF_8,
@@ -207,7 +232,9 @@ fn dbf_text(value: &dbase::FieldValue) -> String {
         V::Integer(i) => i.to_string(),
         V::Double(d) | V::Currency(d) => number(*d),
         V::Logical(b) => b.map(|b| b.to_string()).unwrap_or_default(),
-        V::Date(d) => d.map(|d| format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())).unwrap_or_default(),
+        V::Date(d) => d
+            .map(|d| format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()))
+            .unwrap_or_default(),
         V::DateTime(t) => {
             let d = t.date();
             format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
@@ -252,7 +279,11 @@ pub fn read_table(path: &Path, sheet: Option<&SheetRef>) -> Result<Source, Strin
                 .iter()
                 .map(|(row, cells)| SourceRow {
                     row: *row,
-                    attrs: fields.iter().cloned().zip(cells.iter().cloned().chain(std::iter::repeat(String::new()))).collect(),
+                    attrs: fields
+                        .iter()
+                        .cloned()
+                        .zip(cells.iter().cloned().chain(std::iter::repeat(String::new())))
+                        .collect(),
                     polygons: None,
                 })
                 .collect();
@@ -276,7 +307,11 @@ pub fn read_table(path: &Path, sheet: Option<&SheetRef>) -> Result<Source, Strin
             };
             let mut records = reader.byte_records();
             let fields: Vec<String> = match records.next() {
-                Some(r) => r.map_err(|e| format!("unreadable CSV: {e}"))?.iter().map(decode).collect(),
+                Some(r) => r
+                    .map_err(|e| format!("unreadable CSV: {e}"))?
+                    .iter()
+                    .map(decode)
+                    .collect(),
                 None => return Err("empty file: no header row".into()),
             };
             let mut rows = Vec::new();
