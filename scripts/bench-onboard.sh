@@ -40,7 +40,7 @@ read -r ing_s ing_kib < <(measure env CI=1 "$bin" ingest --db "$out/store.duckdb
 loaded=$(grep -o '— [0-9]* loaded' "$out/stderr.txt" | grep -o '[0-9]*')
 echo "| ingest by address (\`fengqiao ingest --mapping\`) | $rows address-only rows, $loaded loaded | $ing_s | $((ing_kib / 1024)) | $(python3 -c "print(f'{$rows / $ing_s:,.0f} rows/s')") |"
 
-FENGQIAO_BENCH_REGION="$out/region" FENGQIAO_BENCH_ADDRESSES="$out/src/addresses.csv" \
+FENGQIAO_BENCH_REGION="$PWD/$out/region" FENGQIAO_BENCH_ADDRESSES="$PWD/$out/src/addresses.csv" \
   cargo bench --quiet -p fengqiao-ingest --bench gazetteer > "$out/gazetteer.txt"
 while IFS=$'\t' read -r name median min rate; do
   case "$name" in

@@ -735,10 +735,10 @@ def bench(out, villages, grids):
             for ti in range(n_townships):
                 township = f"{county}{ti + 1:03d}"
                 rows.append((township, f"{county}第{ti + 1}镇", county, "", "", ""))
-                per_township = math.ceil(villages / (n_cities * n_counties * n_townships))
+                t_index = (ci * n_counties + ki) * n_townships + ti
+                townships_all = n_cities * n_counties * n_townships
+                per_township = villages // townships_all + (1 if t_index < villages % townships_all else 0)
                 for vi in range(per_township):
-                    if v >= villages:
-                        break
                     i, j = v % side, v // side
                     code = f"{township}{vi + 1:03d}"
                     x, y = x0 + i * vw, y0 + j * vw

@@ -347,3 +347,149 @@ fn the_whole_pipeline_runs_on_an_imported_region_without_a_default_name() {
     );
     assert!(out.status.success(), "the wall on the imported region:\n{report}");
 }
+
+#[test]
+fn a_province_of_two_cities_works_at_every_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let region = d.join("shili");
+    run(fengqiao()
+        .args(["region", "import"])
+        .arg(repo().join("data/examples/recipes/province.toml"))
+        .arg("--out")
+        .arg(&region));
+    let cases = d.join("cases.csv");
+    run(fengqiao()
+        .args([
+            "generate",
+            "--months",
+            "3",
+            "--end",
+            "2026-10-31",
+            "--seed",
+            "7",
+            "--cases",
+            "15000",
+            "--region",
+        ])
+        .arg(&region)
+        .arg("--out")
+        .arg(&cases));
+    let db = d.join("store.duckdb");
+    run(fengqiao()
+        .args(["ingest", "--db"])
+        .arg(&db)
+        .arg("--region")
+        .arg(&region)
+        .arg(&cases));
+    let db_arg = db.to_str().unwrap();
+    let conn = duckdb::Connection::open(&db).unwrap();
+    let in_city = |prefix: &str| -> i64 {
+        conn.query_row(
+            "SELECT count(*) FROM cases WHERE starts_with(county_code, ?)",
+            [prefix],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let (qingshan, baishui) = (in_city("9901"), in_city("9902"));
+    assert!(
+        qingshan > 0 && baishui > 0 && qingshan + baishui == 15_000,
+        "{qingshan} {baishui}"
+    );
+    drop(conn);
+
+    // A city as the unit of a heat map: only its counties' cases.
+    let heat = run(fengqiao().args([
+        "heatmap",
+        "--db",
+        db_arg,
+        "--unit",
+        "990200",
+        "--nonzero",
+        "--format",
+        "json",
+    ]));
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&heat).unwrap();
+    let total: u64 = rows.iter().map(|r| r["count"].as_u64().unwrap()).sum();
+    assert_eq!(total as i64, baishui);
+    assert!(rows
+        .iter()
+        .all(|r| r["county_code"].as_str().unwrap().starts_with("9902")));
+    // A briefing of one city.
+    let briefing = d.join("briefing");
+    run(fengqiao()
+        .args([
+            "briefing", "--week", "2026-W43", "--unit", "990100", "--db", db_arg, "--out",
+        ])
+        .arg(&briefing));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(briefing.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["unit_name"], "青山市", "{manifest}");
+
+    // The server: the province's units are its cities, with their counties' figures; a token of one
+    // city sees it and not the other.
+    let config = d.join("fengqiao.toml");
+    std::fs::write(
+        &config,
+        "[[tokens]]\nname = \"admin\"\ntoken = \"admin-token-0123456789abcdef\"\nrole = \"admin\"\n\
+         [[tokens]]\nname = \"baishui\"\ntoken = \"baishui-token-0123456789abcd\"\nrole = \"analyst\"\nunit = \"990200\"\n",
+    )
+    .unwrap();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let _server = Server(
+        fengqiao()
+            .args([
+                "serve",
+                "--addr",
+                &format!("127.0.0.1:{port}"),
+                "--db",
+                db_arg,
+                "--config",
+            ])
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let get_as = |path: &str, token: &str| -> (String, serde_json::Value) {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(stream, "GET {path} HTTP/1.0\r\nAuthorization: Bearer {token}\r\n\r\n").unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).unwrap();
+        let split = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        let status = String::from_utf8_lossy(&answer[..split])
+            .lines()
+            .next()
+            .unwrap()
+            .to_string();
+        (status, serde_json::from_slice(&answer[split + 4..]).unwrap_or_default())
+    };
+    wait_until("the server", 60, || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() && get(port, "/healthz").0.contains("200")
+    });
+    let (status, root) = get_as(
+        "/api/units/990000?from=2026-08-01&to=2026-10-31",
+        "admin-token-0123456789abcdef",
+    );
+    assert!(status.contains("200"), "{status} {root}");
+    let children = root["children"].as_array().unwrap();
+    let count = |code: &str| {
+        children
+            .iter()
+            .find(|c| c["code"] == code)
+            .map(|c| c["count"].as_u64().unwrap())
+    };
+    assert_eq!(
+        (count("990100"), count("990200")),
+        (Some(qingshan as u64), Some(baishui as u64)),
+        "{root}"
+    );
+    let (status, _) = get_as("/api/units/990200", "baishui-token-0123456789abcd");
+    assert!(status.contains("200"), "{status}");
+    let (status, _) = get_as("/api/units/990100", "baishui-token-0123456789abcd");
+    assert!(status.contains("403"), "{status}");
+    let (status, tiles) = get_as("/tiles/hex.json", "baishui-token-0123456789abcd");
+    assert!(status.contains("200"), "{status} {tiles}");
+}

@@ -283,6 +283,70 @@ mod tests {
         assert_eq!(Weekly::week_before(at(2027, 1, 4, 8, 0)), "2026-W53");
     }
 
+    fn state(briefings: &Path) -> Arc<AppState> {
+        let config = crate::config::ServerConfig {
+            briefings_dir: Some(briefings.to_path_buf()),
+            ..crate::config::ServerConfig::default()
+        };
+        let store = fengqiao_ingest::Store::open_in_memory().unwrap();
+        AppState::new(store, fengqiao_ingest::Region::chenzhou(), config).unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dropped_files_are_taken_once_complete_and_moved_with_their_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(&dir.path().join("briefings"));
+        let watch = Watch {
+            dir: dir.path().to_path_buf(),
+            interval: Duration::from_millis(10),
+            options: IngestOptions::default(),
+        };
+        let header = "case_id,reported_at,class,category,severity,channel,status,village_code";
+        std::fs::write(
+            dir.path().join("good.csv"),
+            format!("{header}\nW1,2026-10-01 09:00,dispute,neighbour,simple,walk_in,received,431002001001\n"),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("bad.csv"), "case_id\nW2\n").unwrap();
+        std::fs::write(dir.path().join("copying.csv.part"), "x").unwrap();
+        let mut seen = Seen::default();
+        // First sight: not yet known to be complete.
+        assert!(watch.scan(&state, &mut seen).await.unwrap().is_empty());
+        let version = state.version();
+        let taken = watch.scan(&state, &mut seen).await.unwrap();
+        let outcomes: Vec<(&str, &str)> = taken.iter().map(|t| (t.file.as_str(), t.outcome)).collect();
+        assert_eq!(outcomes, [("bad.csv", "failed"), ("good.csv", "done")]);
+        assert_eq!(state.version(), version + 1, "the good file moved the data version on");
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("done/good.csv.report.json")).unwrap())
+                .unwrap();
+        assert_eq!(report["inserted"], 1);
+        let failed = std::fs::read_to_string(dir.path().join("failed/bad.csv.report.json")).unwrap();
+        assert!(failed.contains("missing required column"), "{failed}");
+        assert!(dir.path().join("copying.csv.part").exists());
+        // The same name again goes beside the first.
+        std::fs::write(dir.path().join("good.csv"), format!("{header}\n")).unwrap();
+        watch.scan(&state, &mut seen).await.unwrap();
+        watch.scan(&state, &mut seen).await.unwrap();
+        assert!(dir.path().join("done/good-2.csv").exists());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_scheduled_briefing_is_written_into_the_briefings_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(&dir.path().join("briefings"));
+        let schedule = BriefingSchedule {
+            when: "MON 08:00".parse().unwrap(),
+            dir: dir.path().join("briefings"),
+        };
+        let written = schedule.make(&state, "2026-W43").await.unwrap();
+        assert_eq!(written, dir.path().join("briefings/2026-W43"));
+        let manifest: fengqiao_analytics::briefing::Manifest =
+            serde_json::from_slice(&std::fs::read(written.join("manifest.json")).unwrap()).unwrap();
+        assert_eq!(manifest.period, "2026-W43");
+        assert!(manifest.files.iter().all(|f| written.join(f).exists()));
+    }
+
     #[test]
     fn partial_and_hidden_files_are_left_alone() {
         for name in [".x.csv", "a.csv.part", "b.tmp", "~$c.xlsx", "d.csv.report.json"] {

@@ -157,8 +157,10 @@ pub struct ImportReport {
     pub counts: Vec<(String, usize, usize)>,
 }
 
-/// Findings of one kind beyond this many are counted instead of listed.
+/// Repairs of one kind beyond this many are counted instead of listed.
 const LISTED_PER_KIND: usize = 5;
+/// Lines of each kind the text of a report shows (the JSON report has them all).
+const LISTED_IN_TEXT: usize = 50;
 
 impl ImportReport {
     /// Lists at most [`LISTED_PER_KIND`] repairs of each kind per file (the kind is the message with
@@ -212,8 +214,12 @@ impl fmt::Display for ImportReport {
             ("warning", &self.warnings),
             ("repaired", &self.repairs),
         ] {
-            for issue in list {
+            for issue in list.iter().take(LISTED_IN_TEXT) {
                 writeln!(f, "{kind}: {issue}")?;
+            }
+            if list.len() > LISTED_IN_TEXT {
+                let more = list.len() - LISTED_IN_TEXT;
+                writeln!(f, "… and {more} more {kind} lines (all of them in the --report JSON)")?;
             }
         }
         write!(
@@ -939,7 +945,8 @@ impl Importer<'_> {
         codes.into_iter().map(|(_, c)| c).collect()
     }
 
-    /// Outlines of units without one (the root, cities) from their children's, when all have one.
+    /// Outlines of units without one (the root, cities, and any unit whose children all have one:
+    /// a village from its grids') from their children's, bottom up.
     fn dissolve_outlines(&mut self) {
         let children = self.children();
         let mut order = self.bottom_up();
@@ -948,12 +955,7 @@ impl Importer<'_> {
             let level = self.units[&code]
                 .level
                 .or((code == self.recipe.code).then_some(self.root_level));
-            if self.units[&code].boundary.is_some()
-                || !matches!(
-                    level,
-                    Some(AdminLevel::City) | Some(AdminLevel::Province) | Some(AdminLevel::County)
-                )
-            {
+            if self.units[&code].boundary.is_some() || matches!(level, None | Some(AdminLevel::Grid)) {
                 continue;
             }
             let parts: Option<Vec<&MultiPolygon<f64>>> = children
