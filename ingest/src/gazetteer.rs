@@ -470,7 +470,7 @@ mod tests {
         let township = region.lineage(v).unwrap().township;
         let t = &region.units[township as usize].name;
         assert_eq!(g.by_address(region, &format!("{t}{name}"), &[]).unwrap().unit, v);
-        assert_eq!(g.by_address(region, &format!("{name}"), &[township]).unwrap().unit, v);
+        assert_eq!(g.by_address(region, &name, &[township]).unwrap().unit, v);
         let found = g
             .by_names(region, &[(AdminLevel::Township, t), (AdminLevel::Village, &name)], &[])
             .unwrap();

@@ -72,13 +72,22 @@ impl serde::Serialize for Column {
     }
 }
 
+/// The first rows of a file.
+struct Sample {
+    sheet: Option<String>,
+    encoding: Option<String>,
+    header_line: u64,
+    headers: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
 /// Reads the header and up to [`SAMPLE_ROWS`] rows of a CSV or workbook file.
 fn sample(
     path: &Path,
     encoding: Option<Encoding>,
     sheet: Option<&SheetRef>,
     header_row: Option<u32>,
-) -> Result<(Option<String>, Option<String>, u64, Vec<String>, Vec<Vec<String>>), String> {
+) -> Result<Sample, String> {
     match InputFormat::from_path(path) {
         Some(InputFormat::Workbook) => {
             let s = crate::workbook::read_sheet_with(path, sheet, None)?;
@@ -89,7 +98,13 @@ fn sample(
                 .take(SAMPLE_ROWS)
                 .map(|(_, r)| r.clone())
                 .collect();
-            Ok((Some(s.name), None, line, headers, rows))
+            Ok(Sample {
+                sheet: Some(s.name),
+                encoding: None,
+                header_line: line,
+                headers,
+                rows,
+            })
         }
         Some(InputFormat::Csv) => {
             let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
@@ -120,7 +135,13 @@ fn sample(
                 Encoding::Utf8 => "utf-8",
                 Encoding::Gb18030 => "gb18030",
             };
-            Ok((None, Some(name.to_string()), skip as u64 + 1, headers, records))
+            Ok(Sample {
+                sheet: None,
+                encoding: Some(name.to_string()),
+                header_line: skip as u64 + 1,
+                headers,
+                rows: records,
+            })
         }
         _ => Err("--inspect reads CSV files and workbooks (.xlsx, .xls, .ods)".into()),
     }
@@ -451,11 +472,16 @@ pub fn inspect(
     header_row: Option<u32>,
 ) -> Result<Inspection, InspectError> {
     let file = path.display().to_string();
-    let (sheet, encoding, header_line, headers, rows) =
-        sample(path, encoding, sheet, header_row).map_err(|message| InspectError {
-            file: file.clone(),
-            message,
-        })?;
+    let Sample {
+        sheet,
+        encoding,
+        header_line,
+        headers,
+        rows,
+    } = sample(path, encoding, sheet, header_row).map_err(|message| InspectError {
+        file: file.clone(),
+        message,
+    })?;
     // Headers: the best guess per header; a column guessed twice goes to the more confident one.
     let mut guesses: Vec<HeaderGuess> = headers
         .iter()

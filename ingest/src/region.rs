@@ -612,9 +612,12 @@ impl AdminLevel {
 }
 
 /// An R-tree per located level over the bounding boxes of its units' polygons.
+/// An R-tree of units' bounding boxes.
+type BoxTree = RTree<GeomWithData<Rectangle<[f64; 2]>, UnitId>>;
+
 #[derive(Debug, Clone, Default)]
 struct PolygonIndex {
-    trees: Vec<(AdminLevel, RTree<GeomWithData<Rectangle<[f64; 2]>, UnitId>>)>,
+    trees: Vec<(AdminLevel, BoxTree)>,
 }
 
 impl PolygonIndex {
@@ -640,7 +643,7 @@ impl PolygonIndex {
         PolygonIndex { trees }
     }
 
-    fn tree(&self, level: AdminLevel) -> Option<&RTree<GeomWithData<Rectangle<[f64; 2]>, UnitId>>> {
+    fn tree(&self, level: AdminLevel) -> Option<&BoxTree> {
         self.trees.iter().find(|(l, _)| *l == level).map(|(_, t)| t)
     }
 }
@@ -706,12 +709,17 @@ enum RawGeometry {
     Other,
 }
 
+/// A ring's positions as a file has them: (x, y), not necessarily closed.
+pub type Ring = Vec<(f64, f64)>;
+
+/// Polygons as a file has them: each its rings, outer first.
+pub type RawPolygons = Vec<Vec<Ring>>;
+
 /// One feature of a GeoJSON FeatureCollection, its rings as written (not closed, not oriented).
 #[derive(Debug, Clone)]
 pub struct RawPolygonFeature {
     pub properties: serde_json::Map<String, serde_json::Value>,
-    /// Polygons, each its rings (outer first), each its (x, y) positions.
-    pub polygons: Vec<Vec<Vec<(f64, f64)>>>,
+    pub polygons: RawPolygons,
 }
 
 /// Reads a GeoJSON FeatureCollection of Polygon/MultiPolygon features as written (positions beyond
@@ -724,7 +732,7 @@ pub fn read_raw_features(text: &str) -> Result<Vec<RawPolygonFeature>, String> {
         .into_iter()
         .enumerate()
         .map(|(i, f)| {
-            let ring = |r: Vec<Vec<f64>>| -> Result<Vec<(f64, f64)>, String> {
+            let ring = |r: Vec<Vec<f64>>| -> Result<Ring, String> {
                 r.into_iter()
                     .map(|p| match p[..] {
                         [x, y, ..] => Ok((x, y)),
@@ -732,9 +740,8 @@ pub fn read_raw_features(text: &str) -> Result<Vec<RawPolygonFeature>, String> {
                     })
                     .collect()
             };
-            let polygon = |rings: Vec<Vec<Vec<f64>>>| -> Result<Vec<Vec<(f64, f64)>>, String> {
-                rings.into_iter().map(ring).collect()
-            };
+            let polygon =
+                |rings: Vec<Vec<Vec<f64>>>| -> Result<Vec<Ring>, String> { rings.into_iter().map(ring).collect() };
             let polygons = match f.geometry {
                 Some(RawGeometry::Polygon { coordinates }) => vec![polygon(coordinates)?],
                 Some(RawGeometry::MultiPolygon { coordinates }) => {

@@ -243,7 +243,6 @@ impl Store {
         ctx.default_crs = mapping.and_then(|m| m.crs).unwrap_or(opts.default_crs);
         ctx.mapping = mapping;
         ctx.gazetteer = gazetteer.as_ref();
-        let encoding = source.encoding();
         progress.start(path, total);
 
         let db = db_err(path);
@@ -253,17 +252,7 @@ impl Store {
         self.conn.execute_batch("BEGIN TRANSACTION").map_err(&db)?;
         let result = crate::stored::adopt(&self.conn, &self.name(), region)
             .map_err(IngestError::from)
-            .and_then(|()| {
-                self.load_in_transaction(
-                    path,
-                    &mut *source,
-                    &ctx,
-                    encoding,
-                    sheet.as_deref(),
-                    started_at,
-                    progress,
-                )
-            });
+            .and_then(|()| self.load_in_transaction(path, &mut *source, &ctx, sheet.as_deref(), started_at, progress));
         match result {
             Ok(mut report) => {
                 self.conn.execute_batch("COMMIT").map_err(&db)?;
@@ -286,12 +275,12 @@ impl Store {
         path: &Path,
         source: &mut dyn read::RecordSource,
         ctx: &Context<'_>,
-        encoding: Encoding,
         sheet: Option<&str>,
         started_at: NaiveDateTime,
         progress: &dyn Progress,
     ) -> Result<IngestReport, IngestError> {
         let db = db_err(path);
+        let encoding = ctx.encoding;
         let file_name = path.display().to_string();
         // Into an empty store, rows go straight to `cases`; otherwise through a staging table that is
         // merged at the end (insert new cases, update those with a newer record).
@@ -488,6 +477,10 @@ fn prepare(conn: &Connection) -> duckdb::Result<()> {
     Ok(())
 }
 
+/// What one validation task gives: a record batch of its good rows, its rejected rows, and its good
+/// rows by `geo_source`.
+type TaskResult = (Option<RecordBatch>, Vec<RejectedRow>, BTreeMap<&'static str, u64>);
+
 /// Raw records of a chunk, its unreadable lines, and the reader's position after it.
 type RawChunk = (Vec<RawRecord>, Vec<Unreadable>, u64);
 
@@ -533,7 +526,7 @@ fn validate_chunk(
             !id.is_empty() && !seen_ids.insert(id_hash(id))
         })
         .collect();
-    let results: Vec<(Option<RecordBatch>, Vec<RejectedRow>, BTreeMap<&'static str, u64>)> = records
+    let results: Vec<TaskResult> = records
         .par_chunks(TASK_ROWS)
         .zip(duplicate.par_chunks(TASK_ROWS))
         .map(|(chunk, dup)| {

@@ -198,7 +198,7 @@ pub fn round6(v: f64) -> f64 {
 /// Converts rings of source coordinates to WGS84, rounds them, closes open rings, drops repeated
 /// vertices and orients them; then checks what cannot be repaired. Errors are messages.
 pub fn prepare(
-    polygons: Vec<Vec<Vec<(f64, f64)>>>,
+    polygons: crate::region::RawPolygons,
     crs: &SourceCrs,
 ) -> (Option<MultiPolygon<f64>>, Repairs, Vec<String>) {
     let mut repairs = Repairs::default();

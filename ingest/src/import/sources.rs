@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::mapping::SheetRef;
 use crate::read::{Encoding, InputFormat};
+use crate::region::RawPolygons;
 
 /// One feature or table row.
 #[derive(Debug, Clone)]
@@ -16,7 +17,7 @@ pub struct SourceRow {
     /// Attribute name → text.
     pub attrs: Vec<(String, String)>,
     /// Polygons, each its rings, each its positions, as in the file.
-    pub polygons: Option<Vec<Vec<Vec<(f64, f64)>>>>,
+    pub polygons: Option<RawPolygons>,
 }
 
 /// A file read.
@@ -243,9 +244,9 @@ fn dbf_text(value: &dbase::FieldValue) -> String {
 }
 
 /// A Shapefile polygon's rings grouped into polygons: each outer ring with the holes after it.
-fn shape_polygons(shape: shapefile::Shape) -> Option<Vec<Vec<Vec<(f64, f64)>>>> {
-    fn group<P>(rings: &[shapefile::PolygonRing<P>], xy: impl Fn(&P) -> (f64, f64)) -> Vec<Vec<Vec<(f64, f64)>>> {
-        let mut polygons: Vec<Vec<Vec<(f64, f64)>>> = Vec::new();
+fn shape_polygons(shape: shapefile::Shape) -> Option<RawPolygons> {
+    fn group<P>(rings: &[shapefile::PolygonRing<P>], xy: impl Fn(&P) -> (f64, f64)) -> RawPolygons {
+        let mut polygons: RawPolygons = Vec::new();
         for ring in rings {
             // Shapefiles wind outer rings clockwise; GeoJSON (and the checks) the other way round.
             let points: Vec<(f64, f64)> = ring.points().iter().rev().map(&xy).collect();
