@@ -650,3 +650,47 @@ fn a_region_update_re_places_the_cases_it_affects_and_is_logged() {
     let err = store.update_region(&Region::chenzhou(), false).unwrap_err().to_string();
     assert!(err.contains("another root code"), "{err}");
 }
+
+/// Every file under `dir`, relative to it, with its bytes.
+fn tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.insert(
+                    path.strip_prefix(dir).unwrap().to_path_buf(),
+                    std::fs::read(&path).unwrap(),
+                );
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_committed_examples_are_what_the_script_makes() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/make_test_regions.py");
+    let out = std::process::Command::new("python3")
+        .arg(&script)
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .expect("python3 (the quick start needs it)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let made = tree(dir.path());
+    let committed = tree(&examples());
+    let names = |t: &std::collections::BTreeMap<PathBuf, Vec<u8>>| t.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(names(&made), names(&committed));
+    for (name, bytes) in &made {
+        assert!(
+            committed[name] == *bytes,
+            "{} differs from what the script makes",
+            name.display()
+        );
+    }
+}
