@@ -6,14 +6,13 @@
 //! Chromium — with no name of the default region anywhere in the outputs.
 
 use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod support;
 
-use support::{fengqiao, run};
+use support::{fengqiao, free_port, generate_into, run, Server};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -41,15 +40,6 @@ fn chenzhou_names() -> Vec<String> {
 fn assert_no_default_names(what: &str, text: &str, names: &[String]) {
     let found: Vec<&String> = names.iter().filter(|n| text.contains(n.as_str())).collect();
     assert!(found.is_empty(), "{what} names units of the default region: {found:?}");
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// `GET path` on the server: (status line, body).
@@ -90,22 +80,7 @@ fn the_whole_pipeline_runs_on_an_imported_region_without_a_default_name() {
     let mut outputs = report.clone();
 
     let cases = d.join("cases.csv");
-    run(fengqiao()
-        .args([
-            "generate",
-            "--months",
-            "3",
-            "--end",
-            "2026-10-31",
-            "--seed",
-            "15",
-            "--cases",
-            "20000",
-            "--region",
-        ])
-        .arg(&region)
-        .arg("--out")
-        .arg(&cases));
+    generate_into(Some(&region), 3, "2026-10-31", 15, 20000, &cases);
     outputs.push_str(&std::fs::read_to_string(cases.with_extension("csv.truth.json")).unwrap());
     let db = d.join("store.duckdb");
     let ingested = run(fengqiao()
@@ -226,7 +201,7 @@ fn the_whole_pipeline_runs_on_an_imported_region_without_a_default_name() {
     // The server, with live intake.
     let inbox = d.join("inbox");
     std::fs::create_dir(&inbox).unwrap();
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let mut server = Server(
         fengqiao()
             .args([
@@ -281,22 +256,7 @@ fn the_whole_pipeline_runs_on_an_imported_region_without_a_default_name() {
 
     // Live intake: a good file is loaded and moved to done/, a bad one to failed/, each with a report.
     let more = d.join("more.csv");
-    run(fengqiao()
-        .args([
-            "generate",
-            "--months",
-            "1",
-            "--end",
-            "2026-11-07",
-            "--seed",
-            "16",
-            "--cases",
-            "500",
-            "--region",
-        ])
-        .arg(&region)
-        .arg("--out")
-        .arg(&more));
+    generate_into(Some(&region), 1, "2026-11-07", 16, 500, &more);
     std::fs::copy(&more, inbox.join("more.csv")).unwrap();
     std::fs::write(inbox.join("broken.csv"), "case_id,reported_at\nX,2026-11-01\n").unwrap();
     wait_until("the watched files to be taken", 60, || {
@@ -359,22 +319,7 @@ fn a_province_of_two_cities_works_at_every_level() {
         .arg("--out")
         .arg(&region));
     let cases = d.join("cases.csv");
-    run(fengqiao()
-        .args([
-            "generate",
-            "--months",
-            "3",
-            "--end",
-            "2026-10-31",
-            "--seed",
-            "7",
-            "--cases",
-            "15000",
-            "--region",
-        ])
-        .arg(&region)
-        .arg("--out")
-        .arg(&cases));
+    generate_into(Some(&region), 3, "2026-10-31", 7, 15000, &cases);
     let db = d.join("store.duckdb");
     run(fengqiao()
         .args(["ingest", "--db"])
@@ -436,7 +381,7 @@ fn a_province_of_two_cities_works_at_every_level() {
          [[tokens]]\nname = \"baishui\"\ntoken = \"baishui-token-0123456789abcd\"\nrole = \"analyst\"\nunit = \"990200\"\n",
     )
     .unwrap();
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let _server = Server(
         fengqiao()
             .args([
