@@ -3,10 +3,9 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::Args;
 use fengqiao_analytics::briefing::{briefing, BriefingOptions, ReportPeriod};
-use fengqiao_ingest::Region;
 
 #[derive(Args)]
 pub struct BriefingArgs {
@@ -41,22 +40,10 @@ pub fn run_briefing(args: &BriefingArgs) -> Result<()> {
         (None, Some(month)) => ReportPeriod::month(month)?,
         _ => bail!("give --week 2026-W44 or --month 2026-10"),
     };
-    let region = Region::load_or_default(args.region.as_deref())?;
-    if !args.db.exists() {
-        bail!(
-            "{}: no such store (run `fengqiao ingest` or `fengqiao demo` first)",
-            args.db.display()
-        );
-    }
     // Read-only: a briefing never writes. A running server holds the store's lock: it makes
-    // briefings itself (POST /briefings/).
-    let config = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly)?;
-    let conn = duckdb::Connection::open_with_flags(&args.db, config).with_context(|| {
-        format!(
-            "opening {} read-only (while `fengqiao serve` has it open, ask the server: POST /briefings/?week=… or ?month=…)",
-            args.db.display()
-        )
-    })?;
+    // briefings itself (POST /briefings/?week=… or ?month=…).
+    let conn = crate::region::read_only(&args.db)?;
+    let region = crate::region::for_store(&conn, &args.db, args.region.as_deref())?;
     let mut opts = BriefingOptions::new(period);
     opts.unit = args.unit.clone();
     opts.top = args.top;

@@ -1,6 +1,7 @@
 //! `fengqiao heatmap` and `fengqiao hotspots`: arguments, and the writers of their outputs (CSV,
 //! JSON, RFC 7946 GeoJSON with H3 hexagons, Parquet through DuckDB).
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -28,6 +29,7 @@ pub enum Format {
 pub struct FilterArgs {
     #[arg(long, default_value = "fengqiao.duckdb")]
     pub db: PathBuf,
+    /// Region directory: only needed for a store that records none (the store's own is used).
     #[arg(long)]
     pub region: Option<PathBuf>,
     /// First day (or time) of the period.
@@ -55,14 +57,15 @@ pub struct FilterArgs {
 impl FilterArgs {
     /// The region and the store (which must exist).
     pub fn open(&self) -> Result<(Region, Store)> {
-        let region = Region::load_or_default(self.region.as_deref())?;
         if !self.db.exists() {
             bail!(
                 "{}: no such store (run `fengqiao ingest` or `fengqiao demo` first)",
                 self.db.display()
             );
         }
-        Ok((region, Store::open(&self.db)?))
+        let store = Store::open(&self.db)?;
+        let region = crate::region::for_store(store.conn(), &self.db, self.region.as_deref())?;
+        Ok((region, store))
     }
 
     /// The filter the arguments describe.
@@ -167,8 +170,18 @@ pub fn time_arg(name: &str, value: &str, end_of_day: bool) -> Result<NaiveDateTi
 
 impl HeatArgs {
     fn compute(&self) -> Result<Heatmap> {
+        Ok(self.compute_with_precision()?.0)
+    }
+
+    /// The heat map, and per cell the cases placed only at their village's point.
+    fn compute_with_precision(&self) -> Result<(Heatmap, HashMap<u64, u64>)> {
         let (region, store) = self.cases.open()?;
         let filter = self.cases.filter()?;
+        let res = fengqiao_analytics::cells::resolution(self.res)?;
+        let precision = fengqiao_analytics::precision::cell_precision(store.conn(), &region, res, &filter)?
+            .into_iter()
+            .map(|(cell, p)| (cell, p.village))
+            .collect();
         let rules = match &self.rules {
             Some(path) => Rules::load(path)?,
             None => Rules::default(),
@@ -191,7 +204,7 @@ impl HeatArgs {
         if let Some(k) = self.suppress {
             suppress_small_counts(&mut map, k);
         }
-        Ok(map)
+        Ok((map, precision))
     }
 
     fn format(&self) -> Format {
@@ -216,7 +229,7 @@ pub fn sink(out: Option<&Path>) -> Result<Box<dyn Write>> {
 }
 
 /// The heat map's columns, in order.
-const COLUMNS: [&str; 25] = [
+const COLUMNS: [&str; 26] = [
     "h3",
     "count",
     "score",
@@ -242,9 +255,33 @@ const COLUMNS: [&str; 25] = [
     "cluster",
     "suppressed",
     "resolution",
+    "village_only",
 ];
 
-fn record(cell: &HeatCell, res: u8, measure: Measure) -> [String; 25] {
+/// A heat-map row as written: the cell, and how many of its cases are placed only at their
+/// village's point (hidden with the cell's figures when they are suppressed).
+#[derive(serde::Serialize)]
+struct Row<'a> {
+    #[serde(flatten)]
+    cell: &'a HeatCell,
+    village_only: Option<u64>,
+}
+
+fn rows<'a>(cells: &'a [HeatCell], precision: &HashMap<u64, u64>) -> Result<Vec<Row<'a>>> {
+    cells
+        .iter()
+        .map(|cell| {
+            let index: h3o::CellIndex = cell.h3.parse()?;
+            let village_only = cell
+                .count
+                .map(|_| precision.get(&u64::from(index)).copied().unwrap_or(0));
+            Ok(Row { cell, village_only })
+        })
+        .collect()
+}
+
+fn record(row: &Row<'_>, res: u8, measure: Measure) -> [String; 26] {
+    let cell = row.cell;
     let opt = |v: Option<u64>| v.map_or_else(String::new, |v| v.to_string());
     let real = |v: Option<f64>, decimals: usize| v.map_or_else(String::new, |v| format!("{v:.decimals$}"));
     [
@@ -273,24 +310,26 @@ fn record(cell: &HeatCell, res: u8, measure: Measure) -> [String; 25] {
         cell.cluster.map_or_else(String::new, |c| c.to_string()),
         cell.suppressed.to_string(),
         res.to_string(),
+        opt(row.village_only),
     ]
 }
 
 /// `fengqiao heatmap`: one row per cell of the study area.
 pub fn run_heatmap(args: &HeatArgs, nonzero: bool) -> Result<()> {
-    let mut map = args.compute()?;
+    let (mut map, precision) = args.compute_with_precision()?;
     if nonzero {
         map.cells.retain(|c| c.count != Some(0));
     }
     let res = map.res;
+    let rows = rows(&map.cells, &precision)?;
     match args.format() {
-        Format::Csv => write_csv(&map.cells, res, map.measure, sink(args.out.as_deref())?)?,
-        Format::Json => serde_json::to_writer(sink(args.out.as_deref())?, &map.cells)?,
-        Format::Geojson => write_geojson(&map.cells, sink(args.out.as_deref())?)?,
+        Format::Csv => write_csv(&rows, res, map.measure, sink(args.out.as_deref())?)?,
+        Format::Json => serde_json::to_writer(sink(args.out.as_deref())?, &rows)?,
+        Format::Geojson => write_geojson(&rows, sink(args.out.as_deref())?)?,
         Format::Parquet => {
             let out = args.out.as_deref().context("--format parquet needs --out FILE")?;
             let tmp = out.with_extension("parquet.csv.tmp");
-            write_csv(&map.cells, res, map.measure, sink(Some(&tmp))?)?;
+            write_csv(&rows, res, map.measure, sink(Some(&tmp))?)?;
             let q = |p: &Path| p.display().to_string().replace('\'', "''");
             let result = duckdb::Connection::open_in_memory()?.execute_batch(&format!(
                 "COPY (SELECT * FROM read_csv('{}', header = true, all_varchar = false)) TO '{}' (FORMAT parquet)",
@@ -381,11 +420,11 @@ pub fn run_hotspots(args: &HeatArgs) -> Result<()> {
     Ok(())
 }
 
-fn write_csv(cells: &[HeatCell], res: u8, measure: Measure, out: Box<dyn Write>) -> Result<()> {
+fn write_csv(rows: &[Row<'_>], res: u8, measure: Measure, out: Box<dyn Write>) -> Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(COLUMNS)?;
-    for cell in cells {
-        w.write_record(record(cell, res, measure))?;
+    for row in rows {
+        w.write_record(record(row, res, measure))?;
     }
     w.flush()?;
     Ok(())
@@ -393,9 +432,10 @@ fn write_csv(cells: &[HeatCell], res: u8, measure: Measure, out: Box<dyn Write>)
 
 /// An RFC 7946 FeatureCollection: one hexagon Polygon per cell (h3o's boundary, counter-clockwise,
 /// closed), the cell's figures as properties.
-fn write_geojson(cells: &[HeatCell], mut out: Box<dyn Write>) -> Result<()> {
+fn write_geojson(rows: &[Row<'_>], mut out: Box<dyn Write>) -> Result<()> {
     out.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[")?;
-    for (i, cell) in cells.iter().enumerate() {
+    for (i, row) in rows.iter().enumerate() {
+        let cell = row.cell;
         let index: h3o::CellIndex = cell.h3.parse()?;
         let mut ring: Vec<[f64; 2]> = index
             .boundary()
@@ -410,7 +450,7 @@ fn write_geojson(cells: &[HeatCell], mut out: Box<dyn Write>) -> Result<()> {
             "type": "Feature",
             "id": cell.h3,
             "geometry": {"type": "Polygon", "coordinates": [ring]},
-            "properties": cell,
+            "properties": row,
         });
         if i > 0 {
             out.write_all(b",")?;

@@ -3,16 +3,19 @@
 
 mod briefing;
 mod heat;
+mod region;
 mod trends;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
 use fengqiao_generator::{GenerateOptions, HeaderLanguage};
 use fengqiao_ingest::coords::Crs;
+use fengqiao_ingest::mapping::{Mapping, SheetRef};
 use fengqiao_ingest::read::Encoding;
 use fengqiao_ingest::store::Progress;
 use fengqiao_ingest::{IngestOptions, IngestReport, Region, Store};
@@ -60,14 +63,36 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Validate and load case files (CSV in UTF-8 or GB18030, NDJSON, Parquet) into the store.
+    /// Build, inspect or update regions (`region import RECIPE --out DIR`, `region show --db`).
+    Region {
+        #[command(subcommand)]
+        command: region::RegionCommand,
+    },
+    /// Validate and load case files (CSV in UTF-8 or GB18030, NDJSON, Parquet, XLSX/XLS sheets) into
+    /// the store; --inspect proposes a mapping for a centre's own export, --dry-run loads nothing.
     Ingest {
         #[arg(required = true)]
         files: Vec<PathBuf>,
         #[arg(long, default_value = "fengqiao.duckdb")]
         db: PathBuf,
+        /// Region directory: recorded by the store's first ingest; later ones must match it.
         #[arg(long)]
         region: Option<PathBuf>,
+        /// Mapping of the export's headers and words onto the columns (TOML; docs/input-format.md).
+        #[arg(long)]
+        mapping: Option<PathBuf>,
+        /// Sheet of a workbook, by name or number (default: the mapping's, else the first).
+        #[arg(long)]
+        sheet: Option<SheetRef>,
+        /// Read a sample of the (one) file and propose a mapping instead of loading.
+        #[arg(long, conflicts_with_all = ["dry_run", "mapping"])]
+        inspect: bool,
+        /// Where --inspect writes its proposal (default: standard output).
+        #[arg(long, requires = "inspect")]
+        out: Option<PathBuf>,
+        /// Report what would load and what would be rejected, by reason, without writing.
+        #[arg(long)]
+        dry_run: bool,
         /// Force the CSV encoding (utf-8 or gb18030) instead of detecting it.
         #[arg(long)]
         encoding: Option<Encoding>,
@@ -139,6 +164,8 @@ enum Command {
         /// beside the store).
         #[arg(long)]
         briefings: Option<PathBuf>,
+        #[command(flatten)]
+        live: LiveArgs,
     },
     /// Build the default region's data set if missing, ingest it, and print a summary.
     Demo {
@@ -151,6 +178,75 @@ enum Command {
         #[arg(long)]
         serve: Option<std::net::SocketAddr>,
     },
+}
+
+/// `fengqiao serve`'s live intake and scheduled briefings (fengqiao_tiles::watch).
+#[derive(clap::Args, Default)]
+struct LiveArgs {
+    /// Ingest case files dropped into this folder (moved to done/ or failed/ with a report).
+    #[arg(long)]
+    watch: Option<PathBuf>,
+    /// Seconds between scans of --watch.
+    #[arg(long, default_value_t = 5)]
+    watch_interval: u64,
+    /// Mapping for the files of --watch (docs/input-format.md).
+    #[arg(long, requires = "watch")]
+    mapping: Option<PathBuf>,
+    /// Make the weekly briefing of the week before at this weekday and time, e.g. "MON 08:00".
+    #[arg(long)]
+    briefing_schedule: Option<fengqiao_tiles::watch::Weekly>,
+}
+
+/// The live tasks, checked before the server starts.
+struct Live {
+    watch: Option<fengqiao_tiles::watch::Watch>,
+    schedule: Option<fengqiao_tiles::watch::BriefingSchedule>,
+}
+
+impl LiveArgs {
+    fn check(self, briefings: Option<PathBuf>) -> Result<Live> {
+        let watch = match self.watch {
+            Some(dir) => {
+                if !dir.is_dir() {
+                    bail!("--watch {}: not a directory", dir.display());
+                }
+                let mapping = self.mapping.as_deref().map(Mapping::load).transpose()?.map(Arc::new);
+                Some(fengqiao_tiles::watch::Watch {
+                    dir,
+                    interval: std::time::Duration::from_secs(self.watch_interval.max(1)),
+                    options: IngestOptions {
+                        mapping,
+                        ..IngestOptions::default()
+                    },
+                })
+            }
+            None => None,
+        };
+        let schedule = match (self.briefing_schedule, briefings) {
+            (Some(when), Some(dir)) => Some(fengqiao_tiles::watch::BriefingSchedule { when, dir }),
+            (Some(_), None) => bail!("--briefing-schedule needs a briefings directory (--briefings)"),
+            (None, _) => None,
+        };
+        Ok(Live { watch, schedule })
+    }
+}
+
+impl Live {
+    fn spawn(self, state: &Arc<fengqiao_tiles::AppState>) {
+        if let Some(watch) = self.watch {
+            eprintln!("watching {} for case files", watch.dir.display());
+            watch.spawn(state);
+        }
+        if let Some(schedule) = self.schedule {
+            eprintln!(
+                "weekly briefing every {:?} {} into {}",
+                schedule.when.weekday,
+                schedule.when.at,
+                schedule.dir.display()
+            );
+            schedule.spawn(state);
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -185,23 +281,38 @@ fn main() -> Result<()> {
             };
             generate(&region, &opts, &out)?;
         }
+        Command::Region { command } => region::run(command)?,
         Command::Ingest {
             files,
             db,
             region,
+            mapping,
+            sheet,
+            inspect,
+            out,
+            dry_run,
             encoding,
             crs,
             memory_limit,
             json,
         } => {
-            let region = Region::load_or_default(region.as_deref())?;
+            if inspect {
+                return inspect_file(&files, encoding, sheet.as_ref(), out.as_deref());
+            }
+            let mapping = mapping.as_deref().map(Mapping::load).transpose()?.map(Arc::new);
             let opts = IngestOptions {
                 encoding,
                 default_crs: crs,
                 memory_limit,
+                mapping,
+                sheet,
                 ..IngestOptions::default()
             };
-            let reports = ingest(&db, &region, &files, &opts)?;
+            let reports = if dry_run {
+                dry_run_ingest(&db, region.as_deref(), &files, &opts)?
+            } else {
+                ingest(&db, region.as_deref(), &files, &opts)?
+            };
             if json {
                 println!("{}", serde_json::to_string_pretty(&reports)?);
             }
@@ -223,7 +334,8 @@ fn main() -> Result<()> {
             config,
             region,
             briefings,
-        } => serve(&db, addr, config.as_deref(), region.as_deref(), briefings)?,
+            live,
+        } => serve(&db, addr, config.as_deref(), region.as_deref(), briefings, live)?,
         Command::Demo {
             dir,
             region,
@@ -231,7 +343,8 @@ fn main() -> Result<()> {
         } => {
             demo(&dir, region.as_deref())?;
             if let Some(addr) = addr {
-                serve(&dir.join("fengqiao.duckdb"), addr, None, region.as_deref(), None)?;
+                let live = LiveArgs::default();
+                serve(&dir.join("fengqiao.duckdb"), addr, None, region.as_deref(), None, live)?;
             }
         }
     }
@@ -290,35 +403,109 @@ impl Progress for Bar {
     }
 }
 
-/// Ingests each file in its own transaction; a file that fails entirely is reported and skipped.
-fn ingest(db: &Path, region: &Region, files: &[PathBuf], opts: &IngestOptions) -> Result<Vec<IngestReport>> {
+/// Ingests each file in its own transaction; a file that fails entirely is reported and skipped. The
+/// region is the store's (or `--region` for a store that has none yet); another one is refused
+/// before any file is read.
+fn ingest(db: &Path, region_dir: Option<&Path>, files: &[PathBuf], opts: &IngestOptions) -> Result<Vec<IngestReport>> {
     let mut store = Store::open(db).with_context(|| format!("opening the store {}", db.display()))?;
+    let region = region::for_store(store.conn(), db, region_dir)?;
+    load_files(&mut store, &region, files, opts, false)
+}
+
+/// `--dry-run`: the files loaded into a store in memory (with the real store's region), reported.
+fn dry_run_ingest(
+    db: &Path,
+    region_dir: Option<&Path>,
+    files: &[PathBuf],
+    opts: &IngestOptions,
+) -> Result<Vec<IngestReport>> {
+    let region = if db.exists() {
+        region::for_store(&region::read_only(db)?, db, region_dir)?
+    } else {
+        Region::load_or_default(region_dir)?
+    };
+    let mut scratch = Store::open_in_memory()?;
+    load_files(&mut scratch, &region, files, opts, true)
+}
+
+fn load_files(
+    store: &mut Store,
+    region: &Region,
+    files: &[PathBuf],
+    opts: &IngestOptions,
+    dry_run: bool,
+) -> Result<Vec<IngestReport>> {
     let bar = Bar::new();
     let mut reports = Vec::new();
     for file in files {
         match store.ingest_file(file, region, opts, &bar) {
             Ok(report) => {
-                print_report(&report);
+                print_report(&report, dry_run);
                 reports.push(report);
             }
+            Err(e @ fengqiao_ingest::IngestError::Region(_)) => return Err(e.into()),
             Err(e) => eprintln!("error: {e} (nothing from this file was loaded)"),
         }
     }
     Ok(reports)
 }
 
-fn print_report(r: &IngestReport) {
+/// `--inspect`: a proposed mapping for one file.
+fn inspect_file(
+    files: &[PathBuf],
+    encoding: Option<Encoding>,
+    sheet: Option<&SheetRef>,
+    out: Option<&Path>,
+) -> Result<()> {
+    let [file] = files else {
+        bail!("--inspect reads one file");
+    };
+    let inspection = fengqiao_ingest::inspect::inspect(file, encoding, sheet, None)?;
+    let mapping = inspection.to_mapping();
+    Mapping::parse(&mapping, "the proposal").context("the proposed mapping does not parse (a bug)")?;
+    match out {
+        Some(path) => {
+            std::fs::write(path, &mapping).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("wrote the proposed mapping to {}", path.display());
+        }
+        None => print!("{mapping}"),
+    }
+    let unmapped = inspection.unmapped();
     eprintln!(
-        "{}: {} rows read in {:.1} s — {} loaded, {} updated, {} unchanged, {} stale, {} rejected",
+        "{}: {} rows sampled, {} headers; {} thing(s) to look at:",
+        inspection.file,
+        inspection.rows_sampled,
+        inspection.headers.len(),
+        unmapped.len()
+    );
+    for u in unmapped {
+        eprintln!("    {u}");
+    }
+    Ok(())
+}
+
+fn print_report(r: &IngestReport, dry_run: bool) {
+    let sheet = r.sheet.as_deref().map(|s| format!(" sheet {s:?}")).unwrap_or_default();
+    eprintln!(
+        "{}{sheet}: {} rows read in {:.1} s — {} {}, {} updated, {} unchanged, {} stale, {} rejected",
         r.file,
         r.rows_read,
         r.millis as f64 / 1000.0,
         r.inserted,
+        if dry_run {
+            "would load (nothing written)"
+        } else {
+            "loaded"
+        },
         r.updated,
         r.unchanged,
         r.stale,
         r.rejected
     );
+    let placed: Vec<String> = r.placed_by.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    if !placed.is_empty() {
+        eprintln!("    placed by: {}", placed.join(", "));
+    }
     for (reason, n) in &r.rejected_by_reason {
         eprintln!("    rejected {n:>8}  {reason}");
     }
@@ -337,8 +524,20 @@ fn serve(
     config: Option<&Path>,
     region_dir: Option<&Path>,
     briefings: Option<PathBuf>,
+    live: LiveArgs,
 ) -> Result<()> {
-    let region = Region::load_or_default(region_dir)?;
+    if config.is_none() {
+        // Refused before anything else: an open address without tokens.
+        fengqiao_tiles::config::ServerConfig::default().check_bind(addr)?;
+    }
+    if !db.exists() {
+        bail!(
+            "{}: no such store (run `fengqiao ingest` or `fengqiao demo` first)",
+            db.display()
+        );
+    }
+    let store = Store::open(db)?;
+    let region = region::for_store(store.conn(), db, region_dir)?;
     let mut config = match config {
         Some(path) => fengqiao_tiles::config::ServerConfig::load(path, &region)?,
         None => fengqiao_tiles::config::ServerConfig::default(),
@@ -350,16 +549,11 @@ fn serve(
     }
     config.check_bind(addr)?;
     fengqiao_tiles::server::init_logging(config.log_json);
-    if !db.exists() {
-        bail!(
-            "{}: no such store (run `fengqiao ingest` or `fengqiao demo` first)",
-            db.display()
-        );
-    }
     // No tokens configured: an admin token for this run, shown once and kept in a 0600 file.
     let token_file = db.with_extension("admin-token");
     let generated = config.ensure_token(&token_file)?;
-    let store = Store::open(db)?;
+    let briefings_dir = config.briefings_dir.clone();
+    let live = live.check(briefings_dir)?;
     let state = fengqiao_tiles::AppState::new(store, region, config).map_err(|e| anyhow::anyhow!("{e}"))?;
     eprintln!(
         "serving {} on http://{addr}/ (TileJSON: /tiles/hex.json, API: /api/openapi.json)",
@@ -373,12 +567,16 @@ fn serve(
             token_file.display()
         );
     }
-    tokio::runtime::Runtime::new()?.block_on(fengqiao_tiles::server::serve(state, addr))?;
+    tokio::runtime::Runtime::new()?.block_on(async move {
+        live.spawn(&state);
+        fengqiao_tiles::server::serve(state, addr).await
+    })?;
     Ok(())
 }
 
 fn demo(dir: &Path, region_dir: Option<&Path>) -> Result<()> {
     let region = Region::load_or_default(region_dir)?;
+    let region_dir = region_dir.map(Path::to_path_buf);
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let data = dir.join("cases.csv");
     let db = dir.join("fengqiao.duckdb");
@@ -393,7 +591,12 @@ fn demo(dir: &Path, region_dir: Option<&Path>) -> Result<()> {
         };
         generate(&region, &opts, &data)?;
     }
-    ingest(&db, &region, std::slice::from_ref(&data), &IngestOptions::default())?;
+    ingest(
+        &db,
+        region_dir.as_deref(),
+        std::slice::from_ref(&data),
+        &IngestOptions::default(),
+    )?;
     let store = Store::open(&db)?;
     let s = fengqiao_analytics::kpi::summary(store.conn(), None, None)?;
     println!(

@@ -8,32 +8,17 @@
 //! (scripts/browser-deps.sh). Without them this test fails and says so: it never passes unexamined.
 
 use std::io::Read;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod support;
 
-use support::{fengqiao, generated_store, run};
+use support::{fengqiao, free_port, generated_store, run, Server};
 
 const DISPLAY_TOKEN: &str = "wall-display-token-0123456789";
 const ANALYST_TOKEN: &str = "analyst-token-0123456789abcdef";
 const ADMIN_TOKEN: &str = "admin-token-0123456789abcdefgh";
-
-/// Stops the server when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// Waits until `GET /healthz` answers (the server loads the region and opens the store first).
 fn wait_for(port: u16, server: &mut Server) {

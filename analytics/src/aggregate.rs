@@ -389,7 +389,8 @@ pub fn aggregate_units(
     let (condition, params) = filter.where_clause(region)?;
     let units: Vec<_> = region.level(level).map(|(_, u)| u).collect();
     let position: HashMap<&str, usize> = units.iter().enumerate().map(|(i, u)| (u.code.as_str(), i)).collect();
-    let column = unit_column(level).unwrap_or("CAST(NULL AS VARCHAR)");
+    // Provinces and cities are summed from their counties.
+    let column = unit_column(level).unwrap_or("county_code");
     let sql = format!(
         "SELECT {column} AS unit, {aggregates} FROM cases WHERE {condition} GROUP BY ALL",
         aggregates = aggregates_sql(as_of),
@@ -399,9 +400,13 @@ pub fn aggregate_units(
         let codes = Strings::of(batch, 0)?;
         let columns = TallyColumns::of(batch, 1)?;
         for row in 0..batch.num_rows() {
-            let target = match level {
-                AdminLevel::City => Some(0),
-                _ => codes.get(row).and_then(|code| position.get(code).copied()),
+            let target = match unit_column(level) {
+                Some(_) => codes.get(row).and_then(|code| position.get(code).copied()),
+                None => codes
+                    .get(row)
+                    .and_then(|code| region.id(code))
+                    .and_then(|county| region.ancestor(county, level))
+                    .and_then(|u| position.get(region.units[u as usize].code.as_str()).copied()),
             };
             if let Some(t) = target.and_then(|i| tallies.get_mut(i)) {
                 t.add(&columns.tally(row));

@@ -22,7 +22,7 @@ use crate::aggregate::SeverityWeights;
 use crate::cube::{cube, periods, CubeOptions, Space, Step};
 use crate::departments::{Department, Departments};
 use crate::emerging::{emerging_hot_spots, EmergingOptions, LocationTrend};
-use crate::filter::{unit_column, Filter};
+use crate::filter::Filter;
 use crate::hotspot::{heatmap, Cluster, HeatmapOptions};
 use crate::kpi::{deadline_days_sql, summary_of, Summary};
 use crate::pattern::Pattern;
@@ -700,13 +700,13 @@ pub fn callback_sample(
     ];
     let mut clause = String::from("closed_at >= CAST(? AS TIMESTAMP) AND closed_at < CAST(? AS TIMESTAMP)");
     if let Some(code) = unit {
-        let u = region
-            .unit(code)
-            .ok_or_else(|| AnalyticsError::UnknownUnit(code.into()))?;
-        if let Some(column) = unit_column(u.level) {
-            clause.push_str(&format!(" AND {column} = ?"));
-            params.push(u.code.clone());
+        let (within, mut unit_params) = Filter {
+            unit: Some(code.to_string()),
+            ..Filter::default()
         }
+        .where_clause(region)?;
+        clause.push_str(&format!(" AND {within}"));
+        params.append(&mut unit_params);
     }
     let mut stmt = conn
         .prepare(&format!(

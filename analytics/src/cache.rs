@@ -137,7 +137,7 @@ impl CaseColumns {
             .id(code)
             .ok_or_else(|| AnalyticsError::UnknownUnit(code.clone()))?;
         let level = region.units[id as usize].level;
-        Ok((level != AdminLevel::City).then_some((level, id)))
+        Ok((!region.is_root(id)).then_some((level, id)))
     }
 
     /// The cells' figures, as [`crate::aggregate::aggregate_cells`] computes them.

@@ -52,12 +52,30 @@ impl Filter {
         in_list(&mut parts, "status", self.statuses.iter().map(|v| v.code()));
         in_list(&mut parts, "severity", self.severities.iter().map(|v| v.code()));
         if let Some(code) = &self.unit {
-            let unit = region
-                .unit(code)
+            let id = region
+                .id(code)
                 .ok_or_else(|| AnalyticsError::UnknownUnit(code.clone()))?;
-            if let Some(column) = unit_column(unit.level) {
-                parts.push(format!("{column} = ?"));
-                params.push(unit.code.clone());
+            let unit = &region.units[id as usize];
+            match unit_column(unit.level) {
+                _ if region.is_root(id) => {}
+                Some(column) => {
+                    parts.push(format!("{column} = ?"));
+                    params.push(unit.code.clone());
+                }
+                // A city of a province: the counties in it.
+                None => {
+                    let counties: Vec<String> = region
+                        .level(AdminLevel::County)
+                        .filter(|&(c, _)| region.ancestor(c, unit.level) == Some(id))
+                        .map(|(_, c)| c.code.clone())
+                        .collect();
+                    if counties.is_empty() {
+                        parts.push("FALSE".into());
+                    } else {
+                        parts.push(format!("county_code IN ({})", vec!["?"; counties.len()].join(", ")));
+                        params.extend(counties);
+                    }
+                }
             }
         }
         if parts.is_empty() {
@@ -86,11 +104,11 @@ impl Filter {
     }
 }
 
-/// The column of `cases` holding the code of the unit of `level` a case belongs to (`None` for the
-/// city: every case belongs to it).
+/// The column of `cases` holding the code of the unit of `level` a case belongs to (`None` for a
+/// province or city: the store keeps the county, which lies in one).
 pub fn unit_column(level: AdminLevel) -> Option<&'static str> {
     match level {
-        AdminLevel::City => None,
+        AdminLevel::Province | AdminLevel::City => None,
         AdminLevel::County => Some("county_code"),
         AdminLevel::Township => Some("township_code"),
         AdminLevel::Village => Some("village_code"),

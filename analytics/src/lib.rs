@@ -7,7 +7,8 @@
 //! and its clusters, with [`response`] levels and [`places`] names); [`cube`] (counts per location ×
 //! time step) → [`emerging`] (space-time Gi*, with [`trend`] Mann–Kendall and the [`pattern`]
 //! classes); [`recurring`] (类案 and repeat chains) and [`warning`] (early-warning alerts), both
-//! naming [`departments`]; [`kpi`] (headline figures); [`briefing`] (the content of the weekly and
+//! naming [`departments`]; [`kpi`] (headline figures); [`precision`] (how many of a cell's cases are
+//! placed only at their village's point); [`briefing`] (the content of the weekly and
 //! monthly briefings, from the functions above).
 
 pub mod aggregate;
@@ -25,6 +26,7 @@ pub mod measure;
 pub mod pattern;
 pub mod places;
 pub mod population;
+pub mod precision;
 pub mod profile;
 pub mod recurring;
 pub mod response;

@@ -1,5 +1,7 @@
 //! The admin units of H3 cells, for the rows of the heat map: each cell belongs to the village whose
-//! representative point is nearest (great-circle distance) to the cell's centre, and to that
+//! polygon contains the cell's centre (or whose grid's polygon does), where the region has village
+//! or grid polygons; otherwise — and for a centre outside every polygon — to the village whose
+//! representative point is nearest (great-circle distance) to the cell's centre; and to that
 //! village's township and county.
 //!
 //! The villages are bucketed by the res-6 cell of their point. A query searches the rings of buckets
@@ -28,8 +30,9 @@ pub struct CellPlace {
     pub village: UnitId,
 }
 
-/// The place of every cell in `cells`, in the same order: the village whose point is nearest to the
-/// cell's centre (ties to the village listed first in the region), with its township and county.
+/// The place of every cell in `cells`, in the same order: the village whose polygon (or grid's
+/// polygon) contains the cell's centre, else the village whose point is nearest to it (ties to the
+/// village listed first in the region), with its township and county.
 ///
 /// # Panics
 ///
@@ -39,7 +42,25 @@ pub fn cell_places(region: &Region, cells: &[CellIndex]) -> Vec<CellPlace> {
         return Vec::new();
     }
     let mut index = VillageIndex::new(region);
-    cells.iter().map(|&cell| index.place(cell)).collect()
+    cells
+        .iter()
+        .map(|&cell| contained(region, cell).unwrap_or_else(|| index.place(cell)))
+        .collect()
+}
+
+/// The village whose polygon, or whose grid's polygon, contains the cell's centre.
+fn contained(region: &Region, cell: CellIndex) -> Option<CellPlace> {
+    let centre = LatLng::from(cell);
+    let (lng, lat) = (centre.lng(), centre.lat());
+    let village = region
+        .locate(AdminLevel::Village, lng, lat)
+        .or_else(|| region.locate(AdminLevel::Grid, lng, lat).and_then(|g| region.parent(g)))?;
+    let lineage = region.lineage(village)?;
+    Some(CellPlace {
+        county: lineage.county,
+        township: lineage.township,
+        village,
+    })
 }
 
 /// A village point as a unit vector, with its place.

@@ -176,6 +176,8 @@ vocabulary! {
 vocabulary! {
     /// The levels of the administrative hierarchy.
     AdminLevel, "admin level" {
+        /// A province (or any root above cities): the root of a region of several cities.
+        Province = ("province", "省"),
         City = ("city", "市"),
         County = ("county", "县区"),
         Township = ("township", "乡镇街道"),

@@ -1,5 +1,6 @@
-//! Readers: turn an input file (CSV, NDJSON or Parquet) into numbered raw records whose fields are
-//! mapped to [`Column`]s. Nothing here judges a value; problems that make a line unreadable (bad
+//! Readers: turn an input file (CSV, NDJSON, Parquet, or a sheet of an XLSX/XLS/ODS workbook) into
+//! numbered raw records whose fields are mapped to [`Column`]s (by the built-in headers, or by a
+//! [`Mapping`]). Nothing here judges a value; problems that make a line unreadable (bad
 //! encoding is left to validation, but a truncated line or malformed JSON is not) come back as
 //! [`Unreadable`] so that the caller can reject that line and go on.
 
@@ -11,6 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use csv::ByteRecord;
 
+use crate::mapping::{Mapping, SheetRef};
 use crate::schema::Column;
 
 /// The kinds of input file.
@@ -19,6 +21,8 @@ pub enum InputFormat {
     Csv,
     Ndjson,
     Parquet,
+    /// A workbook (`.xlsx`, `.xlsm`, `.xlsb`, `.xls`, `.ods`): one sheet of it.
+    Workbook,
 }
 
 impl InputFormat {
@@ -29,6 +33,7 @@ impl InputFormat {
             "csv" | "txt" => Some(InputFormat::Csv),
             "ndjson" | "jsonl" | "json" => Some(InputFormat::Ndjson),
             "parquet" => Some(InputFormat::Parquet),
+            "xlsx" | "xlsm" | "xlsb" | "xls" | "ods" => Some(InputFormat::Workbook),
             _ => None,
         }
     }
@@ -62,11 +67,16 @@ impl Encoding {
             Ok(_) => Encoding::Utf8,
             Err(e) if e.error_len().is_none() => Encoding::Utf8,
             Err(_) => {
-                let (_, had_errors) = encoding_rs::GB18030.decode_without_bom_handling(sample);
-                if had_errors {
-                    Encoding::Utf8
-                } else {
+                // A sample may end inside a character (of up to 4 bytes in GB18030).
+                let whole = (0..4.min(sample.len() + 1)).any(|cut| {
+                    !encoding_rs::GB18030
+                        .decode_without_bom_handling(&sample[..sample.len() - cut])
+                        .1
+                });
+                if whole {
                     Encoding::Gb18030
+                } else {
+                    Encoding::Utf8
                 }
             }
         }
@@ -90,7 +100,9 @@ impl Encoding {
 /// Where each [`Column`] sits in a file's records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColumnMap {
-    index: [Option<usize>; Column::ALL.len()],
+    index: [Option<usize>; Column::EVERY.len()],
+    /// The header each column was read from (for messages).
+    header: [Option<String>; Column::EVERY.len()],
     /// Number of fields per record.
     pub width: usize,
     /// Headers that name no known column (ignored, and reported).
@@ -100,25 +112,69 @@ pub struct ColumnMap {
 impl ColumnMap {
     /// Maps headers (English or Chinese) to columns. A column named twice is an error.
     pub fn from_headers<'a>(headers: impl IntoIterator<Item = &'a str>) -> Result<ColumnMap, String> {
-        let mut index = [None; Column::ALL.len()];
+        ColumnMap::from_headers_mapped(headers, None)
+    }
+
+    /// Maps headers to columns: by the mapping's word for a header when it has one, else by the
+    /// built-in headers. A column filled twice is an error, and so is a header the mapping names that
+    /// the file lacks.
+    pub fn from_headers_mapped<'a>(
+        headers: impl IntoIterator<Item = &'a str>,
+        mapping: Option<&Mapping>,
+    ) -> Result<ColumnMap, String> {
+        let mut index = [None; Column::EVERY.len()];
+        let mut header: [Option<String>; Column::EVERY.len()] = std::array::from_fn(|_| None);
         let mut unknown = Vec::new();
         let mut width = 0;
+        let mut seen = std::collections::HashSet::new();
         for (i, h) in headers.into_iter().enumerate() {
             width = i + 1;
-            match Column::from_header(h) {
+            seen.insert(crate::mapping::header_key(h));
+            let column = match mapping.and_then(|m| m.column_of(h)) {
+                Some(mapped) => mapped,
+                None => Column::from_header(h).filter(|c| {
+                    // A built-in header of a column the mapping fills from another header is ignored.
+                    mapping.is_none_or(|m| !m.headers().any(|(_, mc)| mc == Some(*c)))
+                }),
+            };
+            match column {
                 Some(c) if index[c as usize].is_some() => {
-                    return Err(format!("column {} appears twice (header {h:?})", c.name()));
+                    return Err(format!(
+                        "column {} appears twice (headers {:?} and {h:?})",
+                        c.name(),
+                        header[c as usize].as_deref().unwrap_or_default()
+                    ));
                 }
-                Some(c) => index[c as usize] = Some(i),
+                Some(c) => {
+                    index[c as usize] = Some(i);
+                    header[c as usize] = Some(h.trim().to_string());
+                }
+                None if h.trim().is_empty() => {}
                 None => unknown.push(h.to_string()),
             }
         }
-        Ok(ColumnMap { index, width, unknown })
+        if let Some(m) = mapping {
+            let mut absent: Vec<&str> = m.headers().map(|(h, _)| h).filter(|h| !seen.contains(*h)).collect();
+            absent.sort_unstable();
+            if !absent.is_empty() {
+                return Err(format!(
+                    "the mapping {} names header(s) the file does not have: {}",
+                    m.file,
+                    absent.join(", ")
+                ));
+            }
+        }
+        Ok(ColumnMap {
+            index,
+            header,
+            width,
+            unknown,
+        })
     }
 
-    /// The identity map over [`Column::ALL`] (records built in canonical order).
+    /// The identity map over [`Column::EVERY`] (records built in canonical order).
     pub fn canonical() -> ColumnMap {
-        ColumnMap::from_headers(Column::ALL.iter().map(|c| c.name())).expect("canonical headers are distinct")
+        ColumnMap::from_headers(Column::EVERY.iter().map(|c| c.name())).expect("canonical headers are distinct")
     }
 
     /// The field index of a column, if the file has it.
@@ -126,18 +182,47 @@ impl ColumnMap {
         self.index[column as usize]
     }
 
-    /// Required columns the file lacks entirely. A file must name the village or the grid.
-    pub fn missing_required(&self) -> Vec<&'static str> {
+    /// "登记日期 (reported_at)": how messages name a column of this file.
+    pub fn label(&self, column: Column) -> String {
+        match &self.header[column as usize] {
+            Some(h) if h != column.name() => format!("{h} ({})", column.name()),
+            _ => column.name().to_string(),
+        }
+    }
+
+    /// Required columns the file lacks entirely (and the mapping gives no constant for). A file must
+    /// name a place: a village or grid code, unit names or an address, or points when `by_point`
+    /// (the region has village polygons to place them in).
+    pub fn missing_required(&self, mapping: Option<&Mapping>, by_point: bool) -> Vec<&'static str> {
+        let has = |c: Column| self.get(c).is_some() || mapping.is_some_and(|m| m.default_of(c).is_some());
         let mut missing: Vec<&str> = Column::ALL
             .into_iter()
-            .filter(|c| c.required() && self.get(*c).is_none())
+            .filter(|c| c.required() && !has(*c))
             .map(Column::name)
             .collect();
-        if self.get(Column::VillageCode).is_none() && self.get(Column::GridCode).is_none() {
-            missing.push("village_code (or grid_code)");
+        let place = [
+            Column::VillageCode,
+            Column::GridCode,
+            Column::VillageName,
+            Column::GridName,
+            Column::Address,
+        ];
+        let point = by_point && has(Column::Lng) && has(Column::Lat);
+        if !point && !place.into_iter().any(has) {
+            missing.push("a place: village_code, grid_code, village_name or address");
         }
         missing
     }
+}
+
+/// How to read a file: what the caller knows about it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadOptions<'a> {
+    /// Force a CSV encoding instead of sniffing it.
+    pub encoding: Option<Encoding>,
+    pub mapping: Option<&'a Mapping>,
+    /// The sheet of a workbook (default: the mapping's, else the first).
+    pub sheet: Option<&'a SheetRef>,
 }
 
 /// One record as read: its 1-based line number in the file (row number for Parquet) and its fields.
@@ -179,29 +264,45 @@ pub trait RecordSource: Send {
         out: &mut Vec<RawRecord>,
         bad: &mut Vec<Unreadable>,
     ) -> Result<bool, FileProblem>;
-    /// Bytes (or rows, for Parquet) consumed so far, for progress.
+    /// Bytes (or rows, for Parquet and workbooks) consumed so far, for progress.
     fn position(&self) -> u64;
+    /// The sheet read, for a workbook.
+    fn sheet(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// Opens a file with the reader its extension names.
-pub fn open(path: &Path, encoding: Option<Encoding>) -> Result<(Box<dyn RecordSource>, u64), FileProblem> {
+pub fn open(path: &Path, opts: &ReadOptions<'_>) -> Result<(Box<dyn RecordSource>, u64), FileProblem> {
     let problem = |message: String| FileProblem { line: 0, message };
-    let format = InputFormat::from_path(path)
-        .ok_or_else(|| problem("unknown file type: expected .csv, .ndjson/.jsonl or .parquet".to_string()))?;
+    let format = InputFormat::from_path(path).ok_or_else(|| {
+        problem("unknown file type: expected .csv, .ndjson/.jsonl, .parquet or .xlsx/.xls/.ods".to_string())
+    })?;
+    let encoding = opts.encoding.or(opts.mapping.and_then(|m| m.encoding));
+    let header_row = opts.mapping.and_then(|m| m.header_row);
     match format {
         InputFormat::Csv => {
             let file = File::open(path).map_err(|e| problem(e.to_string()))?;
             let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-            Ok((Box::new(CsvSource::new(file, encoding)?), size))
+            Ok((
+                Box::new(CsvSource::with_header_row(file, encoding, opts.mapping, header_row)?),
+                size,
+            ))
         }
         InputFormat::Ndjson => {
             let file = File::open(path).map_err(|e| problem(e.to_string()))?;
             let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-            Ok((Box::new(NdjsonSource::new(file)), size))
+            Ok((Box::new(NdjsonSource::with_mapping(file, opts.mapping)), size))
         }
         InputFormat::Parquet => {
-            let source = ParquetSource::new(path)?;
+            let source = ParquetSource::new(path, opts.mapping)?;
             let rows = source.rows;
+            Ok((Box::new(source), rows))
+        }
+        InputFormat::Workbook => {
+            let sheet = opts.sheet.or(opts.mapping.and_then(|m| m.sheet.as_ref()));
+            let source = crate::workbook::SheetSource::open(path, sheet, opts.mapping, header_row)?;
+            let rows = source.rows();
             Ok((Box::new(source), rows))
         }
     }
@@ -279,6 +380,17 @@ impl<R: Read> Read for NewlineCounter<R> {
 
 impl CsvSource {
     pub fn new<R: Read + Send + 'static>(inner: R, encoding: Option<Encoding>) -> Result<CsvSource, FileProblem> {
+        CsvSource::with_header_row(inner, encoding, None, None)
+    }
+
+    /// A CSV source whose headers are read at `header_row` (1-based; default 1) and mapped by
+    /// `mapping`.
+    pub fn with_header_row<R: Read + Send + 'static>(
+        inner: R,
+        encoding: Option<Encoding>,
+        mapping: Option<&Mapping>,
+        header_row: Option<u32>,
+    ) -> Result<CsvSource, FileProblem> {
         let mut buffered = BufReader::with_capacity(1 << 16, inner);
         let sample = buffered.fill_buf().map_err(|e| FileProblem {
             line: 1,
@@ -299,26 +411,37 @@ impl CsvSource {
             .buffer_capacity(1 << 16)
             .from_reader(counter);
         let mut header = ByteRecord::new();
-        let read = reader.read_byte_record(&mut header).map_err(|e| FileProblem {
-            line: 1,
-            message: format!("cannot read the header: {e}"),
-        })?;
-        if !read {
-            return Err(FileProblem {
-                line: 1,
-                message: "empty file: no header row".into(),
-            });
+        let header_line = header_row.unwrap_or(1) as u64;
+        loop {
+            let read = reader.read_byte_record(&mut header).map_err(|e| FileProblem {
+                line: header_line,
+                message: format!("cannot read the header: {e}"),
+            })?;
+            if !read {
+                return Err(FileProblem {
+                    line: header_line,
+                    message: "no header row: the file ends before it".into(),
+                });
+            }
+            let byte = header.position().map_or(0, |p| p.byte());
+            if newlines.lock().expect("not poisoned").line_at(byte) >= header_line {
+                break;
+            }
         }
         let names = header
             .iter()
             .map(|h| encoding.decode(h).map(|s| s.into_owned()))
             .collect::<Option<Vec<String>>>()
             .ok_or_else(|| FileProblem {
-                line: 1,
+                line: header_line,
                 message: "the header row is not valid text in the file's encoding".into(),
             })?;
-        let columns = ColumnMap::from_headers(names.iter().map(String::as_str))
-            .map_err(|message| FileProblem { line: 1, message })?;
+        let columns = ColumnMap::from_headers_mapped(names.iter().map(String::as_str), mapping).map_err(|message| {
+            FileProblem {
+                line: header_line,
+                message,
+            }
+        })?;
         Ok(CsvSource {
             reader,
             columns,
@@ -418,25 +541,36 @@ pub struct NdjsonSource {
     bytes: u64,
     columns: ColumnMap,
     buf: Vec<u8>,
+    mapping: Option<Mapping>,
 }
 
 impl NdjsonSource {
     pub fn new(file: File) -> NdjsonSource {
+        NdjsonSource::with_mapping(file, None)
+    }
+
+    /// An NDJSON source whose keys are mapped by `mapping` (else the built-in headers).
+    pub fn with_mapping(file: File, mapping: Option<&Mapping>) -> NdjsonSource {
         NdjsonSource {
             lines: BufReader::with_capacity(1 << 16, file),
             line: 0,
             bytes: 0,
             columns: ColumnMap::canonical(),
             buf: Vec::new(),
+            mapping: mapping.cloned(),
         }
     }
 
     fn parse(&self, text: &str) -> Result<ByteRecord, String> {
         let value: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("malformed JSON: {e}"))?;
         let object = value.as_object().ok_or("a line must hold one JSON object")?;
-        let mut fields: Vec<String> = vec![String::new(); Column::ALL.len()];
+        let mut fields: Vec<String> = vec![String::new(); Column::EVERY.len()];
         for (key, value) in object {
-            let Some(column) = Column::from_header(key) else {
+            let column = match self.mapping.as_ref().and_then(|m| m.column_of(key)) {
+                Some(mapped) => mapped,
+                None => Column::from_header(key),
+            };
+            let Some(column) = column else {
                 continue;
             };
             fields[column as usize] = match value {
@@ -524,7 +658,7 @@ pub struct ParquetSource {
 }
 
 impl ParquetSource {
-    pub fn new(path: &Path) -> Result<ParquetSource, FileProblem> {
+    pub fn new(path: &Path, mapping: Option<&Mapping>) -> Result<ParquetSource, FileProblem> {
         let problem = |message: String| FileProblem { line: 0, message };
         let conn = duckdb::Connection::open_in_memory().map_err(|e| problem(e.to_string()))?;
         let file = path.display().to_string().replace('\'', "''");
@@ -534,7 +668,7 @@ impl ParquetSource {
             ))
             .and_then(|mut s| s.query_map([], |r| r.get::<_, String>(0))?.collect())
             .map_err(|e| problem(format!("not a readable Parquet file: {e}")))?;
-        let columns = ColumnMap::from_headers(names.iter().map(String::as_str)).map_err(problem)?;
+        let columns = ColumnMap::from_headers_mapped(names.iter().map(String::as_str), mapping).map_err(problem)?;
         let select = names
             .iter()
             .map(|n| format!("CAST(\"{}\" AS VARCHAR)", n.replace('"', "\"\"")))
@@ -609,6 +743,9 @@ mod tests {
         assert_eq!(Encoding::sniff(&text.as_bytes()[..4]), Encoding::Utf8);
         assert_eq!(Encoding::Gb18030.decode(&gbk).unwrap(), text);
         assert!(Encoding::Utf8.decode(&gbk).is_none());
+        // A GB18030 sample cut inside a character is still GB18030.
+        assert_eq!(Encoding::sniff(&gbk[..gbk.len() - 6]), Encoding::Gb18030);
+        assert_eq!(Encoding::sniff(&gbk[..9]), Encoding::Gb18030);
     }
 
     #[test]
@@ -617,7 +754,7 @@ mod tests {
         assert_eq!(map.get(Column::CaseId), Some(0));
         assert_eq!(map.get(Column::VillageCode), Some(3));
         assert_eq!(map.unknown, ["备注"]);
-        assert!(map.missing_required().contains(&"class"));
+        assert!(map.missing_required(None, false).contains(&"class"));
         assert!(ColumnMap::from_headers(["case_id", "案件编号"]).is_err());
     }
 

@@ -29,6 +29,13 @@ pub enum Column {
     PartyName,
     PartyPhone,
     Summary,
+    /// The county (县/区) by name, for exports that name places instead of coding them.
+    CountyName,
+    TownshipName,
+    VillageName,
+    GridName,
+    /// A free-text address (`湖南省郴州市北湖区华塘镇石虎村3组`), matched against the region's names.
+    Address,
 }
 
 impl Column {
@@ -57,6 +64,29 @@ impl Column {
         Column::PartyPhone,
         Column::Summary,
     ];
+
+    /// Every column the ingest reads: [`Column::ALL`], then the place-name and address columns
+    /// (read to find a place; only `address` is stored).
+    pub const EVERY: [Column; 27] = {
+        let places = [
+            Column::CountyName,
+            Column::TownshipName,
+            Column::VillageName,
+            Column::GridName,
+            Column::Address,
+        ];
+        let mut every = [Column::CaseId; 27];
+        let mut i = 0;
+        while i < every.len() {
+            every[i] = if i < Column::ALL.len() {
+                Column::ALL[i]
+            } else {
+                places[i - Column::ALL.len()]
+            };
+            i += 1;
+        }
+        every
+    };
 
     /// The English header (also the store's column name).
     pub fn name(self) -> &'static str {
@@ -94,6 +124,37 @@ impl Column {
             Column::PartyName => &["party_name", "当事人", "当事人姓名"],
             Column::PartyPhone => &["party_phone", "联系电话", "当事人电话"],
             Column::Summary => &["summary", "案情摘要", "事项摘要", "诉求内容"],
+            Column::CountyName => &[
+                "county_name",
+                "县区",
+                "县(市、区)",
+                "县市区",
+                "区县",
+                "所属县区",
+                "所属区县",
+            ],
+            Column::TownshipName => &[
+                "township_name",
+                "乡镇街道",
+                "乡镇(街道)",
+                "乡镇",
+                "街道",
+                "所属乡镇",
+                "所属街道",
+                "所属乡镇(街道)",
+            ],
+            Column::VillageName => &[
+                "village_name",
+                "村社区",
+                "村(社区)",
+                "村(居)",
+                "所属村(社区)",
+                "所属村社区",
+                "所属村居",
+                "村居",
+            ],
+            Column::GridName => &["grid_name", "网格", "网格名称", "所属网格"],
+            Column::Address => &["address", "详细地址", "地址", "事发地址", "事发地点", "发生地点"],
         }
     }
 
@@ -113,13 +174,28 @@ impl Column {
 
     /// Whether the column holds personal data (PIPL): only the `admin` role ever sees it.
     pub fn personal(self) -> bool {
-        matches!(self, Column::PartyName | Column::PartyPhone | Column::Summary)
+        matches!(
+            self,
+            Column::PartyName | Column::PartyPhone | Column::Summary | Column::Address
+        )
     }
 
-    /// The column a header names, English or Chinese, ignoring case, surrounding space and a BOM.
+    /// The column an English name (`reported_at`, `village_name`, …) names.
+    pub fn from_name(name: &str) -> Option<Column> {
+        Column::EVERY.into_iter().find(|c| c.name() == name.trim())
+    }
+
+    /// The column a header names, English or Chinese, ignoring case, surrounding space, a BOM and
+    /// the difference between full-width and ASCII brackets.
     pub fn from_header(header: &str) -> Option<Column> {
-        let h = header.trim_start_matches('\u{feff}').trim();
-        Column::ALL
+        let h = header
+            .trim_start_matches('\u{feff}')
+            .trim()
+            .replace('（', "(")
+            .replace('）', ")")
+            .replace('，', "、");
+        let h = h.as_str();
+        Column::EVERY
             .into_iter()
             .find(|c| c.headers().iter().any(|a| a.eq_ignore_ascii_case(h)))
     }
@@ -155,7 +231,10 @@ CREATE TABLE IF NOT EXISTS cases (
     summary        VARCHAR,
     source_file    VARCHAR NOT NULL,
     source_line    BIGINT NOT NULL,
-    ingested_at    TIMESTAMP NOT NULL
+    ingested_at    TIMESTAMP NOT NULL,
+    geo_precision  VARCHAR,
+    place_match    VARCHAR,
+    address        VARCHAR
 );
 CREATE TABLE IF NOT EXISTS rejected (
     file        VARCHAR NOT NULL,
@@ -164,7 +243,8 @@ CREATE TABLE IF NOT EXISTS rejected (
     reason      VARCHAR NOT NULL,
     message     VARCHAR NOT NULL,
     raw         VARCHAR,
-    ingested_at TIMESTAMP NOT NULL
+    ingested_at TIMESTAMP NOT NULL,
+    sheet       VARCHAR
 );
 CREATE TABLE IF NOT EXISTS ingest_log (
     file        VARCHAR NOT NULL,
@@ -177,7 +257,44 @@ CREATE TABLE IF NOT EXISTS ingest_log (
     stale       BIGINT NOT NULL,
     rejected    BIGINT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS region (
+    name        VARCHAR NOT NULL,
+    name_en     VARCHAR NOT NULL,
+    code        VARCHAR NOT NULL,
+    level       VARCHAR NOT NULL,
+    hash        VARCHAR NOT NULL,
+    origin      VARCHAR NOT NULL,
+    recorded_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS region_files (
+    name    VARCHAR NOT NULL,
+    content VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS region_log (
+    logged_at      TIMESTAMP NOT NULL,
+    action         VARCHAR NOT NULL,
+    from_hash      VARCHAR,
+    to_hash        VARCHAR NOT NULL,
+    name           VARCHAR NOT NULL,
+    code           VARCHAR NOT NULL,
+    cases_replaced BIGINT NOT NULL,
+    message        VARCHAR NOT NULL
+);
 ";
+
+/// Columns added to `cases` and `rejected` after the first stores were made (issue 15), with the
+/// values an older store's rows get: its rows were placed by code, so a row without its own point is
+/// as precise as its grid or village.
+pub const STORE_MIGRATIONS: &[(&str, &str, &str)] = &[
+    (
+        "cases",
+        "geo_precision",
+        "CASE geo_source WHEN 'point' THEN 'point' WHEN 'grid' THEN 'grid' ELSE 'village' END",
+    ),
+    ("cases", "place_match", "'exact'"),
+    ("cases", "address", "NULL"),
+    ("rejected", "sheet", "NULL"),
+];
 
 /// Columns of `cases` compared to decide whether an incoming record changes a stored one (all but the
 /// provenance columns `source_file`, `source_line`, `ingested_at`).
@@ -205,6 +322,9 @@ pub const CONTENT_COLUMNS: &[&str] = &[
     "party_name",
     "party_phone",
     "summary",
+    "geo_precision",
+    "place_match",
+    "address",
 ];
 
 /// The H3 resolution of the stored `h3` cell: the finest the analytics use; coarser cells are its
@@ -217,19 +337,28 @@ mod tests {
 
     #[test]
     fn headers_resolve_in_both_languages() {
-        for c in Column::ALL {
+        for c in Column::EVERY {
             assert_eq!(Column::from_header(c.name()), Some(c));
             assert_eq!(Column::from_header(c.zh()), Some(c));
         }
         assert_eq!(Column::from_header("\u{feff}案件编号"), Some(Column::CaseId));
         assert_eq!(Column::from_header(" LNG "), Some(Column::Lng));
         assert_eq!(Column::from_header("备注"), None);
+        assert_eq!(Column::from_header("所属村（社区）"), Some(Column::VillageName));
+        assert_eq!(Column::from_header("县（市，区）"), Some(Column::CountyName));
+    }
+
+    #[test]
+    fn every_column_is_listed_once_in_declaration_order() {
+        for (i, c) in Column::EVERY.iter().enumerate() {
+            assert_eq!(*c as usize, i);
+        }
     }
 
     #[test]
     fn headers_are_unambiguous() {
         let mut seen = std::collections::HashSet::new();
-        for c in Column::ALL {
+        for c in Column::EVERY {
             for h in c.headers() {
                 assert!(seen.insert(h.to_lowercase()), "{h} names two columns");
             }

@@ -22,9 +22,12 @@ use duckdb::Connection;
 use rayon::prelude::*;
 
 use crate::coords::Crs;
+use crate::gazetteer::Gazetteer;
+use crate::mapping::{Mapping, SheetRef};
 use crate::read::{self, record_to_text, Encoding, RawRecord, Unreadable};
 use crate::region::Region;
-use crate::schema::{Column, CONTENT_COLUMNS, STORE_DDL};
+use crate::schema::{Column, CONTENT_COLUMNS, STORE_DDL, STORE_MIGRATIONS};
+use crate::stored::RegionRecordError;
 use crate::validate::{validate, CaseRow, Context, Rejection};
 
 /// Records read and validated together; the reader runs one chunk ahead.
@@ -43,6 +46,8 @@ pub enum IngestError {
     },
     #[error("{file} line {line}: {message}")]
     File { file: String, line: u64, message: String },
+    #[error(transparent)]
+    Region(#[from] RegionRecordError),
 }
 
 fn db_err(file: &Path) -> impl Fn(duckdb::Error) -> IngestError + '_ {
@@ -65,6 +70,10 @@ pub struct IngestOptions {
     /// somewhat beyond its limit, and the within-file duplicate check holds 8 bytes per row: with
     /// 384 MB a 10-million-row file loads in under 1 GiB.
     pub memory_limit: String,
+    /// How the export's headers and words map onto the columns (`docs/input-format.md`).
+    pub mapping: Option<Arc<Mapping>>,
+    /// The sheet of a workbook (default: the mapping's, else the first).
+    pub sheet: Option<SheetRef>,
 }
 
 impl Default for IngestOptions {
@@ -74,6 +83,8 @@ impl Default for IngestOptions {
             default_crs: Crs::Gcj02,
             now: crate::time::now_china(),
             memory_limit: "256MB".into(),
+            mapping: None,
+            sheet: None,
         }
     }
 }
@@ -82,6 +93,9 @@ impl Default for IngestOptions {
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct IngestReport {
     pub file: String,
+    /// The sheet read, for a workbook.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
     /// Lines read (excluding the header and blank lines).
     pub rows_read: u64,
     /// New cases.
@@ -96,6 +110,8 @@ pub struct IngestReport {
     pub rejected_by_reason: BTreeMap<String, u64>,
     /// Headers that name no known column (ignored).
     pub unknown_columns: Vec<String>,
+    /// Loaded rows by where their position came from (`point`, `grid`, `village`, `name`, `address`).
+    pub placed_by: BTreeMap<String, u64>,
     pub millis: u64,
 }
 
@@ -130,7 +146,7 @@ impl Store {
     /// Opens (creating if needed) the store at `path`.
     pub fn open(path: &Path) -> Result<Store, IngestError> {
         let conn = Connection::open(path).map_err(db_err(path))?;
-        conn.execute_batch(STORE_DDL).map_err(db_err(path))?;
+        prepare(&conn).map_err(db_err(path))?;
         Ok(Store {
             conn,
             path: Some(path.to_path_buf()),
@@ -140,8 +156,15 @@ impl Store {
     /// A store in memory (tests, benchmarks).
     pub fn open_in_memory() -> Result<Store, IngestError> {
         let conn = Connection::open_in_memory().map_err(db_err(Path::new(":memory:")))?;
-        conn.execute_batch(STORE_DDL).map_err(db_err(Path::new(":memory:")))?;
+        prepare(&conn).map_err(db_err(Path::new(":memory:")))?;
         Ok(Store { conn, path: None })
+    }
+
+    /// How messages name the store.
+    pub fn name(&self) -> String {
+        self.path
+            .as_deref()
+            .map_or(":memory:".to_string(), |p| p.display().to_string())
     }
 
     /// The DuckDB connection, for queries.
@@ -179,21 +202,47 @@ impl Store {
             line: p.line,
             message: p.message,
         };
-        let (mut source, total) = read::open(path, opts.encoding).map_err(file_problem)?;
-        let missing = source.columns().missing_required();
+        let mapping = opts.mapping.as_deref();
+        let read_options = read::ReadOptions {
+            encoding: opts.encoding,
+            mapping,
+            sheet: opts.sheet.as_ref(),
+        };
+        let (mut source, total) = read::open(path, &read_options).map_err(file_problem)?;
+        let sheet = source.sheet().map(str::to_string);
+        let in_sheet = |line: u64| match &sheet {
+            Some(s) => format!("{line} of sheet {s:?}"),
+            None => line.to_string(),
+        };
+        let missing = source
+            .columns()
+            .missing_required(mapping, region.has_polygons(crate::model::AdminLevel::Village));
         if !missing.is_empty() {
-            return Err(file_problem(read::FileProblem {
+            return Err(IngestError::File {
+                file: file_name.clone(),
                 line: 1,
                 message: format!(
-                    "missing required column(s): {} (headers may be English or Chinese, see docs/input-format.md)",
+                    "missing required column(s) in the header (line {}): {} (headers may be English or Chinese,                      or mapped by a mapping file: see docs/input-format.md; `fengqiao ingest --inspect` proposes one)",
+                    in_sheet(1),
                     missing.join(", ")
                 ),
-            }));
+            });
         }
         let columns = source.columns().clone();
+        let names_places = [
+            Column::CountyName,
+            Column::TownshipName,
+            Column::VillageName,
+            Column::GridName,
+            Column::Address,
+        ]
+        .into_iter()
+        .any(|c| columns.get(c).is_some());
+        let gazetteer = names_places.then(|| Gazetteer::new(region));
         let mut ctx = Context::new(region, &columns, source.encoding(), opts.now);
-        ctx.default_crs = opts.default_crs;
-        let encoding = source.encoding();
+        ctx.default_crs = mapping.and_then(|m| m.crs).unwrap_or(opts.default_crs);
+        ctx.mapping = mapping;
+        ctx.gazetteer = gazetteer.as_ref();
         progress.start(path, total);
 
         let db = db_err(path);
@@ -201,11 +250,14 @@ impl Store {
             .execute_batch(&format!("SET memory_limit = '{}'", opts.memory_limit.replace('\'', "")))
             .map_err(&db)?;
         self.conn.execute_batch("BEGIN TRANSACTION").map_err(&db)?;
-        let result = self.load_in_transaction(path, &mut *source, &ctx, encoding, started_at, progress);
+        let result = crate::stored::adopt(&self.conn, &self.name(), region)
+            .map_err(IngestError::from)
+            .and_then(|()| self.load_in_transaction(path, &mut *source, &ctx, sheet.as_deref(), started_at, progress));
         match result {
             Ok(mut report) => {
                 self.conn.execute_batch("COMMIT").map_err(&db)?;
                 progress.finish();
+                report.sheet = sheet;
                 report.unknown_columns = columns.unknown.clone();
                 report.millis = started.elapsed().as_millis() as u64;
                 Ok(report)
@@ -223,11 +275,12 @@ impl Store {
         path: &Path,
         source: &mut dyn read::RecordSource,
         ctx: &Context<'_>,
-        encoding: Encoding,
+        sheet: Option<&str>,
         started_at: NaiveDateTime,
         progress: &dyn Progress,
     ) -> Result<IngestReport, IngestError> {
         let db = db_err(path);
+        let encoding = ctx.encoding;
         let file_name = path.display().to_string();
         // Into an empty store, rows go straight to `cases`; otherwise through a staging table that is
         // merged at the end (insert new cases, update those with a newer record).
@@ -307,6 +360,9 @@ impl Store {
                 })?;
                 report.rows_read += chunk.rows_read;
                 rejected.extend(chunk.rejected);
+                for (source, n) in chunk.placed_by {
+                    *report.placed_by.entry(source.to_string()).or_default() += n;
+                }
                 for batch in chunk.batches {
                     staged += batch.num_rows() as u64;
                     appender.append_record_batch(batch).map_err(&db)?;
@@ -341,7 +397,7 @@ impl Store {
             let mut appender = self.conn.appender("rejected").map_err(&db)?;
             for chunk in rejected.chunks(TASK_ROWS) {
                 appender
-                    .append_record_batch(rejected_batch(chunk, &file_name, started_at))
+                    .append_record_batch(rejected_batch(chunk, &file_name, sheet, started_at))
                     .map_err(&db)?;
             }
             appender.flush().map_err(&db)?;
@@ -407,6 +463,29 @@ impl Store {
     }
 }
 
+/// Creates the store's tables, and adds the columns of [`STORE_MIGRATIONS`] to a store made before
+/// them (filling their values for its rows).
+fn prepare(conn: &Connection) -> duckdb::Result<()> {
+    conn.execute_batch(STORE_DDL)?;
+    for (table, column, value) in STORE_MIGRATIONS {
+        let exists: bool = conn.query_row(
+            "SELECT count(*) > 0 FROM duckdb_columns() WHERE table_name = ? AND column_name = ? AND schema_name = 'main'",
+            [table, column],
+            |r| r.get(0),
+        )?;
+        if !exists {
+            conn.execute_batch(&format!(
+                "ALTER TABLE {table} ADD COLUMN {column} VARCHAR; UPDATE {table} SET {column} = {value};"
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+/// What one validation task gives: a record batch of its good rows, its rejected rows, and its good
+/// rows by `geo_source`.
+type TaskResult = (Option<RecordBatch>, Vec<RejectedRow>, BTreeMap<&'static str, u64>);
+
 /// Raw records of a chunk, its unreadable lines, and the reader's position after it.
 type RawChunk = (Vec<RawRecord>, Vec<Unreadable>, u64);
 
@@ -414,6 +493,8 @@ type RawChunk = (Vec<RawRecord>, Vec<Unreadable>, u64);
 struct ValidatedChunk {
     batches: Vec<RecordBatch>,
     rejected: Vec<RejectedRow>,
+    /// Good rows by `geo_source`.
+    placed_by: BTreeMap<&'static str, u64>,
     rows_read: u64,
     position: u64,
 }
@@ -450,7 +531,7 @@ fn validate_chunk(
             !id.is_empty() && !seen_ids.insert(id_hash(id))
         })
         .collect();
-    let results: Vec<(Option<RecordBatch>, Vec<RejectedRow>)> = records
+    let results: Vec<TaskResult> = records
         .par_chunks(TASK_ROWS)
         .zip(duplicate.par_chunks(TASK_ROWS))
         .map(|(chunk, dup)| {
@@ -475,18 +556,27 @@ fn validate_chunk(
                     }),
                 }
             }
+            let mut placed_by: BTreeMap<&'static str, u64> = BTreeMap::new();
+            for row in &rows {
+                *placed_by.entry(row.geo_source.code()).or_default() += 1;
+            }
             let batch = (!rows.is_empty()).then(|| cases_batch(schema, &rows, ctx.region, file_name, started_at));
-            (batch, bad)
+            (batch, bad, placed_by)
         })
         .collect();
     let mut batches = Vec::with_capacity(results.len());
-    for (batch, bad) in results {
+    let mut placed_by: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for (batch, bad, placed) in results {
         rejected.extend(bad);
         batches.extend(batch);
+        for (source, n) in placed {
+            *placed_by.entry(source).or_default() += n;
+        }
     }
     ValidatedChunk {
         batches,
         rejected,
+        placed_by,
         rows_read,
         position,
     }
@@ -539,6 +629,9 @@ pub fn cases_schema() -> Arc<Schema> {
         text("source_file", false),
         Field::new("source_line", DataType::Int64, false),
         Field::new("ingested_at", timestamp(), false),
+        text("geo_precision", true),
+        text("place_match", true),
+        text("address", true),
     ]))
 }
 
@@ -609,11 +702,14 @@ fn cases_batch(
         string_column(rows, |_| Some(file)),
         Arc::new(lines.finish()),
         time_column(rows, |_| Some(ingested_at)),
+        string_column(rows, |r| Some(r.precision.code())),
+        string_column(rows, |r| Some(r.place_match.code())),
+        string_column(rows, |r| r.address.as_deref()),
     ];
     RecordBatch::try_new(schema.clone(), columns).expect("columns match the schema")
 }
 
-fn rejected_batch(rows: &[RejectedRow], file: &str, ingested_at: NaiveDateTime) -> RecordBatch {
+fn rejected_batch(rows: &[RejectedRow], file: &str, sheet: Option<&str>, ingested_at: NaiveDateTime) -> RecordBatch {
     let schema = Arc::new(Schema::new(vec![
         Field::new("file", DataType::Utf8, false),
         Field::new("line", DataType::Int64, false),
@@ -622,7 +718,9 @@ fn rejected_batch(rows: &[RejectedRow], file: &str, ingested_at: NaiveDateTime) 
         Field::new("message", DataType::Utf8, false),
         Field::new("raw", DataType::Utf8, true),
         Field::new("ingested_at", timestamp(), false),
+        Field::new("sheet", DataType::Utf8, true),
     ]));
+    let mut sheets = StringBuilder::new();
     let (mut files, mut lines, mut fields) = (StringBuilder::new(), Int64Builder::new(), StringBuilder::new());
     let (mut reasons, mut messages, mut raws) = (StringBuilder::new(), StringBuilder::new(), StringBuilder::new());
     let mut at = TimestampMicrosecondBuilder::new();
@@ -634,6 +732,7 @@ fn rejected_batch(rows: &[RejectedRow], file: &str, ingested_at: NaiveDateTime) 
         messages.append_value(&r.rejection.message);
         raws.append_value(&r.raw);
         at.append_value(micros(ingested_at));
+        sheets.append_option(sheet);
     }
     let columns: Vec<ArrayRef> = vec![
         Arc::new(files.finish()),
@@ -643,6 +742,7 @@ fn rejected_batch(rows: &[RejectedRow], file: &str, ingested_at: NaiveDateTime) 
         Arc::new(messages.finish()),
         Arc::new(raws.finish()),
         Arc::new(at.finish()),
+        Arc::new(sheets.finish()),
     ];
     RecordBatch::try_new(schema, columns).expect("columns match the schema")
 }

@@ -8,21 +8,27 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 use h3o::LatLng;
 
 use crate::coords::Crs;
+use crate::gazetteer::{Gazetteer, NotFound, PlaceMatch};
+use crate::mapping::Mapping;
 use crate::model::{AdminLevel, CaseClass, Category, Channel, Satisfaction, Severity, Status};
 use crate::read::{ColumnMap, Encoding, RawRecord};
-use crate::region::{Lineage, Region};
+use crate::region::{Lineage, Region, UnitId};
 use crate::schema::{Column, H3_RESOLUTION};
 use crate::time::parse_datetime;
 
 /// Where a stored position came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum GeoSource {
     /// The record's own coordinates (converted to WGS84).
     Point,
-    /// The record had none: its grid's point.
+    /// The record had none: its grid's point (the grid named by code).
     Grid,
-    /// The record had none and no grid: its village's point.
+    /// The record had none and no grid: its village's point (the village named by code).
     Village,
+    /// The record had none: the point of the unit its unit-name columns name.
+    Name,
+    /// The record had none: the point of the unit its address names.
+    Address,
 }
 
 impl GeoSource {
@@ -31,6 +37,27 @@ impl GeoSource {
             GeoSource::Point => "point",
             GeoSource::Grid => "grid",
             GeoSource::Village => "village",
+            GeoSource::Name => "name",
+            GeoSource::Address => "address",
+        }
+    }
+}
+
+/// How precise a stored position is: the case's own point, or only its grid's or its village's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Precision {
+    Point,
+    Grid,
+    Village,
+}
+
+impl Precision {
+    /// The stored code (`cases.geo_precision`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Precision::Point => "point",
+            Precision::Grid => "grid",
+            Precision::Village => "village",
         }
     }
 }
@@ -52,6 +79,8 @@ pub struct CaseRow {
     /// The system the input coordinates were in; `None` when the record had none.
     pub crs: Option<Crs>,
     pub geo_source: GeoSource,
+    pub precision: Precision,
+    pub place_match: PlaceMatch,
     pub h3: u64,
     pub replied_at: Option<NaiveDateTime>,
     pub closed_at: Option<NaiveDateTime>,
@@ -62,6 +91,7 @@ pub struct CaseRow {
     pub party_name: Option<String>,
     pub party_phone: Option<String>,
     pub summary: Option<String>,
+    pub address: Option<String>,
 }
 
 /// Why a line was not loaded.
@@ -76,7 +106,7 @@ pub struct Rejection {
 }
 
 /// What validation needs besides the record.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Context<'a> {
     pub region: &'a Region,
     pub columns: &'a ColumnMap,
@@ -87,6 +117,10 @@ pub struct Context<'a> {
     pub latest: NaiveDateTime,
     /// Reports earlier than this are taken for typos.
     pub earliest: NaiveDateTime,
+    /// The export's mapping (value words, constants, date formats), if any.
+    pub mapping: Option<&'a Mapping>,
+    /// The region's names, when the file names places or gives addresses.
+    pub gazetteer: Option<&'a Gazetteer>,
 }
 
 impl<'a> Context<'a> {
@@ -100,6 +134,8 @@ impl<'a> Context<'a> {
             earliest: NaiveDate::from_ymd_opt(2000, 1, 1)
                 .expect("valid date")
                 .and_time(chrono::NaiveTime::MIN),
+            mapping: None,
+            gazetteer: None,
         }
     }
 }
@@ -134,8 +170,28 @@ impl<'r> Fields<'r> {
 }
 
 impl Fields<'_> {
-    /// The trimmed value of `column`, `None` if absent or empty.
+    /// The trimmed value of `column`, `None` if absent or empty: a source word the mapping maps is
+    /// its value code, and an absent or empty value the mapping's constant for the column.
     fn get(&self, column: Column) -> Result<Option<std::borrow::Cow<'_, str>>, Rejection> {
+        let value = self.raw(column)?;
+        let mapping = self.ctx.mapping;
+        match (value, mapping) {
+            (None, Some(m)) => Ok(m.default_of(column).map(std::borrow::Cow::Borrowed)),
+            (Some(v), Some(m)) => Ok(Some(match m.value(column, &v) {
+                Some(code) => std::borrow::Cow::Borrowed(code),
+                None => v,
+            })),
+            (v, None) => Ok(v),
+        }
+    }
+
+    /// "登记日期 (reported_at)": the column as messages name it.
+    fn label(&self, column: Column) -> String {
+        self.ctx.columns.label(column)
+    }
+
+    /// The trimmed text of `column` as the file has it.
+    fn raw(&self, column: Column) -> Result<Option<std::borrow::Cow<'_, str>>, Rejection> {
         let Some(i) = self.ctx.columns.get(column) else {
             return Ok(None);
         };
@@ -151,7 +207,7 @@ impl Fields<'_> {
                 self.record.line,
                 column,
                 "bad_encoding",
-                format!("{} is not valid {:?} text", column.name(), self.ctx.encoding),
+                format!("{} is not valid {:?} text", self.label(column), self.ctx.encoding),
             )
         })?;
         Ok(match text {
@@ -168,7 +224,7 @@ impl Fields<'_> {
                 self.record.line,
                 column,
                 "missing_field",
-                format!("{} is required", column.name()),
+                format!("{} is required", self.label(column)),
             )
         })
     }
@@ -184,7 +240,7 @@ impl Fields<'_> {
                     self.record.line,
                     column,
                     "invalid_value",
-                    format!("{}: {e}", column.name()),
+                    format!("{}: {e}", self.label(column)),
                 )
             }),
         }
@@ -199,7 +255,7 @@ impl Fields<'_> {
                 self.record.line,
                 column,
                 "missing_field",
-                format!("{} is required", column.name()),
+                format!("{} is required", self.label(column)),
             )
         })
     }
@@ -207,14 +263,23 @@ impl Fields<'_> {
     fn time(&self, column: Column) -> Result<Option<NaiveDateTime>, Rejection> {
         match self.get(column)? {
             None => Ok(None),
-            Some(s) => parse_datetime(&s).map(Some).ok_or_else(|| {
-                reject(
-                    self.record.line,
-                    column,
-                    "invalid_date",
-                    format!("{}: {s:?} is not a date-time like 2026-10-31 14:23:05", column.name()),
-                )
-            }),
+            Some(s) => self
+                .ctx
+                .mapping
+                .and_then(|m| m.parse_date(&s))
+                .or_else(|| parse_datetime(&s))
+                .map(Some)
+                .ok_or_else(|| {
+                    reject(
+                        self.record.line,
+                        column,
+                        "invalid_date",
+                        format!(
+                            "{}: {s:?} is not a date-time like 2026-10-31 14:23:05",
+                            self.label(column)
+                        ),
+                    )
+                }),
         }
     }
 
@@ -305,8 +370,9 @@ pub fn validate(record: &RawRecord, ctx: &Context<'_>) -> Result<CaseRow, Reject
         .max()
         .expect("reported_at is always there");
 
-    let units = resolve_units(&f, line, ctx.region)?;
-    let (lng, lat, crs, geo_source) = position(&f, line, ctx, &units)?;
+    let point = own_point(&f, line, ctx)?;
+    let (units, found_by, place_match) = resolve_place(&f, line, ctx, point)?;
+    let (units, lng, lat, crs, geo_source, precision) = position(ctx, units, found_by, point);
     let h3 = LatLng::new(lat, lng)
         .map(|ll| u64::from(ll.to_cell(H3_RESOLUTION)))
         .map_err(|e| reject(line, Column::Lat, "invalid_coordinate", format!("({lng}, {lat}): {e}")))?;
@@ -325,6 +391,8 @@ pub fn validate(record: &RawRecord, ctx: &Context<'_>) -> Result<CaseRow, Reject
         lat,
         crs,
         geo_source,
+        precision,
+        place_match,
         h3,
         replied_at,
         closed_at,
@@ -334,22 +402,43 @@ pub fn validate(record: &RawRecord, ctx: &Context<'_>) -> Result<CaseRow, Reject
         party_name: f.owned(Column::PartyName)?,
         party_phone: f.owned(Column::PartyPhone)?,
         summary: f.owned(Column::Summary)?,
+        address: f.owned(Column::Address)?,
     })
 }
 
-/// The grid/village a record names, checked against the region, and its township and county.
-fn resolve_units(f: &Fields<'_>, line: u64, region: &Region) -> Result<Lineage, Rejection> {
-    let unit_of = |column: Column, level: AdminLevel| -> Result<Option<u32>, Rejection> {
+/// How a record's unit was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FoundBy {
+    GridCode,
+    VillageCode,
+    Name,
+    Address,
+    Point,
+}
+
+/// A record's own point: (WGS84 lng, lat, the system it was given in), checked to lie in the region.
+type OwnPoint = Option<(f64, f64, Crs)>;
+
+/// The village (and grid) a record belongs to: by its codes, else its unit names, else its address,
+/// else the polygon its own point lies in.
+fn resolve_place(
+    f: &Fields<'_>,
+    line: u64,
+    ctx: &Context<'_>,
+    point: OwnPoint,
+) -> Result<(Lineage, FoundBy, PlaceMatch), Rejection> {
+    let region = ctx.region;
+    let unit_of = |column: Column, level: AdminLevel| -> Result<Option<(UnitId, bool)>, Rejection> {
         let Some(code) = f.get(column)? else { return Ok(None) };
         match region.id(&code) {
-            Some(id) if region.units[id as usize].level == level => Ok(Some(id)),
+            Some(id) if region.units[id as usize].level == level => Ok(Some((id, region.is_former_code(&code)))),
             _ => Err(reject(
                 line,
                 column,
                 "unknown_code",
                 format!(
                     "{} {code:?} is not a {} of {}",
-                    column.name(),
+                    f.label(column),
                     level.code(),
                     region.name
                 ),
@@ -358,55 +447,190 @@ fn resolve_units(f: &Fields<'_>, line: u64, region: &Region) -> Result<Lineage, 
     };
     let grid = unit_of(Column::GridCode, AdminLevel::Grid)?;
     let village = unit_of(Column::VillageCode, AdminLevel::Village)?;
-    let lineage = match (grid, village) {
-        (Some(g), _) => region.lineage(g),
-        (None, Some(v)) => region.lineage(v),
+    let township = unit_of(Column::TownshipCode, AdminLevel::Township)?;
+    let county = unit_of(Column::CountyCode, AdminLevel::County)?;
+    let former = [grid, village, township, county]
+        .iter()
+        .flatten()
+        .any(|&(_, former)| former);
+    let code_match = if former { PlaceMatch::Alias } else { PlaceMatch::Exact };
+    let (lineage, found_by, place_match) = match (grid, village) {
+        (Some((g, _)), _) => (region.lineage(g), FoundBy::GridCode, code_match),
+        (None, Some((v, _))) => (region.lineage(v), FoundBy::VillageCode, code_match),
         (None, None) => {
-            return Err(reject(
-                line,
-                Column::VillageCode,
-                "missing_field",
-                "village_code or grid_code is required".into(),
-            ))
+            let within: Vec<UnitId> = [county, township].iter().flatten().map(|&(u, _)| u).collect();
+            let (unit, found_by, quality) = by_name_or_address(f, line, ctx, &within, point)?;
+            (region.lineage(unit), found_by, quality)
         }
+    };
+    let lineage = lineage.expect("grids and villages always have a lineage");
+    if !matches!(found_by, FoundBy::GridCode | FoundBy::VillageCode) {
+        return Ok((lineage, found_by, place_match));
     }
-    .expect("grids and villages always have a lineage");
     let stated = [
         (Column::VillageCode, village, lineage.village),
-        (
-            Column::TownshipCode,
-            unit_of(Column::TownshipCode, AdminLevel::Township)?,
-            lineage.township,
-        ),
-        (
-            Column::CountyCode,
-            unit_of(Column::CountyCode, AdminLevel::County)?,
-            lineage.county,
-        ),
+        (Column::TownshipCode, township, lineage.township),
+        (Column::CountyCode, county, lineage.county),
     ];
     for (column, stated, actual) in stated {
-        if let Some(stated) = stated.filter(|&s| s != actual) {
+        if let Some((stated, _)) = stated.filter(|&(s, _)| s != actual) {
             return Err(reject(
                 line,
                 column,
                 "code_mismatch",
                 format!(
                     "{} {} does not contain {} {}",
-                    column.name(),
+                    f.label(column),
                     region.units[stated as usize].code,
                     if grid.is_some() { "grid" } else { "village" },
-                    region.units[grid.unwrap_or(lineage.village) as usize].code
+                    region.units[grid.map_or(lineage.village, |(g, _)| g) as usize].code
                 ),
             ));
         }
     }
-    Ok(lineage)
+    Ok((lineage, found_by, place_match))
 }
 
-type Position = (f64, f64, Option<Crs>, GeoSource);
+/// The most candidates a rejection lists.
+const MAX_CANDIDATES: usize = 10;
 
-/// The record's WGS84 position: its own coordinates converted, else its grid's or village's point.
-fn position(f: &Fields<'_>, line: u64, ctx: &Context<'_>, units: &Lineage) -> Result<Position, Rejection> {
+/// The village or grid of a record without village and grid codes.
+fn by_name_or_address(
+    f: &Fields<'_>,
+    line: u64,
+    ctx: &Context<'_>,
+    within: &[UnitId],
+    point: OwnPoint,
+) -> Result<(UnitId, FoundBy, PlaceMatch), Rejection> {
+    let region = ctx.region;
+    let name_columns = [
+        (Column::CountyName, AdminLevel::County),
+        (Column::TownshipName, AdminLevel::Township),
+        (Column::VillageName, AdminLevel::Village),
+        (Column::GridName, AdminLevel::Grid),
+    ];
+    let mut names: Vec<(AdminLevel, Column, std::borrow::Cow<'_, str>)> = Vec::new();
+    for (column, level) in name_columns {
+        if let Some(name) = f.get(column)? {
+            names.push((level, column, name));
+        }
+    }
+    let address = f.get(Column::Address)?;
+    let names_a_place = names
+        .iter()
+        .any(|(l, _, _)| matches!(l, AdminLevel::Village | AdminLevel::Grid));
+    let failed = |column: Column, e: NotFound| match e {
+        NotFound::Unknown(message) => reject(line, column, "unknown_place", format!("{}: {message}", f.label(column))),
+        NotFound::Ambiguous { what, candidates } => {
+            let mut listed: Vec<String> = candidates
+                .iter()
+                .take(MAX_CANDIDATES)
+                .map(|&u| Gazetteer::describe(region, u))
+                .collect();
+            if candidates.len() > MAX_CANDIDATES {
+                listed.push(format!("… {} more", candidates.len() - MAX_CANDIDATES));
+            }
+            reject(
+                line,
+                column,
+                "ambiguous_place",
+                format!(
+                    "{}: {what} fits {} units; candidates: {}",
+                    f.label(column),
+                    candidates.len(),
+                    listed.join("; ")
+                ),
+            )
+        }
+    };
+    if let Some(gazetteer) = ctx.gazetteer.filter(|_| names_a_place || address.is_some()) {
+        let pairs: Vec<(AdminLevel, &str)> = names.iter().map(|(l, _, n)| (*l, n.as_ref())).collect();
+        if names_a_place {
+            let last = names.last().map_or(Column::VillageName, |n| n.1);
+            return match gazetteer.by_names(region, &pairs, within) {
+                Ok(found) => Ok((found.unit, FoundBy::Name, found.quality)),
+                // The address may say what the names leave open.
+                Err(e) => match address.as_deref().map(|a| gazetteer.by_address(region, a, within)) {
+                    Some(Ok(found)) => Ok((found.unit, FoundBy::Address, found.quality)),
+                    _ => Err(failed(last, e)),
+                },
+            };
+        }
+        // County and township names narrow the address's candidates.
+        let mut scope = within.to_vec();
+        if !pairs.is_empty() {
+            let named = gazetteer.named(pairs[pairs.len() - 1].0, pairs[pairs.len() - 1].1);
+            if let [(unit, _)] = named[..] {
+                scope.push(unit);
+            }
+        }
+        let address = address.expect("checked above");
+        return gazetteer
+            .by_address(region, &address, &scope)
+            .map(|found| (found.unit, FoundBy::Address, found.quality))
+            .map_err(|e| failed(Column::Address, e));
+    }
+    if let Some((lng, lat, _)) = point {
+        let contained = region
+            .locate(AdminLevel::Grid, lng, lat)
+            .or_else(|| region.locate(AdminLevel::Village, lng, lat));
+        if let Some(unit) = contained.filter(|&u| {
+            within
+                .iter()
+                .all(|&w| region.ancestor(u, region.units[w as usize].level) == Some(w))
+        }) {
+            return Ok((unit, FoundBy::Point, PlaceMatch::Contained));
+        }
+        if region.has_polygons(AdminLevel::Village) {
+            return Err(reject(
+                line,
+                Column::Lng,
+                "unknown_place",
+                format!(
+                    "({lng:.6}, {lat:.6}) lies in no village polygon of {} (and the row names no village)",
+                    region.name
+                ),
+            ));
+        }
+    }
+    Err(reject(
+        line,
+        Column::VillageCode,
+        "missing_field",
+        "a place is required: village_code, grid_code, village_name or address".into(),
+    ))
+}
+
+type Position = (Lineage, f64, f64, Option<Crs>, GeoSource, Precision);
+
+/// The record's WGS84 position: its own point (which also finds its grid by containment, where the
+/// region has grid polygons and the record names none), else its grid's or village's point.
+fn position(ctx: &Context<'_>, mut units: Lineage, found_by: FoundBy, point: OwnPoint) -> Position {
+    let region = ctx.region;
+    if let Some((lng, lat, crs)) = point {
+        if units.grid.is_none() {
+            units.grid = region
+                .locate(AdminLevel::Grid, lng, lat)
+                .filter(|&g| region.parent(g) == Some(units.village));
+        }
+        return (units, lng, lat, Some(crs), GeoSource::Point, Precision::Point);
+    }
+    let (id, precision) = match units.grid {
+        Some(g) => (g, Precision::Grid),
+        None => (units.village, Precision::Village),
+    };
+    let source = match found_by {
+        FoundBy::Name => GeoSource::Name,
+        FoundBy::Address => GeoSource::Address,
+        _ if units.grid.is_some() => GeoSource::Grid,
+        _ => GeoSource::Village,
+    };
+    let unit = &region.units[id as usize];
+    (units, unit.lng, unit.lat, None, source, precision)
+}
+
+/// The record's own coordinates, converted to WGS84 and checked to lie in the region.
+fn own_point(f: &Fields<'_>, line: u64, ctx: &Context<'_>) -> Result<OwnPoint, Rejection> {
     let number = |column: Column| -> Result<Option<f64>, Rejection> {
         match f.get(column)? {
             None => Ok(None),
@@ -416,7 +640,7 @@ fn position(f: &Fields<'_>, line: u64, ctx: &Context<'_>, units: &Lineage) -> Re
                     line,
                     column,
                     "invalid_coordinate",
-                    format!("{}: {s:?} is not a number", column.name()),
+                    format!("{}: {s:?} is not a number", f.label(column)),
                 )),
             },
         }
@@ -424,14 +648,7 @@ fn position(f: &Fields<'_>, line: u64, ctx: &Context<'_>, units: &Lineage) -> Re
     let (lng, lat) = (number(Column::Lng)?, number(Column::Lat)?);
     let (x, y) = match (lng, lat) {
         (Some(x), Some(y)) => (x, y),
-        (None, None) => {
-            let (id, source) = match units.grid {
-                Some(g) => (g, GeoSource::Grid),
-                None => (units.village, GeoSource::Village),
-            };
-            let unit = &ctx.region.units[id as usize];
-            return Ok((unit.lng, unit.lat, None, source));
-        }
+        (None, None) => return Ok(None),
         (Some(_), None) => {
             return Err(reject(
                 line,
@@ -452,7 +669,7 @@ fn position(f: &Fields<'_>, line: u64, ctx: &Context<'_>, units: &Lineage) -> Re
     let crs = f.parse::<Crs>(Column::Crs)?.unwrap_or(ctx.default_crs);
     let (w_lng, w_lat) = crs.to_wgs84(x, y);
     if ctx.region.contains(w_lng, w_lat) {
-        return Ok((w_lng, w_lat, Some(crs), GeoSource::Point));
+        return Ok(Some((w_lng, w_lat, crs)));
     }
     let (s_lng, s_lat) = crs.to_wgs84(y, x);
     if ctx.region.contains(s_lng, s_lat) {

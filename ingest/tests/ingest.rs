@@ -486,7 +486,7 @@ fn a_file_without_a_required_column_is_refused_whole_with_its_name() {
         "{err}"
     );
     assert_eq!(store.case_count().unwrap(), 0);
-    let unknown = write(dir.path(), "cases.xlsx", &[b"x".to_vec()]);
+    let unknown = write(dir.path(), "cases.docx", &[b"x".to_vec()]);
     let err = store
         .ingest_file(
             &unknown,
@@ -496,7 +496,25 @@ fn a_file_without_a_required_column_is_refused_whole_with_its_name() {
         )
         .unwrap_err()
         .to_string();
-    assert!(err.contains("cases.xlsx") && err.contains(".csv"), "{err}");
+    assert!(
+        err.contains("cases.docx") && err.contains(".csv") && err.contains(".xlsx"),
+        "{err}"
+    );
+    // A workbook that is not one is refused whole, naming the file.
+    let broken = write(dir.path(), "cases.xlsx", &[b"x".to_vec()]);
+    let err = store
+        .ingest_file(
+            &broken,
+            &Region::chenzhou(),
+            &options(),
+            &fengqiao_ingest::store::NoProgress,
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cases.xlsx") && err.contains("not a readable workbook"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command};
 
 /// The `fengqiao` binary of this build (without the ingest fault-injection variable).
 pub fn fengqiao() -> Command {
@@ -35,4 +35,44 @@ pub fn generated_store(dir: &Path, cases: u64, seed: u64) -> PathBuf {
     let db = dir.join("store.duckdb");
     run(fengqiao().args(["ingest", "--db"]).arg(&db).arg(&data));
     db
+}
+
+/// A server process, stopped when the test ends, however it ends.
+pub struct Server(pub Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A port nobody listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `fengqiao generate` of `cases` cases over `months` months ending `end` into `out`, in the
+/// region directory `region` (the default when `None`).
+pub fn generate_into(region: Option<&Path>, months: u32, end: &str, seed: u64, cases: u64, out: &Path) {
+    let mut cmd = fengqiao();
+    cmd.args([
+        "generate",
+        "--months",
+        &months.to_string(),
+        "--end",
+        end,
+        "--seed",
+        &seed.to_string(),
+    ])
+    .args(["--cases", &cases.to_string(), "--out"])
+    .arg(out);
+    if let Some(region) = region {
+        cmd.arg("--region").arg(region);
+    }
+    run(&mut cmd);
 }

@@ -238,13 +238,32 @@ pub async fn make(
         _ => opts.period.id.clone(),
     };
     opts.unit = unit.filter(|code| *code != state.region.code);
-    let target = dir.join(&name);
-    let written = state
+    let written = write(&state, opts, dir.join(&name)).await?;
+    let files: Vec<serde_json::Value> = written
+        .manifest
+        .files
+        .iter()
+        .map(|f| serde_json::json!({ "name": f, "url": format!("/briefings/{name}/{f}") }))
+        .collect();
+    tracing::info!(briefing = %name, pages = written.pdf_pages, "briefing made");
+    let body = serde_json::json!({ "name": name, "title": written.manifest.title, "pages": written.pdf_pages, "files": files });
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+/// Makes a briefing on a reader connection and writes it into `target` (replacing an earlier one):
+/// for `POST /briefings/` and the scheduled briefings ([`crate::watch`]).
+pub async fn write(
+    state: &Arc<AppState>,
+    opts: BriefingOptions,
+    target: PathBuf,
+) -> Result<fengqiao_report::Written, ApiError> {
+    state
         .read(move |conn, state| {
             let content = briefing(conn, &state.region, &opts)?;
             // Written beside the listing under a hidden name (never listed: names starting with a
             // dot are not plain), then swapped in: a reader never sees half a briefing.
             let internal = |e: std::io::Error| ApiError::Internal(format!("writing a briefing: {e}"));
+            let dir = target.parent().map(FsPath::to_path_buf).unwrap_or_default();
             std::fs::create_dir_all(&dir).map_err(internal)?;
             let partial = tempfile::Builder::new()
                 .prefix(&format!(
@@ -261,16 +280,7 @@ pub async fn make(
             std::fs::rename(partial.keep(), &target).map_err(internal)?;
             Ok(written)
         })
-        .await?;
-    let files: Vec<serde_json::Value> = written
-        .manifest
-        .files
-        .iter()
-        .map(|f| serde_json::json!({ "name": f, "url": format!("/briefings/{name}/{f}") }))
-        .collect();
-    tracing::info!(briefing = %name, pages = written.pdf_pages, "briefing made");
-    let body = serde_json::json!({ "name": name, "title": written.manifest.title, "pages": written.pdf_pages, "files": files });
-    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+        .await
 }
 
 #[cfg(test)]

@@ -553,8 +553,9 @@ struct Outline {
 
 static BASEMAP: OnceLock<(String, Basemap)> = OnceLock::new();
 
-/// Townships and villages have points, not boundaries, in the region data: their outlines here are
-/// the res-8 cells of the study area whose nearest village lies in them, dissolved.
+/// Units with a polygon in the region data are outlined by it. Townships and villages without one
+/// (the default region has points only below county level) are outlined by the res-8 cells of the
+/// study area placed in them ([`fengqiao_analytics::places`]), dissolved.
 pub fn basemap(region: &Region) -> &'static Basemap {
     let (code, map) = BASEMAP.get_or_init(|| (region.code.clone(), build_basemap(region)));
     debug_assert_eq!(code, &region.code, "one region per process");
@@ -563,12 +564,7 @@ pub fn basemap(region: &Region) -> &'static Basemap {
 
 fn build_basemap(region: &Region) -> Basemap {
     let mut outlines = Vec::new();
-    for (level, unit) in region
-        .units
-        .iter()
-        .filter(|u| matches!(u.level, AdminLevel::City | AdminLevel::County))
-        .map(|u| (u.level, u))
-    {
+    for (level, unit) in region.units.iter().map(|u| (u.level, u)) {
         if let Some(boundary) = &unit.boundary {
             outlines.push(Outline {
                 level,
@@ -588,7 +584,9 @@ fn build_basemap(region: &Region) -> Basemap {
             } else {
                 place.village
             };
-            groups.entry(unit).or_default().push(*cell);
+            if region.units[unit as usize].boundary.is_none() {
+                groups.entry(unit).or_default().push(*cell);
+            }
         }
         let mut units: Vec<_> = groups.into_iter().collect();
         units.sort_by_key(|(u, _)| *u);
@@ -607,23 +605,12 @@ fn build_basemap(region: &Region) -> Basemap {
     Basemap { outlines }
 }
 
-fn polygons(shape: &geo::MultiPolygon<f64>) -> Vec<Vec<Vec<[f64; 2]>>> {
-    shape
-        .0
-        .iter()
-        .map(|p| {
-            std::iter::once(p.exterior())
-                .chain(p.interiors())
-                .map(|r| r.0.iter().map(|c| [c.x, c.y]).collect())
-                .collect()
-        })
-        .collect()
-}
+use fengqiao_ingest::region::coordinates as polygons;
 
 /// The lowest zoom at which a level's outlines and labels appear.
 pub fn admin_min_zoom(level: AdminLevel) -> u8 {
     match level {
-        AdminLevel::City | AdminLevel::County => 4,
+        AdminLevel::Province | AdminLevel::City | AdminLevel::County => 4,
         AdminLevel::Township => 9,
         AdminLevel::Village => 11,
         AdminLevel::Grid => 13,
@@ -657,7 +644,8 @@ pub fn admin_tile(region: &Region, tile: TileId) -> Option<Vec<u8>> {
     let label: Vec<Feature> = region
         .units
         .iter()
-        .filter(|u| tile.z >= admin_min_zoom(u.level) && u.level != AdminLevel::City)
+        .skip(1) // the root is the map itself
+        .filter(|u| tile.z >= admin_min_zoom(u.level))
         .filter(|u| {
             (bounds.west - pad_x..=bounds.east + pad_x).contains(&u.lng)
                 && (bounds.south - pad_y..=bounds.north + pad_y).contains(&u.lat)

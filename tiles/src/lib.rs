@@ -30,6 +30,7 @@ pub mod state;
 pub mod table;
 pub mod tile;
 pub mod work;
+pub mod watch;
 
 pub use tile::{covering, Bounds, TileError, TileId, MAX_ZOOM};
 

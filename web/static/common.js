@@ -166,8 +166,8 @@ export const LOCAL_FONT = '"Fengqiao Sans", sans-serif';
 
 /** Waits for the font, so the map's labels (drawn once into its glyph atlas) are never blank boxes. */
 export async function fontReady() {
-  await Promise.all([document.fonts.load('16px "Fengqiao Sans"', '郴州市矛盾'),
-    document.fonts.load('bold 16px "Fengqiao Sans"', '郴州市矛盾')]);
+  await Promise.all([document.fonts.load('16px "Fengqiao Sans"', '市县乡镇村矛盾'),
+    document.fonts.load('bold 16px "Fengqiao Sans"', '市县乡镇村矛盾')]);
 }
 
 /** Fits the map to the region's bounds from its TileJSON (no bounds written into the pages). */

@@ -2,12 +2,13 @@
 // hexagon map over the admin basemap, details of a clicked hexagon or unit (figures, categories, a
 // weekly sparkline, villages, recurring problems, alerts), drill-down county → township → village →
 // grid with breadcrumbs, comparison of two periods side by side, and export of the current view as
-// CSV, GeoJSON and a high-resolution PNG with its legend. The view lives in the URL, so a link
-// reproduces it. Needs an analyst token (`?token=…`) when the server has tokens.
+// CSV, GeoJSON and a high-resolution PNG with its legend; the briefings the server lists (made by
+// `fengqiao briefing`, POST /briefings/ or `serve --briefing-schedule`). The view lives in the URL,
+// so a link reproduces it. Needs an analyst token (`?token=…`) when the server has tokens.
 import { Map as MapLibre, setWorkerUrl } from '/static/vendor/maplibre-gl/maplibre-gl.mjs';
 import {
   COLOURS, LEVELS, LOCAL_FONT, fontReady, RAMP, addDays, api, apiBlob, fitRegion, lang, loadVocabulary, mapStyle, options,
-  percent, query, resolutionForZoom, tileJsonUrl, transformRequest,
+  percent, query, resolutionForZoom, tileJsonUrl, transformRequest, withToken,
 } from '/static/common.js';
 
 setWorkerUrl('/static/vendor/maplibre-gl/maplibre-gl-worker.mjs');
@@ -27,7 +28,7 @@ const TEXT = {
 const LABELS_EN = { title: 'Dispute explorer', period: 'Period', from: 'From', to: 'To', compare: 'Compare',
   compareOn: 'Compare with another period', category: 'Category', class: 'Class', channel: 'Channel',
   status: 'Status', res: 'Resolution', auto: 'By zoom', clear: 'Clear filters', children: 'Units below',
-  hint: 'Click a hexagon or a unit for its details', png: 'PNG' };
+  hint: 'Click a hexagon or a unit for its details', png: 'PNG', briefings: 'Briefings' };
 
 const [vocabulary] = await Promise.all([loadVocabulary(), fontReady()]);
 const version = await api('/api/version');
@@ -420,6 +421,23 @@ async function exportPng() {
   });
 }
 
+/** The newest briefings the server lists, with links to their PDF and HTML (hidden when the token
+ * may not see briefings or the server keeps none). */
+async function listBriefings() {
+  const box = document.getElementById('briefings-box');
+  try {
+    const { briefings } = await api('/briefings/');
+    box.hidden = briefings.length === 0;
+    document.getElementById('briefings').innerHTML = briefings.slice(0, 12).map((b) => {
+      const links = b.files.filter((f) => /\.(pdf|html)$/.test(f.name))
+        .map((f) => `<a href="${withToken(f.url)}" target="_blank" rel="noopener">${f.name.split('.').pop().toUpperCase()}</a>`);
+      return `<li data-briefing="${b.name}">${b.title} ${links.join(' ')}</li>`;
+    }).join('');
+  } catch {
+    box.hidden = true;
+  }
+}
+
 document.getElementById('export-csv').addEventListener('click', () => exportTable('csv'));
 document.getElementById('export-geojson').addEventListener('click', () => exportTable('geojson'));
 document.getElementById('export-png').addEventListener('click', exportPng);
@@ -443,4 +461,5 @@ form.addEventListener('change', () => {
 form.addEventListener('reset', () => setTimeout(() => form.dispatchEvent(new Event('change')), 0));
 await drill(view.unit, view.unit !== version.region.code);
 if (view.cell) await selectCell(view.cell);
+await listBriefings();
 window.fengqiaoExplorer.ready = true;
