@@ -177,7 +177,21 @@ fn heatmap_and_hotspots_from_the_cli_in_every_format() {
     // CSV: every study-area cell, zero counts included; --nonzero drops them; counts add up.
     let all = heat(&[]);
     let rows: Vec<&str> = all.lines().collect();
-    assert!(rows[0].starts_with("h3,count,score,open,overdue,gi_z,gi_p,gi_fdr_significant,confidence,level,level_reason,top_category,county_code,township_code,village_code"));
+    assert!(rows[0].starts_with("h3,count,score,open,overdue,measure,population,expected,ratio,excess_p,no_residents,value,gi_z,gi_p,gi_fdr_significant,confidence,level,level_reason,top_category,county_code,township_code,village_code"), "{}", rows[0]);
+    // Risk by default: every row says so and carries its residents and expected cases; the workload
+    // map (--measure count) leaves them empty.
+    let header: Vec<&str> = rows[0].split(',').collect();
+    let column = |name: &str| header.iter().position(|&c| c == name).unwrap();
+    let (measure, expected) = (column("measure"), column("expected"));
+    assert!(rows[1..].iter().all(|r| {
+        let f: Vec<&str> = r.split(',').collect();
+        f[measure] == "excess" && f[expected].parse::<f64>().is_ok()
+    }));
+    let workload = heat(&["--measure", "count"]);
+    assert!(workload.lines().skip(1).all(|r| {
+        let f: Vec<&str> = r.split(',').collect();
+        f[measure] == "count" && f[expected].is_empty()
+    }));
     let nonzero = heat(&["--nonzero"]);
     assert!(nonzero.lines().count() < rows.len());
     let total: u64 = nonzero
@@ -264,6 +278,31 @@ fn heatmap_and_hotspots_from_the_cli_in_every_format() {
         assert!(!first[key].is_null(), "{key} in {first}");
     }
     assert!(first["villages"][0]["name"].as_str().is_some_and(|n| !n.is_empty()));
+    // A risk cluster names its expected cases; its reason opens with them.
+    assert!(first["expected"].as_f64().is_some() && first["ratio"].as_f64().is_some_and(|r| r > 1.0));
+    assert!(
+        first["reason"].as_str().is_some_and(|r| r.starts_with("观测")),
+        "{first}"
+    );
+
+    // The scan statistic: clusters with their cells, villages, counts and Monte Carlo p.
+    let scan: serde_json::Value = serde_json::from_str(&run(fengqiao()
+        .args(["scan", "--res", "7", "--replications", "99", "--format", "json", "--db"])
+        .arg(&db)))
+    .unwrap();
+    assert_eq!(scan["replications"], 99);
+    let clusters = scan["clusters"].as_array().unwrap();
+    assert!(!clusters.is_empty(), "{scan}");
+    for c in clusters {
+        assert!(c["p"].as_f64().unwrap() <= 0.05 && c["observed"].as_f64() > c["expected"].as_f64());
+        assert!(!c["cells"].as_array().unwrap().is_empty() && !c["villages"].as_array().unwrap().is_empty());
+    }
+    let out = fengqiao()
+        .args(["scan", "--replications", "0", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--replications"));
 }
 
 #[test]

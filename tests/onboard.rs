@@ -42,10 +42,28 @@ fn assert_no_default_names(what: &str, text: &str, names: &[String]) {
     assert!(found.is_empty(), "{what} names units of the default region: {found:?}");
 }
 
-/// `GET path` on the server: (status line, body).
+/// The admin token of the test servers (the server trusts no caller without one).
+const ADMIN_TOKEN: &str = "admin-token-0123456789abcdef";
+
+/// A server configuration file in `dir` with [`ADMIN_TOKEN`] and any more `[[tokens]]`.
+fn server_config(dir: &Path, more: &str) -> PathBuf {
+    let config = dir.join("fengqiao.toml");
+    std::fs::write(
+        &config,
+        format!("[[tokens]]\nname = \"admin\"\ntoken = \"{ADMIN_TOKEN}\"\nrole = \"admin\"\n{more}"),
+    )
+    .unwrap();
+    config
+}
+
+/// `GET path` on the server as the admin: (status line, body).
 fn get(port: u16, path: &str) -> (String, Vec<u8>) {
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n\r\n"
+    )
+    .unwrap();
     let mut answer = Vec::new();
     stream.read_to_end(&mut answer).unwrap();
     let split = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(answer.len());
@@ -202,6 +220,7 @@ fn the_whole_pipeline_runs_on_an_imported_region_without_a_default_name() {
     let inbox = d.join("inbox");
     std::fs::create_dir(&inbox).unwrap();
     let port = free_port();
+    let config = server_config(d, "");
     let mut server = Server(
         fengqiao()
             .args([
@@ -210,8 +229,10 @@ fn the_whole_pipeline_runs_on_an_imported_region_without_a_default_name() {
                 &format!("127.0.0.1:{port}"),
                 "--db",
                 db_arg,
-                "--watch",
+                "--config",
             ])
+            .arg(&config)
+            .arg("--watch")
             .arg(&inbox)
             .args(["--watch-interval", "1"])
             .stdout(Stdio::null())
@@ -292,6 +313,7 @@ fn the_whole_pipeline_runs_on_an_imported_region_without_a_default_name() {
     let out = Command::new("node")
         .arg(repo().join("web/browser-tests/region.mjs"))
         .env("FENGQIAO_URL", format!("http://127.0.0.1:{port}"))
+        .env("FENGQIAO_TOKEN", ADMIN_TOKEN)
         .env("REGION_NAMES", &counties)
         .env("FORBIDDEN", &forbidden)
         .env(
@@ -374,13 +396,10 @@ fn a_province_of_two_cities_works_at_every_level() {
 
     // The server: the province's units are its cities, with their counties' figures; a token of one
     // city sees it and not the other.
-    let config = d.join("fengqiao.toml");
-    std::fs::write(
-        &config,
-        "[[tokens]]\nname = \"admin\"\ntoken = \"admin-token-0123456789abcdef\"\nrole = \"admin\"\n\
-         [[tokens]]\nname = \"baishui\"\ntoken = \"baishui-token-0123456789abcd\"\nrole = \"analyst\"\nunit = \"990200\"\n",
-    )
-    .unwrap();
+    let config = server_config(
+        d,
+        "[[tokens]]\nname = \"baishui\"\ntoken = \"baishui-token-0123456789abcd\"\nrole = \"analyst\"\nunit = \"990200\"\n",
+    );
     let port = free_port();
     let _server = Server(
         fengqiao()
@@ -414,10 +433,7 @@ fn a_province_of_two_cities_works_at_every_level() {
     wait_until("the server", 60, || {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() && get(port, "/healthz").0.contains("200")
     });
-    let (status, root) = get_as(
-        "/api/units/990000?from=2026-08-01&to=2026-10-31",
-        "admin-token-0123456789abcdef",
-    );
+    let (status, root) = get_as("/api/units/990000?from=2026-08-01&to=2026-10-31", ADMIN_TOKEN);
     assert!(status.contains("200"), "{status} {root}");
     let children = root["children"].as_array().unwrap();
     let count = |code: &str| {

@@ -29,8 +29,8 @@ pub mod server;
 pub mod state;
 pub mod table;
 pub mod tile;
-pub mod work;
 pub mod watch;
+pub mod work;
 
 pub use tile::{covering, Bounds, TileError, TileId, MAX_ZOOM};
 

@@ -74,7 +74,7 @@ mod tests {
         let now = fengqiao_ingest::time::now_china();
         for (days, raw) in [(40, "张三,13800000000"), (5, "李四,13900000000")] {
             conn.execute(
-                "INSERT INTO rejected VALUES ('f.csv', 1, 'x', 'r', 'm', ?, CAST(? AS TIMESTAMP))",
+                "INSERT INTO rejected (file, line, field, reason, message, raw, ingested_at) VALUES ('f.csv', 1, 'x', 'r', 'm', ?, CAST(? AS TIMESTAMP))",
                 duckdb::params![
                     raw,
                     fengqiao_ingest::time::format_datetime(now - chrono::Duration::days(days))

@@ -632,7 +632,7 @@ async fn old_rejected_lines_lose_their_raw_text_at_start() {
     store
         .conn()
         .execute(
-            "INSERT INTO rejected VALUES ('old.csv', 2, 'party_phone', 'bad', 'm', '张三,13800000000', TIMESTAMP '2020-01-01 00:00:00')",
+            "INSERT INTO rejected (file, line, field, reason, message, raw, ingested_at) VALUES ('old.csv', 2, 'party_phone', 'bad', 'm', '张三,13800000000', TIMESTAMP '2020-01-01 00:00:00')",
             [],
         )
         .unwrap();

@@ -1,7 +1,8 @@
 // The wall display of an imported region in headless Chromium (tests/onboard.rs starts the server):
 // it loads without console errors, its map labels the region's units, and no name from FORBIDDEN
 // appears in its text or on its map.
-//   FENGQIAO_URL   http://127.0.0.1:PORT (a server without tokens, on loopback)
+//   FENGQIAO_URL   http://127.0.0.1:PORT
+//   FENGQIAO_TOKEN a token the wall may use (admin or display)
 //   REGION_NAMES   a file with the names of the region's counties, one a line
 //   FORBIDDEN      a file with one forbidden name a line
 //   ARTIFACTS      where the screenshot goes
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
 const base = process.env.FENGQIAO_URL;
+const token = process.env.FENGQIAO_TOKEN;
 const regionNames = readFileSync(process.env.REGION_NAMES, 'utf8').split('\n').filter((n) => n);
 const forbidden = readFileSync(process.env.FORBIDDEN, 'utf8').split('\n').filter((n) => n);
 const artifacts = process.env.ARTIFACTS;
@@ -27,7 +29,7 @@ try {
   const errors = [];
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${base}/`);
+  await page.goto(`${base}/?token=${encodeURIComponent(token)}`);
   await page.waitForFunction('window.fengqiaoWall?.ready', null, { timeout: 60000 });
   await page.waitForFunction('window.fengqiaoWall.map.loaded()', null, { timeout: 60000 });
   // Zoom in so that township and village labels are drawn too.

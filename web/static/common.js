@@ -68,6 +68,13 @@ export function eventStream(path, on) {
   connect();
 }
 
+/** `path?query` with the token, for links the browser opens itself (a briefing's PDF or HTML: the
+ * server takes URL tokens there and on tiles only). */
+export function withToken(path) {
+  if (!token) return path;
+  return `${path}${path.includes('?') ? '&' : '?'}access_token=${encodeURIComponent(token)}`;
+}
+
 /** MapLibre's `transformRequest`: the token as a header on this server's tiles and TileJSON (the
  * TileJSON's tile URLs never carry it). */
 export function transformRequest(url) {
