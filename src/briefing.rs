@@ -28,6 +28,10 @@ pub struct BriefingArgs {
     /// Seed of the call-back sample's order.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// What the hot-spot, emerging and 类案 sections measure: excess (risk: cases beyond what the
+    /// residents and the period explain), rate, or count (workload).
+    #[arg(long, default_value = "excess")]
+    pub measure: fengqiao_analytics::measure::Measure,
     /// Directory to write the PDF, HTML, figures and manifest into.
     #[arg(long)]
     pub out: PathBuf,
@@ -48,6 +52,7 @@ pub fn run_briefing(args: &BriefingArgs) -> Result<()> {
     opts.unit = args.unit.clone();
     opts.top = args.top;
     opts.seed = args.seed;
+    opts.measure = args.measure;
     let content = briefing(&conn, &region, &opts)?;
     let computed = started.elapsed();
     let written = fengqiao_report::write_briefing(&content, &region, &args.out)?;

@@ -25,6 +25,7 @@ use crate::emerging::{emerging_hot_spots, EmergingOptions, LocationTrend};
 use crate::filter::Filter;
 use crate::hotspot::{heatmap, Cluster, HeatmapOptions};
 use crate::kpi::{deadline_days_sql, summary_of, Summary};
+use crate::measure::Measure;
 use crate::pattern::Pattern;
 use crate::recurring::{recurring, RecurringOptions, RecurringProblem};
 use crate::response::Rules;
@@ -182,6 +183,8 @@ pub struct BriefingOptions {
     pub seed: u64,
     pub rules: Rules,
     pub departments: Departments,
+    /// What the hot-spot, emerging and 类案 sections measure: risk (the default) or workload.
+    pub measure: Measure,
 }
 
 impl BriefingOptions {
@@ -194,6 +197,7 @@ impl BriefingOptions {
             seed: 0,
             rules: Rules::default(),
             departments: Departments::default(),
+            measure: Measure::default(),
         }
     }
 }
@@ -287,6 +291,11 @@ pub struct Briefing {
     pub unit_code: String,
     pub unit_name: String,
     pub region_name: String,
+    /// What the hot-spot clusters, the map, the emerging hot spots and the 类案 measure (the
+    /// KPIs, the overdue table and the trend chart are counts; alerts compare with expected counts).
+    pub measure: Measure,
+    /// The heat map's figures of risk (residents, the region's rate, dispersion), risk measures only.
+    pub risk: Option<crate::hotspot::RiskSummary>,
     /// First and last day with cases in the unit.
     pub data_first_day: Option<NaiveDate>,
     pub data_last_day: Option<NaiveDate>,
@@ -374,7 +383,7 @@ pub fn briefing(conn: &Connection, region: &Region, opts: &BriefingOptions) -> R
             weights: SeverityWeights::default(),
             as_of: period.to(),
             rules: opts.rules.clone(),
-            measure: crate::measure::Measure::Count,
+            measure: opts.measure,
             risk: crate::measure::RiskOptions::default(),
         },
     )?;
@@ -408,8 +417,7 @@ pub fn briefing(conn: &Connection, region: &Region, opts: &BriefingOptions) -> R
             steps: emerging_steps,
             last_day: Some(period.last_day),
             filter: history.clone(),
-
-            measure: crate::measure::Measure::Count,
+            measure: opts.measure,
         },
     )?;
     let notes = cluster_notes(&map.clusters, &cube, &opts.departments);
@@ -443,7 +451,7 @@ pub fn briefing(conn: &Connection, region: &Region, opts: &BriefingOptions) -> R
         &RecurringOptions {
             last_day: Some(period.last_day),
             filter: history.clone(),
-            measure: crate::measure::Measure::Count,
+            measure: opts.measure,
             ..RecurringOptions::default()
         },
     )?;
@@ -461,6 +469,8 @@ pub fn briefing(conn: &Connection, region: &Region, opts: &BriefingOptions) -> R
         unit_code: unit_ref.code.clone(),
         unit_name: unit_ref.name.clone(),
         region_name: region.name.clone(),
+        measure: opts.measure,
+        risk: map.risk.clone(),
         data_first_day,
         data_last_day,
         current,

@@ -36,6 +36,8 @@ pub struct ProfileOptions {
     pub weeks: usize,
     /// At most this many villages, recurring problems and alerts.
     pub limit: usize,
+    /// What the recurring problems are ranked by: persistent excess (risk, the default) or volume.
+    pub measure: crate::measure::Measure,
 }
 
 /// One village a place's cases come from.
@@ -128,8 +130,10 @@ pub fn profile(conn: &Connection, region: &Region, opts: &ProfileOptions) -> Res
     // A village's recurring problems depend on its own cases only, so for a cell they are computed
     // within the smallest unit holding all its villages (the same figures, a fraction of the work).
     // Alerts compare a village with the rest of the region: those run region-wide, as the API's.
+    // Risk compares each place with the region's rate, so it too runs region-wide; volume only
+    // needs the place's smallest common unit.
     let mut within = history.clone();
-    if opts.cell.is_some() {
+    if opts.cell.is_some() && !opts.measure.is_risk() {
         if let Some(code) = smallest_common_unit(region, involved.iter().copied()) {
             within.unit = Some(code);
         }
@@ -141,7 +145,7 @@ pub fn profile(conn: &Connection, region: &Region, opts: &ProfileOptions) -> Res
         &RecurringOptions {
             last_day: Some(last_day),
             filter: within,
-            measure: crate::measure::Measure::Count,
+            measure: opts.measure,
             ..RecurringOptions::default()
         },
     )?;

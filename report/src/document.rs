@@ -112,6 +112,7 @@ pub fn document(b: &Briefing, region: &Region, figures: &[FigureFile]) -> Vec<Bl
     let name = |code: &str| region.unit(code).map_or_else(String::new, |u| u.name.clone());
     let mut out = Vec::new();
     let step = step_zh(b);
+    let risk = b.measure.is_risk();
     let (this, last) = match b.period.kind {
         PeriodKind::Week => ("本周", "上周"),
         PeriodKind::Month => ("本月", "上月"),
@@ -166,7 +167,8 @@ pub fn document(b: &Briefing, region: &Region, figures: &[FigureFile]) -> Vec<Bl
         lead.push_str(&format!("受理量最多的类型为{}（{}件）。", c.zh(), n));
     }
     lead.push_str(&format!(
-        "识别热点聚集区{}处，其中红色{}处、橙色{}处；预警{}条。",
+        "识别{}热点聚集区{}处，其中红色{}处、橙色{}处；预警{}条。",
+        if risk { "风险" } else { "案件量" },
         b.clusters.len(),
         b.clusters
             .iter()
@@ -246,8 +248,8 @@ pub fn document(b: &Briefing, region: &Region, figures: &[FigureFile]) -> Vec<Bl
     out.push(Block::Heading(SECTIONS[1].into()));
     let shown = b.clusters.len().min(10);
     out.push(Block::Paragraph(format!(
-        "按H3八级网格（约0.7平方公里）统计{this}案件，以Getis-Ord Gi*统计量识别显著聚集的热点网格（经Benjamini–Hochberg校正），\
-         相连热点网格合并为热点聚集区，并按四级响应规则定级。{this}共识别热点聚集区{}处，下表列出前{}处。",
+        "{}{this}共识别热点聚集区{}处，下表列出前{}处。",
+        hotspot_method(b, this),
         b.clusters.len(),
         shown
     )));
@@ -271,13 +273,19 @@ pub fn document(b: &Briefing, region: &Region, figures: &[FigureFile]) -> Vec<Bl
         if let Some(s) = note.department.support.first() {
             department.push_str(&format!("（{s}配合）"));
         }
-        rows.push(vec![
+        let mut row = vec![
             (i + 1).to_string(),
             format!("{}色", c.level.zh()),
             names(&c.counties),
             names(&c.townships),
             names(&c.villages),
             c.cases.map_or("—".into(), |n| n.to_string()),
+        ];
+        if risk {
+            row.push(c.expected.map_or("—".into(), |e| format!("{e:.1}")));
+            row.push(c.ratio.map_or("—".into(), |r| format!("{r:.1}倍")));
+        }
+        row.extend([
             c.top_categories
                 .iter()
                 .map(|(cat, n)| format!("{}{}", cat.zh(), n))
@@ -286,34 +294,26 @@ pub fn document(b: &Briefing, region: &Region, figures: &[FigureFile]) -> Vec<Bl
             trend,
             department,
         ]);
+        rows.push(row);
     }
     if rows.is_empty() {
         out.push(Block::Paragraph(format!("{this}未识别出显著的热点聚集区。")));
     } else {
-        out.push(Block::Table(Table {
-            header: vec![
-                "序号".into(),
-                "等级".into(),
-                "县区".into(),
-                "乡镇街道".into(),
-                "村社区".into(),
-                "案件数".into(),
-                "主要类型".into(),
-                "环比趋势".into(),
-                "责任部门".into(),
-            ],
-            widths: vec![0.6, 0.7, 1.1, 1.5, 2.2, 0.8, 2.2, 1.6, 1.9],
-            rows,
-        }));
+        out.push(Block::Table(cluster_table(risk, rows)));
     }
 
     // 三、新增和加剧热点
     out.push(Block::Heading(SECTIONS[2].into()));
     out.push(Block::Paragraph(format!(
-        "对截至{}的近{}个{step}按网格做时空热点分析（时空Gi*与Mann–Kendall趋势检验），\
+        "对截至{}的近{}个{step}按网格做时空热点分析（{}），\
          下列网格在本期为新增、连续或加剧的热点，应提前介入。",
         b.period.last_day,
-        b.emerging_periods.len()
+        b.emerging_periods.len(),
+        if risk {
+            "各期超出预期的案件：时空邻域的负二项检验、两阶段错误发现率控制与Mann–Kendall趋势检验"
+        } else {
+            "各期案件数：时空Gi*与Mann–Kendall趋势检验"
+        }
     )));
     if b.emerging.is_empty() {
         out.push(Block::Paragraph("本期未发现新增、连续或加剧的热点。".into()));
@@ -355,9 +355,15 @@ pub fn document(b: &Briefing, region: &Region, figures: &[FigureFile]) -> Vec<Bl
 
     // 四、类案
     out.push(Block::Heading(SECTIONS[3].into()));
-    out.push(Block::Paragraph(
-        "同一村社区同一类型在近8周中至少4周有案件的，列为反复发生的类案，并按类型建议牵头部门，推动源头治理。".into(),
-    ));
+    out.push(Block::Paragraph(if risk {
+        "同一村社区同一类型在近8周中至少4周案件数超过预期（常住人口×全域同类同期发案率），且超出显著（负二项检验，\
+         经Benjamini–Hochberg校正）的，列为反复发生的类案，按持续超额程度排序（已在热点聚集区内的排在后面），\
+         并按类型建议牵头部门，推动源头治理。"
+            .into()
+    } else {
+        "同一村社区同一类型在近8周中至少4周有案件的，列为反复发生的类案（按案件量排序），并按类型建议牵头部门，推动源头治理。"
+            .into()
+    }));
     if b.recurring.is_empty() {
         out.push(Block::Paragraph("本期未发现反复发生的类案。".into()));
     } else {
@@ -365,28 +371,28 @@ pub fn document(b: &Briefing, region: &Region, figures: &[FigureFile]) -> Vec<Bl
             .recurring
             .iter()
             .map(|p| {
-                vec![
+                let mut row = vec![
                     p.rank.to_string(),
                     format!("{}{}{}", p.place.county_name, p.place.township_name, p.place.unit_name),
                     p.place.category_zh.clone(),
                     format!("{}/{}", p.active_steps, p.window),
                     p.cases_in_window.to_string(),
-                    trend_zh(p.trend).into(),
-                    p.department.lead.clone(),
-                ]
+                ];
+                if risk {
+                    row.push(p.expected_in_window.map_or("—".into(), |e| format!("{e:.1}")));
+                    row.push(p.ratio.map_or("—".into(), |r| format!("{r:.1}倍")));
+                }
+                row.extend([trend_zh(p.trend).into(), p.department.lead.clone()]);
+                row
             })
             .collect();
         out.push(Block::Table(Table {
-            header: vec![
-                "序号".into(),
-                "地点".into(),
-                "类型".into(),
-                "有案周数".into(),
-                "近8周案件".into(),
-                "趋势".into(),
-                "建议牵头部门".into(),
-            ],
-            widths: vec![0.6, 3.4, 1.3, 1.0, 1.0, 0.8, 1.9],
+            header: recurring_header(risk),
+            widths: if risk {
+                vec![0.6, 2.8, 1.2, 1.0, 1.0, 0.8, 0.7, 0.8, 1.6]
+            } else {
+                vec![0.6, 3.4, 1.3, 1.0, 1.0, 0.8, 1.9]
+            },
             rows,
         }));
     }
@@ -394,7 +400,7 @@ pub fn document(b: &Briefing, region: &Region, figures: &[FigureFile]) -> Vec<Bl
     // 五、预警
     out.push(Block::Heading(SECTIONS[4].into()));
     out.push(Block::Paragraph(format!(
-        "以截至{}的近7天与此前12个同长窗口的基线比较（准泊松检验，按重现期定级），下列村社区与类型的组合明显高于常态。",
+        "以截至{}的近7天与此前12个同长窗口的基线比较（基线结合本地历史与按人口的预期，负二项检验，按重现期定级），下列村社区与类型的组合明显高于常态。",
         b.period.last_day
     )));
     if b.alerts.is_empty() {
@@ -569,6 +575,7 @@ pub fn document(b: &Briefing, region: &Region, figures: &[FigureFile]) -> Vec<Bl
                 b.year_before.id
             ),
         },
+        measure_note(b),
         format!(
             "个人信息保护：本报告只含汇总数字和案件编号，不含当事人姓名、电话、住址及案情。热点图按H3网格汇总，统计期约{:.1}周。",
             b.heat_weeks
@@ -577,4 +584,66 @@ pub fn document(b: &Briefing, region: &Region, figures: &[FigureFile]) -> Vec<Bl
         out.push(Block::Note(note));
     }
     out
+}
+
+/// How the hot-spot section's clusters were found, as its opening sentence says it.
+fn hotspot_method(b: &Briefing, this: &str) -> String {
+    if b.measure.is_risk() {
+        format!(
+            "按H3八级网格（约0.7平方公里）统计{this}案件，并按常住人口与全域同期发案率计算各网格的预期案件数；\
+             以超出预期的程度为统计量（{}），识别显著高于人口和时段所能解释的热点网格（经Benjamini–Hochberg校正；\
+             本网格案件不足3件的不判为热点），相连热点网格合并为热点聚集区，并按四级响应规则定级。\
+             口径：风险，不是案件量——人口多的地方案件多，不因此成为热点。",
+            b.measure.zh()
+        )
+    } else {
+        format!(
+            "按H3八级网格（约0.7平方公里）统计{this}案件，以Getis-Ord Gi*统计量识别显著聚集的热点网格（经Benjamini–Hochberg校正），\
+             相连热点网格合并为热点聚集区，并按四级响应规则定级。口径：工作量（案件数），人口多的地方案件多，热点不代表风险。"
+        )
+    }
+}
+
+/// The hot-spot clusters' table: with the expected cases and the ratio under a risk measure.
+fn cluster_table(risk: bool, rows: Vec<Vec<String>>) -> Table {
+    let mut header: Vec<String> = ["序号", "等级", "县区", "乡镇街道", "村社区", "案件数"]
+        .map(String::from)
+        .into();
+    let mut widths = vec![0.6, 0.7, 1.1, 1.5, 2.2, 0.8];
+    if risk {
+        header.extend(["预期件数".into(), "倍数".into()]);
+        widths[4] = 1.6;
+        widths.extend([0.8, 0.7]);
+    }
+    header.extend(["主要类型", "环比趋势", "责任部门"].map(String::from));
+    widths.extend(if risk { [1.8, 1.5, 1.5] } else { [2.2, 1.6, 1.9] });
+    Table { header, widths, rows }
+}
+
+/// The 类案 table's header.
+fn recurring_header(risk: bool) -> Vec<String> {
+    let mut header: Vec<String> = ["序号", "地点", "类型", "有案周数", "近8周案件"]
+        .map(String::from)
+        .into();
+    if risk {
+        header.extend(["预期件数".into(), "倍数".into()]);
+    }
+    header.extend(["趋势", "建议牵头部门"].map(String::from));
+    header
+}
+
+/// Which measure each figure of the briefing uses.
+fn measure_note(b: &Briefing) -> String {
+    let base = "口径：总体情况、办理时效与类型趋势为案件数（工作量）；预警为与本地历史及人口预期的比较";
+    match (&b.risk, b.measure.is_risk()) {
+        (Some(r), true) => format!(
+            "{base}；热点分布、新增和加剧热点与类案为风险口径（{}）：预期件数＝网格或村社区常住人口×全域同期同类发案率\
+             （本期统计范围内{}件，常住人口{:.1}万，万人发案{:.2}件），倍数＝案件数÷预期件数。",
+            b.measure.zh(),
+            r.region_cases,
+            r.residents / 10_000.0,
+            r.rate_per_10k
+        ),
+        _ => format!("{base}；热点分布、新增和加剧热点与类案为{}。", b.measure.zh()),
+    }
 }

@@ -165,7 +165,8 @@ fn bounds_of(shape: &geo::MultiPolygon<f64>) -> Option<(f64, f64, f64, f64)> {
 }
 
 fn map_caption(b: &Briefing) -> String {
-    format!("图1 {}热点聚集区分布（{}）", b.unit_name, b.period.id)
+    let measure = if b.measure.is_risk() { "风险" } else { "案件量" };
+    format!("图1 {}{measure}热点聚集区分布（{}）", b.unit_name, b.period.id)
 }
 
 /// The hot-spot map.

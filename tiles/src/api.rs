@@ -19,6 +19,7 @@ use fengqiao_analytics::departments::Departments;
 use fengqiao_analytics::emerging::{emerging_hot_spots, EmergingOptions};
 use fengqiao_analytics::filter::Filter;
 use fengqiao_analytics::hotspot::HeatCell;
+use fengqiao_analytics::measure::Measure;
 use fengqiao_analytics::profile::{profile as place_profile, ProfileOptions};
 use fengqiao_analytics::recurring::{recurring as recurring_problems, repeat_chains, ChainOptions, RecurringOptions};
 use fengqiao_analytics::warning::{alerts as early_warning, Alert, AlertOptions};
@@ -150,7 +151,7 @@ async fn asked_layer(
 }
 
 pub async fn heatmap(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Response, ApiError> {
-    let format = ask.start(&["res", "bbox", "nonzero"], true)?;
+    let format = ask.start(&["res", "bbox", "nonzero", "measure"], true)?;
     let bbox = bbox_of(&ask.params)?;
     let nonzero: bool = ask.params.parse_or("nonzero", false)?;
     let (layer, view, selection) = asked_layer(&state, &ask).await?;
@@ -163,7 +164,10 @@ pub async fn heatmap(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Res
         .filter(|c| bbox.is_none_or(|b| centre_within(&c.h3, b)))
         .collect();
     let mut rows = to_rows(&cells)?;
-    let whole = serde_json::json!({ "res": layer.map.res, "k": layer.map.k, "weeks": layer.map.weeks });
+    let whole = serde_json::json!({
+        "res": layer.map.res, "k": layer.map.k, "weeks": layer.map.weeks,
+        "measure": layer.map.measure, "measure_zh": layer.map.measure.zh(), "risk": layer.map.risk,
+    });
     if view == View::Display {
         let k = state.config.suppress_below;
         rows = projected(&rows, &display::CELL, k);
@@ -209,7 +213,7 @@ fn centre_within(h3: &str, [w, s, e, n]: [f64; 4]) -> bool {
 }
 
 pub async fn hotspots(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Response, ApiError> {
-    let format = ask.start(&["res"], false)?;
+    let format = ask.start(&["res", "measure"], false)?;
     let (layer, view, selection) = asked_layer(&state, &ask).await?;
     let clusters = layer
         .map
@@ -254,7 +258,7 @@ fn location_area(state: &AppState, space: Space, location: &str) -> Option<Area>
 }
 
 pub async fn trends(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Response, ApiError> {
-    let format = ask.start(&["res", "level", "step", "steps", "k", "time_window"], false)?;
+    let format = ask.start(&["res", "level", "step", "steps", "k", "time_window", "measure"], false)?;
     let (who, params) = (&ask.who, &ask.params);
     let display = ask.display();
     let mut space = match params.get("level") {
@@ -315,13 +319,14 @@ pub async fn trends(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Resp
     };
     let work = locations * steps as u64 * crate::work::ring_size(emerging.k) * (2 * emerging.time_window as u64 + 1);
     crate::work::check(work, state.config.limits.work_units, "/api/trends")?;
+    let opts_measure: Measure = params.parse_or("measure", Measure::default())?;
     let opts = CubeOptions {
         space,
         step,
         steps,
         last_day,
         filter,
-        measure: fengqiao_analytics::measure::Measure::Count,
+        measure: opts_measure,
     };
     let result = state
         .read(move |conn, state| {
@@ -341,6 +346,7 @@ pub async fn trends(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Resp
     let mut rows = to_rows(locations)?;
     let whole = serde_json::json!({
         "step": result.step, "periods": result.periods, "options": result.options,
+        "measure": opts_measure, "measure_zh": opts_measure.zh(),
         "pattern_counts": result.pattern_counts,
     });
     if let Some((newest, projection)) = period {
@@ -371,7 +377,10 @@ pub async fn trends(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Resp
 }
 
 pub async fn recurring(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Response, ApiError> {
-    let format = ask.start(&["level", "step", "window", "min_active", "history", "limit"], false)?;
+    let format = ask.start(
+        &["level", "step", "window", "min_active", "history", "limit", "measure"],
+        false,
+    )?;
     let params = &ask.params;
     let display = ask.display();
     let limit = params.number_in("limit", 500usize, 1..=MAX_LIST)?;
@@ -397,9 +406,10 @@ pub async fn recurring(State(state): State<Arc<AppState>>, ask: Ask) -> Result<R
         history: params.number_in("history", 26usize, 1..=260)?,
         last_day: filter.last_day(),
         filter,
-        measure: fengqiao_analytics::measure::Measure::Count,
+        measure: params.parse_or("measure", Measure::default())?,
         risk: Default::default(),
     };
+    let measure = opts.measure;
     let units = state.region.units.iter().filter(|u| u.level == opts.level).count() as u64;
     crate::work::check(
         units * Category::ALL.len() as u64 * opts.history as u64,
@@ -417,6 +427,7 @@ pub async fn recurring(State(state): State<Arc<AppState>>, ask: Ask) -> Result<R
         .await?;
     let whole = serde_json::json!({
         "step": report.step, "periods": report.periods, "window": report.window,
+        "measure": measure, "measure_zh": measure.zh(),
         "min_active": report.min_active,
     });
     if display {
@@ -988,7 +999,7 @@ fn check_parquet(conn: &duckdb::Connection, path: &std::path::Path) -> Result<()
 
 /// A place's profile for the explorer: the filter's unit (or the region), narrowed to `cell`.
 pub async fn profile(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Response, ApiError> {
-    ask.params.allow(true, &["cell", "weeks", "limit"])?;
+    ask.params.allow(true, &["cell", "weeks", "limit", "measure"])?;
     let params = &ask.params;
     let cell = match params.get("cell") {
         Some(text) => {
@@ -1007,6 +1018,7 @@ pub async fn profile(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Res
         cell,
         weeks: params.number_in("weeks", 12usize, 2..=104)?,
         limit: params.number_in("limit", 10usize, 1..=100)?,
+        measure: params.parse_or("measure", Measure::default())?,
     };
     let profile = state
         .read(move |conn, state| Ok(place_profile(conn, &state.region, &opts)?))

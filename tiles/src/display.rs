@@ -780,6 +780,9 @@ pub const CELL: Shape = Shape {
     fields: &[
         ("h3", Label),
         ("count", Count),
+        ("population", Label),
+        ("ratio", Derived(&["count"])),
+        ("no_residents", Label),
         ("level", Label),
         ("cluster", Label),
         ("suppressed", Label),
@@ -791,7 +794,14 @@ pub const CELL: Shape = Shape {
 
 pub const HEATMAP: Shape = Shape {
     name: "heat map",
-    fields: &[("res", Label), ("k", Label), ("weeks", Label), ("cells", List(&CELL))],
+    fields: &[
+        ("res", Label),
+        ("k", Label),
+        ("measure", Label),
+        ("measure_zh", Label),
+        ("weeks", Label),
+        ("cells", List(&CELL)),
+    ],
 };
 
 /// What a hexagon tile feature may carry for a display token.
@@ -814,6 +824,8 @@ pub const CLUSTER: Shape = Shape {
         ("cells", Label),
         ("cases", Count),
         ("cases_per_week", Derived(&["cases"])),
+        ("expected", Derived(&["cases"])),
+        ("ratio", Derived(&["cases"])),
         ("counties", List(&PLACE)),
         ("townships", List(&PLACE)),
         ("villages", List(&PLACE)),
@@ -894,6 +906,8 @@ pub const TRENDS: Shape = Shape {
     name: "emerging hot spots",
     fields: &[
         ("step", Label),
+        ("measure", Label),
+        ("measure_zh", Label),
         ("periods", Label),
         ("locations", List(&TREND_LOCATION)),
     ],
@@ -919,6 +933,7 @@ pub const RECURRING_PROBLEM: Shape = Shape {
         ("", Same(&UNIT_CATEGORY)),
         ("window", Label),
         ("trend", Label),
+        ("hotspot", Label),
         ("department", Label),
     ],
 };
@@ -927,6 +942,8 @@ pub const RECURRING: Shape = Shape {
     name: "recurring problems",
     fields: &[
         ("step", Label),
+        ("measure", Label),
+        ("measure_zh", Label),
         ("periods", Label),
         ("window", Label),
         ("problems", List(&RECURRING_PROBLEM)),

@@ -15,6 +15,7 @@ use fengqiao_analytics::cube::{is_within, CubeOptions, Space, Step};
 use fengqiao_analytics::emerging::{emerging_hot_spots, EmergingOptions};
 use fengqiao_analytics::filter::Filter;
 use fengqiao_analytics::hotspot::{heatmap, heatmap_cached, HeatCell, Heatmap, HeatmapOptions};
+use fengqiao_analytics::measure::{Measure, RiskOptions};
 use fengqiao_analytics::pattern::Pattern;
 use fengqiao_analytics::response::{Level, Rules};
 use fengqiao_ingest::model::AdminLevel;
@@ -102,6 +103,9 @@ pub struct LayerRequest {
     /// Only cells whose village lies in this unit are drawn.
     pub selection: Option<UnitId>,
     pub view: View,
+    /// Risk (the default: levels and clusters where cases exceed what residents and the period
+    /// explain) or workload (`measure=count`).
+    pub measure: Measure,
     pub trends: bool,
     /// The display period and the projection its counts come from (display view).
     pub display: Option<(crate::display::Window, Arc<crate::display::Projection>)>,
@@ -117,6 +121,7 @@ impl LayerRequest {
         res: Resolution,
         trends: bool,
     ) -> Result<LayerRequest, ApiError> {
+        let measure = params.parse_or("measure", Measure::default())?;
         if who.role == Role::Display {
             if trends {
                 return Err(ApiError::Forbidden(
@@ -135,6 +140,7 @@ impl LayerRequest {
                 },
                 selection,
                 view: View::Display,
+                measure,
                 trends: false,
                 display: Some((window, projection)),
             });
@@ -156,6 +162,7 @@ impl LayerRequest {
             filter,
             selection: who.scope,
             view: View::Full,
+            measure,
             trends,
             display: None,
         })
@@ -182,8 +189,9 @@ impl LayerRequest {
     pub fn key(&self) -> String {
         let window = self.display.as_ref().map(|(w, p)| (*w, p.version));
         format!(
-            "{:?}|{}|{:?}|{:?}|{:?}|{}",
+            "{:?}|{}|{}|{:?}|{:?}|{:?}|{}",
             self.view,
+            self.measure,
             u8::from(self.res),
             self.filter,
             self.selection,
@@ -247,6 +255,7 @@ pub(crate) fn warm_up(conn: &duckdb::Connection, state: &Arc<AppState>) {
             },
             selection: None,
             view: View::Display,
+            measure: Measure::default(),
             trends: false,
             display: Some((window, Arc::clone(&projection))),
         };
@@ -255,6 +264,7 @@ pub(crate) fn warm_up(conn: &duckdb::Connection, state: &Arc<AppState>) {
             filter: Filter::default(),
             selection: None,
             view: View::Full,
+            measure: Measure::default(),
             trends: false,
             display: None,
         };
@@ -289,8 +299,8 @@ fn build_layer(conn: &duckdb::Connection, state: &AppState, request: &LayerReque
         weights: SeverityWeights::default(),
         as_of: fengqiao_ingest::time::now_china(),
         rules: Rules::default(),
-        measure: fengqiao_analytics::measure::Measure::Count,
-        risk: fengqiao_analytics::measure::RiskOptions::default(),
+        measure: request.measure,
+        risk: RiskOptions::default(),
     };
     let mut map = match state.columns() {
         Some(columns) => heatmap_cached(&columns, region, &opts)?,
@@ -326,8 +336,7 @@ fn build_layer(conn: &duckdb::Connection, state: &AppState, request: &LayerReque
                     from: None,
                     ..request.filter.clone()
                 },
-
-                measure: fengqiao_analytics::measure::Measure::Count,
+                measure: request.measure,
             },
         )?;
         let trends = emerging_hot_spots(region, &cube, &EmergingOptions::default());
@@ -370,6 +379,10 @@ pub fn project_layer(
         cell.overdue = None;
         cell.top_category = None;
         cell.level_reason = String::new();
+        // Figures made from the count: the ratio only beside a shown count; the others never.
+        cell.ratio = cell.ratio.filter(|_| count.is_some());
+        cell.excess_p = None;
+        cell.value = None;
         counts.insert(cell.h3.clone(), count);
     }
     let weeks = map.weeks;
@@ -377,6 +390,7 @@ pub fn project_layer(
         let cases: Option<u64> = cluster.cells.iter().map(|h| counts.get(h).copied().flatten()).sum();
         cluster.cases = cases;
         cluster.cases_per_week = cases.map(|n| if weeks > 0.0 { n as f64 / weeks } else { 0.0 });
+        cluster.ratio = cluster.ratio.filter(|_| cases.is_some());
         let level_text = format!("{}（{}）", cluster.level.responder_zh(), cluster.level.zh());
         cluster.reason = crate::display::display_reason(&cluster.reason, cases.is_some(), &level_text);
         for place in cluster
@@ -465,6 +479,15 @@ impl HeatLayer {
                 if let Some(s) = c.score {
                     properties.push(("score".into(), Value::Double(s)));
                 }
+                for (name, figure) in [
+                    ("population", c.population),
+                    ("expected", c.expected),
+                    ("ratio", c.ratio),
+                ] {
+                    if let Some(x) = figure {
+                        properties.push((name.into(), Value::Double((x * 100.0).round() / 100.0)));
+                    }
+                }
                 properties.push(("gi_z".into(), Value::Double((c.gi_z * 1000.0).round() / 1000.0)));
                 properties.push(("confidence".into(), Value::Int(i64::from(c.confidence))));
                 if let Some(level) = c.level {
@@ -506,11 +529,13 @@ impl HeatLayer {
                 let fill = match (c.level, c.count) {
                     (Some(level), _) => level_colour(level),
                     (None, Some(n)) => {
-                        // A light teal ramp by cases, for cells outside the hot-spot clusters.
-                        let share = if self.max_count > 0 {
-                            (n as f64 / self.max_count as f64).sqrt()
-                        } else {
-                            0.0
+                        // A light teal ramp for cells outside the hot-spot clusters: by the ratio
+                        // to the expected count (risk; 4× and more is full) or by cases (workload).
+                        let share = match (self.map.measure.is_risk(), c.ratio) {
+                            (true, Some(ratio)) => ((ratio - 1.0) / 3.0).clamp(0.0, 1.0),
+                            (true, None) => 0.0,
+                            (false, _) if self.max_count > 0 => (n as f64 / self.max_count as f64).sqrt(),
+                            (false, _) => 0.0,
                         };
                         [0x5e, 0xc4, 0xc0, (40.0 + 140.0 * share) as u8]
                     }
@@ -694,7 +719,7 @@ pub fn tilejson(region: &Region, name: &str, base: &str, query: &str) -> Option<
         "hex" => (
             "mvt",
             HEX_ZOOMS,
-            "矛盾热力图: H3 hexagons with cases, Gi* and four-level response",
+            "矛盾热力图: H3 hexagons with cases, residents, expected cases, Gi* and four-level response (measure=excess risk by default, measure=count workload)",
         ),
         "heat" => (
             "png",
@@ -732,6 +757,7 @@ pub fn tilejson(region: &Region, name: &str, base: &str, query: &str) -> Option<
             "minzoom": zooms.start(), "maxzoom": zooms.end(),
             "fields": {
                 "h3": "String", "count": "Number", "score": "Number", "gi_z": "Number",
+                "population": "Number", "expected": "Number", "ratio": "Number",
                 "confidence": "Number", "level": "String", "top_category": "String", "pattern": "String"
             }
         })),

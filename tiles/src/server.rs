@@ -325,7 +325,7 @@ async fn tilejson(
     name: &str,
 ) -> Result<Response, ApiError> {
     let params = Params::new(query.clone());
-    params.allow(true, &["trends", "res"])?;
+    params.allow(true, &["trends", "res", "measure"])?;
     let mut pairs: Vec<(String, String)> = query
         .into_iter()
         .filter(|(k, _)| k != "access_token" && k != "v" && k != "format")
@@ -495,9 +495,9 @@ async fn heat_layer_tile(
     params.allow(
         true,
         if format == TileFormat::Mvt {
-            &["trends", "res"]
+            &["trends", "res", "measure"]
         } else {
-            &["res"]
+            &["res", "measure"]
         },
     )?;
     let request = LayerRequest::for_tile(&state, &who, &params, tile.z).await?;

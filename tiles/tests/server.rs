@@ -685,7 +685,8 @@ async fn the_explorer_api_profile_vocabulary_and_views() {
     }
 
     // A cell's profile counts what the heat map counts in it, at any resolution.
-    for res in [7, 8] {
+    // Its recurring problems are the API's for the same measure (risk lists only significant ones).
+    for (res, measure) in [(7, "count"), (8, "count"), (8, "excess")] {
         let heat = json(get(&app, &format!("/api/heatmap?res={res}&{period}"), Some(ANALYST)).await).await;
         let busiest = heat["cells"]
             .as_array()
@@ -698,7 +699,7 @@ async fn the_explorer_api_profile_vocabulary_and_views() {
         let cell = json(
             get(
                 &app,
-                &format!("/api/profile?cell={h3}&{period}&limit=100"),
+                &format!("/api/profile?cell={h3}&{period}&limit=100&measure={measure}"),
                 Some(ANALYST),
             )
             .await,
@@ -719,7 +720,15 @@ async fn the_explorer_api_profile_vocabulary_and_views() {
             .iter()
             .map(|v| v["code"].as_str().unwrap())
             .collect();
-        let recurring = json(get(&app, "/api/recurring?to=2026-10-31", Some(ANALYST)).await).await;
+        let recurring = json(
+            get(
+                &app,
+                &format!("/api/recurring?to=2026-10-31&measure={measure}"),
+                Some(ANALYST),
+            )
+            .await,
+        )
+        .await;
         let alerts = json(get(&app, "/api/alerts?as_of=2026-10-31&limit=0", Some(ANALYST)).await).await;
         for (list, all) in [("recurring", &recurring["problems"]), ("alerts", &alerts)] {
             let expected: Vec<serde_json::Value> = all
@@ -731,7 +740,10 @@ async fn the_explorer_api_profile_vocabulary_and_views() {
                 .map(without_rank)
                 .collect();
             let shown: Vec<serde_json::Value> = cell[list].as_array().unwrap().iter().map(without_rank).collect();
-            assert!(!expected.is_empty() || list == "alerts", "{list} of {h3}");
+            assert!(
+                !expected.is_empty() || list == "alerts" || measure != "count",
+                "{list} of {h3}"
+            );
             assert_eq!(shown, expected, "res {res} {h3}: {list}");
         }
     }
@@ -834,4 +846,84 @@ fn text_property(feature: &DecodedFeature, key: &str) -> Option<String> {
         MvtValue::String(s) if k == key => Some(s.clone()),
         _ => None,
     })
+}
+
+/// Risk is what levels, clusters and tiles measure unless `measure=count` asks for the workload; the
+/// wall can switch too, and sees no figure made from a hidden count.
+#[tokio::test]
+async fn risk_is_the_default_measure_and_workload_is_one_parameter_away() {
+    let (app, _) = app(true);
+    let month = "from=2026-10-01&to=2026-10-31";
+    let risk = json(get(&app, &format!("/api/heatmap?{month}"), Some(ANALYST)).await).await;
+    let volume = json(get(&app, &format!("/api/heatmap?{month}&measure=count"), Some(ANALYST)).await).await;
+    assert_eq!(risk["measure"], "excess");
+    assert_eq!(volume["measure"], "count");
+    assert!(risk["risk"]["residents"].as_f64().unwrap() > 1e6, "{}", risk["risk"]);
+    assert!(volume["risk"].is_null());
+    let cells = |map: &serde_json::Value| map["cells"].as_array().unwrap().clone();
+    let (risk_cells, volume_cells) = (cells(&risk), cells(&volume));
+    assert_eq!(risk_cells.len(), volume_cells.len(), "the same study area");
+    let leveled = |cells: &[serde_json::Value]| cells.iter().filter(|c| !c["level"].is_null()).count();
+    assert!(leveled(&risk_cells) > 0 && leveled(&volume_cells) > 0);
+    for c in &risk_cells {
+        assert_eq!(
+            c["count"],
+            volume_cells.iter().find(|v| v["h3"] == c["h3"]).unwrap()["count"]
+        );
+        if !c["level"].is_null() {
+            // Sparse-data safety and the meaning of a level: cases of its own, more than expected.
+            assert!(c["count"].as_u64().unwrap() >= 3, "{c}");
+            assert!(c["no_residents"] == true || c["ratio"].as_f64().unwrap() > 1.0, "{c}");
+        }
+        if c["no_residents"] == false {
+            assert!(c["expected"].as_f64().unwrap() > 0.0, "{c}");
+        }
+    }
+    assert!(volume_cells.iter().all(|c| c["expected"].is_null()));
+    // Clusters say what they measure.
+    let clusters = json(get(&app, &format!("/api/hotspots?{month}"), Some(ANALYST)).await).await;
+    for c in clusters.as_array().unwrap() {
+        assert!(c["reason"].as_str().unwrap().contains("预期"), "{c}");
+        assert!(c["ratio"].as_f64().unwrap() > 1.0, "{c}");
+    }
+    let counted = json(get(&app, &format!("/api/hotspots?{month}&measure=count"), Some(ANALYST)).await).await;
+    assert!(counted
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| !c["reason"].as_str().unwrap().contains("预期")));
+    // Tiles: the analyst's hexagons carry expected cases under risk, none under workload.
+    let tile = centre_tile();
+    let properties = |bytes: Vec<u8>| -> Vec<String> {
+        let layers = decode(&gunzip(&bytes)).unwrap();
+        let mut keys: Vec<String> = layers[0]
+            .features
+            .iter()
+            .flat_map(|f| f.properties.iter().map(|(k, _)| k.clone()))
+            .collect();
+        keys.sort();
+        keys.dedup();
+        keys
+    };
+    let path = format!("/tiles/hex/{}/{}/{}.mvt?{month}", tile.z, tile.x, tile.y);
+    let with_risk = properties(bytes(get(&app, &path, Some(ANALYST)).await).await);
+    let with_count = properties(bytes(get(&app, &format!("{path}&measure=count"), Some(ANALYST)).await).await);
+    assert!(with_risk.contains(&"expected".to_string()), "{with_risk:?}");
+    assert!(!with_count.contains(&"expected".to_string()), "{with_count:?}");
+    let doc = json(get(&app, "/tiles/hex.json?measure=count", Some(ANALYST)).await).await;
+    assert!(doc["tiles"][0].as_str().unwrap().contains("measure=count"), "{doc}");
+    // The wall switches too; a ratio only beside a shown count, no other derived figure.
+    for measure in ["count", "excess"] {
+        let wall = json(get(&app, &format!("/api/heatmap?measure={measure}"), Some(WALL)).await).await;
+        assert_eq!(wall["measure"], measure);
+        for c in wall["cells"].as_array().unwrap() {
+            assert!(c.get("expected").is_none() && c.get("excess_p").is_none() && c.get("value").is_none());
+            if c["count"].is_null() {
+                assert!(c["ratio"].is_null(), "{c}");
+            }
+        }
+    }
+    let bad = get(&app, "/api/heatmap?measure=density", Some(ANALYST)).await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert!(String::from_utf8(bytes(bad).await).unwrap().contains("measure"));
 }
