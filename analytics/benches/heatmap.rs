@@ -2,7 +2,9 @@
 //!
 //! Times, warm and in-process, on an existing case store (read-only):
 //! `hotspot::heatmap` at res 8 for the year, one week, the year filtered to two categories and the
-//! week filtered to one county; `aggregate::aggregate_cells` alone for the year; Gi* over the whole
+//! week filtered to one county; the risk heat map (`Measure::Excess`) of the year and the week — its
+//! first call (which builds the population surface) once, then warm — and Kulldorff's spatial scan
+//! of the year at res 8 with 999 replications, once; `aggregate::aggregate_cells` alone for the year; Gi* over the whole
 //! region at res 9 with its parts (study area, aggregation, weights, kernel); and the Gi* kernel alone
 //! on the first 50,000 cells of the res-9 study area (k = 1). Every timing is one warm-up then
 //! `FENGQIAO_BENCH_RUNS` runs (default 5; the 50,000-cell kernel runs 200 times), reported as median
@@ -110,6 +112,7 @@ fn main() {
         heatmap(&conn, &region, &county_opts).expect("heat map")
     });
     println!("info\theatmap_res8_week_county_431002\t{} cases", cases_of(&map));
+    risk_timings(&conn, &region, &year_opts, &week_opts, runs);
     let figures = bench("aggregate_cells_res8_year", runs, || {
         aggregate_cells(
             &conn,
@@ -251,4 +254,59 @@ fn day(y: i32, m: u32, d: u32) -> NaiveDateTime {
 fn write_json(path: &Path, value: &serde_json::Value) {
     let text = serde_json::to_string(value).expect("JSON");
     std::fs::write(path, text).unwrap_or_else(|e| fail(&format!("{}: {e}", path.display())));
+}
+
+/// The risk heat maps beside the count ones (first call: the population surface is built), and the
+/// spatial scan with 999 replications (one run: it is the slow one), with the RSS after each.
+fn risk_timings(
+    conn: &duckdb::Connection,
+    region: &Region,
+    year_count: &HeatmapOptions,
+    week_count: &HeatmapOptions,
+    runs: usize,
+) {
+    use fengqiao_analytics::measure::Measure;
+    let year = HeatmapOptions {
+        measure: Measure::Excess,
+        ..year_count.clone()
+    };
+    let started = std::time::Instant::now();
+    let map = heatmap(conn, region, &year).expect("risk heat map");
+    println!(
+        "info\theatmap_res8_year_risk_first_call\t{:.0} ms, {} hot cells, {} clusters, peak RSS {} MiB",
+        started.elapsed().as_secs_f64() * 1000.0,
+        map.cells.iter().filter(|c| c.confidence > 0).count(),
+        map.clusters.len(),
+        peak_rss_kib() >> 10
+    );
+    bench("heatmap_res8_year_risk", runs, || {
+        heatmap(conn, region, &year).expect("risk heat map")
+    });
+    let week = HeatmapOptions {
+        measure: Measure::Excess,
+        ..week_count.clone()
+    };
+    bench("heatmap_res8_week_risk", runs, || {
+        heatmap(conn, region, &week).expect("risk heat map")
+    });
+    let request = fengqiao_analytics::scan::ScanRequest {
+        res: Resolution::Eight,
+        filter: Filter::default(),
+        prospective: None,
+        options: fengqiao_analytics::scan::ScanOptions::default(),
+        risk: fengqiao_analytics::measure::RiskOptions::default(),
+    };
+    let started = std::time::Instant::now();
+    let report = fengqiao_analytics::scan::scan_store(conn, region, &request).expect("scan");
+    println!(
+        "scan_res8_year_999\t{:.1}\t{:.1}\t1",
+        started.elapsed().as_secs_f64() * 1000.0,
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    println!(
+        "info\tscan_res8_year_999\t{} windows, {} clusters, peak RSS {} MiB",
+        report.windows,
+        report.clusters.len(),
+        peak_rss_kib() >> 10
+    );
 }

@@ -192,6 +192,25 @@ await check('wall: the panels show the API\'s figures', async () => {
   assert.deepEqual(bars, week.by_class.map(([, n]) => n));
 });
 
+await check('wall: the legend toggles risk and workload; tiles, clusters and legend follow', async () => {
+  const heading = async () => (await wall.page.textContent('[data-i18n="clusters"]')).trim();
+  assert.ok((await heading()).startsWith('风险'), await heading());
+  assert.ok(hexTiles(wall.seen).every((t) => (t.q.get('measure') || 'excess') === 'excess'), 'risk tiles first');
+  const before = hexTiles(wall.seen).length;
+  await wall.page.click('#legend button[data-measure="count"]');
+  await until(() => hexTiles(wall.seen).slice(before).some((t) => t.q.get('measure') === 'count'), 'workload tiles');
+  await waitIdle(wall.page, 'window.fengqiaoWall');
+  assert.ok((await heading()).startsWith('工作量'), await heading());
+  assert.ok((await wall.page.textContent('#legend .note')).includes('案件数'));
+  assert.equal(new URL(wall.page.url()).searchParams.get('measure'), 'count');
+  const counted = await api(`/api/hotspots?from=${from}&to=${last}&measure=count`, displayToken);
+  const shown = await wall.page.$$eval('#clusters li', (items) => items.map((i) => i.title));
+  assert.deepEqual(shown, counted.slice(0, 6).map((c) => c.reason));
+  await wall.page.click('#legend button[data-measure="excess"]');
+  await waitIdle(wall.page, 'window.fengqiaoWall');
+  assert.ok((await heading()).startsWith('风险'), await heading());
+});
+
 await check('wall: the same layout at 3840×2160', async () => {
   const big = await openPage(`/?token=${displayToken}`, { width: 3840, height: 2160 });
   await waitIdle(big.page, 'window.fengqiaoWall');
@@ -215,7 +234,7 @@ await check('wall: English on request', async () => {
   const en = await openPage(`/?token=${displayToken}&lang=en`);
   await waitIdle(en.page, 'window.fengqiaoWall');
   assert.equal(await en.page.textContent('#title'), 'Contradiction heat map');
-  assert.equal(await en.page.textContent('[data-i18n="clusters"]'), 'Hot-spot clusters');
+  assert.equal(await en.page.textContent('[data-i18n="clusters"]'), 'Risk · Hot-spot clusters');
   const classes = await en.page.evaluate(() => window.fengqiaoWall.charts.classes.getOption().yAxis[0].data);
   assert.deepEqual(classes.slice(0, 2), ['Dispute', 'Livelihood']);
   assert.deepEqual(en.seen.errors, []);
@@ -368,6 +387,24 @@ await check('explorer: a filter change changes the tiles requested', async () =>
   assert.ok(labour.length > 0 && labour.every((t) => t.q.get('category') === 'labour'), 'every new tile is filtered');
   assert.ok(new URL(explorer.page.url()).searchParams.get('category') === 'labour', 'the URL keeps the view');
   await explorer.page.selectOption('select[name="category"]', []);
+  await waitIdle(explorer.page, 'window.fengqiaoExplorer');
+});
+
+await check('explorer: the measure choice reaches the tiles, the legend and the URL', async () => {
+  assert.ok((await explorer.page.textContent('#legend-measure')).startsWith('风险'));
+  const before = hexTiles(explorer.seen).length;
+  await explorer.page.selectOption('select[name="measure"]', 'count');
+  await until(() => hexTiles(explorer.seen).slice(before).some((t) => t.q.get('measure') === 'count'), 'workload tiles');
+  await waitIdle(explorer.page, 'window.fengqiaoExplorer');
+  assert.ok((await explorer.page.textContent('#legend-measure')).startsWith('工作量'));
+  assert.equal(new URL(explorer.page.url()).searchParams.get('measure'), 'count');
+  await explorer.page.selectOption('select[name="measure"]', 'excess');
+  await explorer.page.selectOption('select[name="metric"]', 'population');
+  await waitIdle(explorer.page, 'window.fengqiaoExplorer');
+  assert.ok((await explorer.page.textContent('#legend')).includes('常住人口'));
+  const paint = await explorer.page.evaluate(() => JSON.stringify(window.fengqiaoExplorer.mapA.getPaintProperty('hex', 'fill-color')));
+  assert.ok(paint.includes('population'), paint.slice(0, 200));
+  await explorer.page.selectOption('select[name="metric"]', 'count');
   await waitIdle(explorer.page, 'window.fengqiaoExplorer');
 });
 

@@ -120,12 +120,33 @@ export function resolutionForZoom(z) {
   return 9;
 }
 
-/** The hexagons' fill colour: the level's colour for cluster cells, else the ramp up to `max` cases. */
-export function hexColour(max = 100) {
+/** What the map measures (the `measure` parameter of tiles and API): risk — cases beyond what the
+ * residents and the period explain, the default — or the workload as counted. */
+export const MEASURES = ['excess', 'count'];
+export const MEASURE_TEXT = {
+  zh: { excess: '风险', count: '工作量', excessNote: '超出人口与时段预期的程度定级', countNote: '按案件数定级（人口多处案件多）' },
+  en: { excess: 'Risk', count: 'Workload', excessNote: 'levels by cases beyond what residents and season explain',
+        countNote: 'levels by case counts (more people, more cases)' },
+}[lang];
+
+/** The `measure` asked for in the URL (aliases as the server takes them), else risk. */
+export function measureOption(value) {
+  return ['count', 'workload', 'volume', '工作量'].includes(value) ? 'count' : 'excess';
+}
+
+/** The hexagons' fill colour: the level's colour for cluster cells; the others by `metric` —
+ * `count` (a ramp up to `max` cases), `ratio` (observed ÷ expected, 1× to 4×), `population`
+ * (residents, up to `max`) or `none` (one faint colour: a risk map colours only what is abnormal). */
+export function hexColour(max = 100, metric = 'count') {
   const top = Math.max(2, max);
+  const ramp = {
+    count: ['interpolate', ['linear'], ['coalesce', ['get', 'count'], 0], 0, RAMP[0], top / 5, RAMP[1], top, RAMP[2]],
+    ratio: ['interpolate', ['linear'], ['coalesce', ['get', 'ratio'], 0], 1, RAMP[0], 2, RAMP[1], 4, RAMP[2]],
+    population: ['interpolate', ['linear'], ['coalesce', ['get', 'population'], 0], 0, RAMP[0], top / 5, RAMP[1], top, RAMP[2]],
+    none: RAMP[0],
+  }[metric] || RAMP[0];
   return ['match', ['coalesce', ['get', 'level'], ''],
-    'red', COLOURS.red, 'orange', COLOURS.orange, 'yellow', COLOURS.yellow, 'blue', COLOURS.blue,
-    ['interpolate', ['linear'], ['coalesce', ['get', 'count'], 0], 0, RAMP[0], top / 5, RAMP[1], top, RAMP[2]]];
+    'red', COLOURS.red, 'orange', COLOURS.orange, 'yellow', COLOURS.yellow, 'blue', COLOURS.blue, ramp];
 }
 
 /** The opacity of cluster cells and of the others. */

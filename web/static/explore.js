@@ -8,7 +8,7 @@
 import { Map as MapLibre, setWorkerUrl } from '/static/vendor/maplibre-gl/maplibre-gl.mjs';
 import {
   COLOURS, LEVELS, LOCAL_FONT, fontReady, RAMP, addDays, api, apiBlob, fitRegion, lang, loadVocabulary, mapStyle, options,
-  percent, query, resolutionForZoom, tileJsonUrl, transformRequest, withToken,
+  percent, query, resolutionForZoom, tileJsonUrl, transformRequest, withToken, hexColour, MEASURE_TEXT, measureOption,
 } from '/static/common.js';
 
 setWorkerUrl('/static/vendor/maplibre-gl/maplibre-gl-worker.mjs');
@@ -18,17 +18,21 @@ const TEXT = {
         categories: '纠纷类型', weekly: '近12周走势', villages: '涉及村（社区）', recurring: '类案（反复发生）',
         alerts: '预警', none: '暂无', cell: '网格单元', name: '名称', open: '在办', overdue: '超期',
         rate: '每万人', periodA: '时段A', periodB: '时段B', loading: '加载中…', ready: '就绪', weeks: '周',
-        lead: '牵头', legendOther: '其他有案件的网格', exported: '已导出' },
+        lead: '牵头', legendOther: '其他有案件的网格', exported: '已导出', expected: '预期',
+        metric: { count: '其余网格：案件数', ratio: '其余网格：观测÷预期（1–4倍）', population: '其余网格：常住人口' } },
   en: { title: 'Dispute explorer', cases: 'Cases', closure: 'Closure', onTime: 'On time', satisfaction: 'Satisfaction',
         categories: 'Categories', weekly: 'Last 12 weeks', villages: 'Villages', recurring: 'Recurring problems',
         alerts: 'Alerts', none: 'None', cell: 'Cell', name: 'Name', open: 'Open', overdue: 'Overdue',
         rate: 'per 10k', periodA: 'Period A', periodB: 'Period B', loading: 'Loading…', ready: 'Ready',
-        weeks: 'weeks', lead: 'lead', legendOther: 'other cells with cases', exported: 'Exported' },
+        weeks: 'weeks', lead: 'lead', legendOther: 'other cells with cases', exported: 'Exported', expected: 'expected',
+        metric: { count: 'other cells: cases', ratio: 'other cells: observed ÷ expected (1–4×)', population: 'other cells: residents' } },
 }[lang];
 const LABELS_EN = { title: 'Dispute explorer', period: 'Period', from: 'From', to: 'To', compare: 'Compare',
   compareOn: 'Compare with another period', category: 'Category', class: 'Class', channel: 'Channel',
   status: 'Status', res: 'Resolution', auto: 'By zoom', clear: 'Clear filters', children: 'Units below',
-  hint: 'Click a hexagon or a unit for its details', png: 'PNG', briefings: 'Briefings' };
+  hint: 'Click a hexagon or a unit for its details', png: 'PNG', briefings: 'Briefings', measure: 'Measure',
+  metric: 'Other cells by', measureExcess: 'Risk (beyond expected)', measureRate: 'Risk (rate per 10k, EB)',
+  measureCount: 'Workload (cases)', metricCount: 'Cases', metricRatio: 'Observed ÷ expected', metricPopulation: 'Residents' };
 
 const [vocabulary] = await Promise.all([loadVocabulary(), fontReady()]);
 const version = await api('/api/version');
@@ -47,6 +51,8 @@ const view = {
   channel: (options.get('channel') || '').split(',').filter(Boolean),
   status: (options.get('status') || '').split(',').filter(Boolean),
   res: options.get('res') || '',
+  measure: options.get('measure') === 'rate' ? 'rate' : measureOption(options.get('measure')),
+  metric: ['count', 'ratio', 'population'].includes(options.get('metric')) ? options.get('metric') : 'count',
   unit: options.get('unit') || version.region.code,
   cell: options.get('cell') || '',
 };
@@ -67,7 +73,18 @@ function filterParams(period = 'a') {
 }
 
 function hexParams(period) {
-  return { ...filterParams(period), res: view.res || undefined };
+  return { ...filterParams(period), res: view.res || undefined, measure: view.measure };
+}
+
+/** The residents and the ratio come with risk measures only: under workload the other cells show cases. */
+function metricShown() {
+  return view.measure === 'count' ? 'count' : view.metric;
+}
+
+/** The hexagons' colours for the view's metric (populations up to 20,000 a cell). */
+function viewColour() {
+  const metric = metricShown();
+  return hexColour(metric === 'population' ? 20000 : 100, metric);
 }
 
 function say(text, error = false) {
@@ -100,7 +117,7 @@ fillSelect('channel', 'channel');
 fillSelect('status', 'status');
 
 function writeForm() {
-  for (const name of ['from', 'to', 'from_b', 'to_b', 'res']) form.elements[name].value = view[name];
+  for (const name of ['from', 'to', 'from_b', 'to_b', 'res', 'measure', 'metric']) form.elements[name].value = view[name];
   form.elements.compare.checked = view.compare;
   for (const name of ['category', 'class', 'channel', 'status']) {
     for (const option of form.elements[name].options) option.selected = view[name].includes(option.value);
@@ -108,7 +125,7 @@ function writeForm() {
 }
 
 function readForm() {
-  for (const name of ['from', 'to', 'from_b', 'to_b', 'res']) view[name] = form.elements[name].value;
+  for (const name of ['from', 'to', 'from_b', 'to_b', 'res', 'measure', 'metric']) view[name] = form.elements[name].value;
   view.compare = form.elements.compare.checked;
   for (const name of ['category', 'class', 'channel', 'status']) {
     view[name] = [...form.elements[name].selectedOptions].map((o) => o.value);
@@ -123,6 +140,7 @@ function writeUrl() {
     from_b: view.compare ? view.from_b : undefined, to_b: view.compare ? view.to_b : undefined,
     category: view.category, class: view.class, channel: view.channel, status: view.status,
     res: view.res, unit: view.unit === version.region.code ? undefined : view.unit, cell: view.cell,
+    measure: view.measure === 'excess' ? undefined : view.measure, metric: view.metric === 'count' ? undefined : view.metric,
   });
   history.replaceState(null, '', `${location.pathname}${q ? `?${q}` : ''}`);
 }
@@ -130,7 +148,7 @@ function writeUrl() {
 // --- the maps ---------------------------------------------------------------------------------
 
 function makeMap(container, period) {
-  return new MapLibre({
+  const map = new MapLibre({
     container,
     style: mapStyle(hexParams(period)),
     localIdeographFontFamily: LOCAL_FONT,
@@ -140,6 +158,8 @@ function makeMap(container, period) {
     // Kept so the PNG export can read the canvas.
     canvasContextAttributes: { preserveDrawingBuffer: true },
   });
+  map.on('load', () => map.setPaintProperty('hex', 'fill-color', viewColour()));
+  return map;
 }
 
 const mapA = makeMap('map-a', 'a');
@@ -163,6 +183,7 @@ function link(a, b) {
 function pointHex(map, url) {
   const source = map.getSource('hex');
   if (source && source.url !== url) source.setUrl(url);
+  if (map.getLayer('hex')) map.setPaintProperty('hex', 'fill-color', viewColour());
 }
 
 function applyTiles() {
@@ -195,13 +216,24 @@ function highlight() {
   }
 }
 
-function legend() {
+/** What the legend says: the measure the levels use, the levels, and what colours the other cells. */
+function legendEntries() {
+  const measure = view.measure === 'count' ? 'count' : 'excess';
+  const title = `${MEASURE_TEXT[measure]}${view.measure === 'rate' ? (lang === 'zh' ? '（万人发案率）' : ' (rate)') : ''}: ${MEASURE_TEXT[`${measure}Note`]}`;
   const levels = LEVELS.map((code) => {
     const level = vocabulary.list('level').find((l) => l.code === code);
-    return `<div><i style="background:${COLOURS[code]}"></i>${lang === 'zh' ? `${level.zh} · ${level.responder_zh}` : level.en}</div>`;
+    return [COLOURS[code], lang === 'zh' ? `${level.zh} · ${level.responder_zh}` : level.en];
   });
-  levels.push(`<div><i style="background:linear-gradient(90deg, ${RAMP.join(',')})"></i>${TEXT.legendOther}</div>`);
-  document.getElementById('legend').innerHTML = levels.join('');
+  return { title, levels, other: TEXT.metric[metricShown()] };
+}
+
+function legend() {
+  const { title, levels, other } = legendEntries();
+  document.getElementById('legend').innerHTML = [
+    `<div class="title" id="legend-measure">${title}</div>`,
+    ...levels.map(([colour, name]) => `<div><i style="background:${colour}"></i>${name}</div>`),
+    `<div><i style="background:linear-gradient(90deg, ${RAMP.join(',')})"></i>${other}</div>`,
+  ].join('');
 }
 
 mapA.on('click', 'hex', (e) => selectCell(e.features[0].properties.h3));
@@ -248,7 +280,8 @@ function showProfile(title, profile, profileB) {
       <td>${v.county_name} ${v.township_name} ${v.name}</td><td class="n">${v.cases}</td></tr>`).join('')}</tbody></table>
     <h3>${TEXT.recurring}</h3>
     ${list(profile.recurring, (p) => `<li>${p.township_name}${p.unit_name} · ${vocabulary.label('category', p.category)}
-      · ${p.active_steps}/${p.window}${TEXT.weeks} · ${TEXT.lead} ${p.department.lead}</li>`)}
+      · ${p.active_steps}/${p.window}${TEXT.weeks}${p.ratio == null ? '' : ` · ${p.cases_in_window}（${TEXT.expected}${p.expected_in_window.toFixed(1)}，${p.ratio.toFixed(1)}×）`}
+      · ${TEXT.lead} ${p.department.lead}</li>`)}
     <h3>${TEXT.alerts}</h3>
     ${list(profile.alerts, (a) => `<li class="sev-${a.severity}">【${a.severity_zh}】${a.township_name}${a.unit_name}
       ${vocabulary.label('category', a.category)} ${a.observed}（${a.expected.toFixed(1)}）</li>`)}`;
@@ -283,8 +316,8 @@ function showProfile(title, profile, profileB) {
 
 async function profileOf(params) {
   const [a, b] = await Promise.all([
-    api(`/api/profile?${query({ ...filterParams('a'), ...params })}`),
-    view.compare ? api(`/api/profile?${query({ ...filterParams('b'), ...params })}`) : undefined,
+    api(`/api/profile?${query({ ...filterParams('a'), measure: view.measure, ...params })}`),
+    view.compare ? api(`/api/profile?${query({ ...filterParams('b'), measure: view.measure, ...params })}`) : undefined,
   ]);
   return [a, b];
 }
@@ -352,7 +385,7 @@ function viewQuery(format) {
   const b = mapA.getBounds();
   const res = view.res || resolutionForZoom(Math.floor(mapA.getZoom()));
   const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((x) => x.toFixed(5)).join(',');
-  return query({ ...filterParams('a'), res, bbox, nonzero: true, format });
+  return query({ ...filterParams('a'), res, bbox, nonzero: true, format, measure: view.measure });
 }
 
 function fileStem() {
@@ -395,17 +428,14 @@ async function exportPng() {
       .filter((k) => view[k].length)
       .map((k) => view[k].map((c) => vocabulary.label(k, c)).join('、'));
     g.fillText(`${view.from} — ${view.to}${filters.length ? ` · ${filters.join(' · ')}` : ''}`, 14 * scale, 52 * scale);
-    // The legend, bottom left.
-    const entries = LEVELS.map((code) => {
-      const level = vocabulary.list('level').find((l) => l.code === code);
-      return [COLOURS[code], lang === 'zh' ? `${level.zh} · ${level.responder_zh}` : level.en];
-    });
-    entries.push([RAMP[1], TEXT.legendOther]);
+    // The legend, bottom left: the measure, the levels, the other cells.
+    const legendText = legendEntries();
+    const entries = [['transparent', legendText.title], ...legendText.levels, [RAMP[1], legendText.other]];
     const row = 22 * scale;
     const x0 = 14 * scale;
     const y0 = canvas.height - (entries.length * row + 40 * scale);
     g.fillStyle = 'rgba(17, 26, 46, 0.9)';
-    g.fillRect(x0 - 8 * scale, y0 - 8 * scale, 230 * scale, entries.length * row + 16 * scale);
+    g.fillRect(x0 - 8 * scale, y0 - 8 * scale, 300 * scale, entries.length * row + 16 * scale);
     g.font = font(13);
     entries.forEach(([colour, label], i) => {
       g.fillStyle = colour;
@@ -455,6 +485,7 @@ legend();
 form.addEventListener('change', () => {
   readForm();
   writeUrl();
+  legend();
   applyTiles();
   if (view.cell) selectCell(view.cell); else drill(view.unit, false);
 });

@@ -7,11 +7,12 @@
 //
 // Kiosk options in the URL: token=… (a display token)  lang=zh|en  days=7 (the period)
 // unit=CODE (a county or township instead of the region)  tour=1 tour_seconds=15
-// playback=week|cumulative playback_seconds=5. Everything comes from this server; nothing on it names a person.
+// playback=week|cumulative playback_seconds=5  measure=excess|count (risk, the default, or the
+// workload; the legend's toggle switches it)  measure_seconds=N (alternate the two every N seconds). Everything comes from this server; nothing on it names a person.
 import { Map as MapLibre, Popup, setWorkerUrl } from '/static/vendor/maplibre-gl/maplibre-gl.mjs';
 import {
   COLOURS, LEVELS, LOCAL_FONT, fontReady, addDays, api, fitRegion, hexColour, lang, loadVocabulary, mapStyle, options,
-  eventStream, percent, query, resolutionForZoom, tileJsonUrl, transformRequest,
+  eventStream, percent, query, resolutionForZoom, tileJsonUrl, transformRequest, MEASURES, MEASURE_TEXT, measureOption,
 } from '/static/common.js';
 
 setWorkerUrl('/static/vendor/maplibre-gl/maplibre-gl-worker.mjs');
@@ -34,14 +35,17 @@ const HEADINGS_EN = { intake: 'Intake', classes: 'Intake by class', categories: 
                       clusters: 'Hot-spot clusters', emerging: 'New and intensifying', alerts: 'Alerts' };
 
 const [vocabulary] = await Promise.all([loadVocabulary(), fontReady()]);
-const state = { version: null, lastDay: null, clusters: [], tourIndex: 0, playback: null, refreshed: 0 };
+const state = {
+  version: null, lastDay: null, clusters: [], tourIndex: 0, playback: null, refreshed: 0,
+  measure: measureOption(options.get('measure')),
+};
 const first = await api('/api/version');
 state.version = first.version;
 state.lastDay = first.last_day;
 
 const map = new MapLibre({
   container: 'map',
-  style: mapStyle(state.lastDay ? { unit, ...period() } : { unit }),
+  style: mapStyle(state.lastDay ? { unit, measure: state.measure, ...period() } : { unit, measure: state.measure }),
   attributionControl: { compact: true },
   localIdeographFontFamily: LOCAL_FONT,
   transformRequest,
@@ -55,13 +59,35 @@ addEventListener('resize', () => map.resize());
 // The panels' heights change as their neighbours fill: each chart follows its box.
 for (const chart of Object.values(charts)) new ResizeObserver(() => chart.resize()).observe(chart.getDom());
 
-/** The hexagon legend: the four levels and who responds. */
+/** The hexagon legend: what the map measures (with the toggle between risk and workload), the four
+ * levels and who responds. */
 function legend() {
-  document.getElementById('legend').innerHTML = LEVELS.map((code) => {
+  const toggle = MEASURES.map((m) =>
+    `<button type="button" data-measure="${m}" class="${m === state.measure ? 'on' : ''}">${MEASURE_TEXT[m]}</button>`).join('');
+  const levels = LEVELS.map((code) => {
     const level = vocabulary.list('level').find((l) => l.code === code);
     const name = lang === 'zh' ? `${level.zh} · ${level.responder_zh}` : level.en;
     return `<div><i style="background:${COLOURS[code]}"></i>${name}</div>`;
   }).join('');
+  const box = document.getElementById('legend');
+  box.innerHTML = `<div class="measure">${toggle}</div><div class="note" id="measure-note">${MEASURE_TEXT[`${state.measure}Note`]}</div>${levels}`;
+  for (const button of box.querySelectorAll('button[data-measure]')) {
+    button.addEventListener('click', () => setMeasure(button.dataset.measure));
+  }
+  const heading = document.querySelector('[data-i18n="clusters"]');
+  heading.textContent = `${MEASURE_TEXT[state.measure]} · ${lang === 'zh' ? '热点聚集区' : HEADINGS_EN.clusters}`;
+}
+
+/** Switches the map, the clusters and the emerging hot spots to `measure`, and keeps it in the URL. */
+async function setMeasure(measure) {
+  if (measure === state.measure) return;
+  state.measure = measure;
+  const url = new URL(location.href);
+  url.searchParams.set('measure', measure);
+  history.replaceState(null, '', url);
+  legend();
+  refreshTiles();
+  await refreshPanels();
 }
 
 /** A size in px that is `vh` hundredths of the screen height (charts scale with the wall). */
@@ -81,7 +107,7 @@ function period() {
 async function largestCount(periods) {
   const res = resolutionForZoom(Math.floor(map.getZoom()));
   const maxima = await Promise.all(periods.map(({ from, to }) =>
-    api(`/api/heatmap?${query({ res, from, to, unit })}`)
+    api(`/api/heatmap?${query({ res, from, to, unit, measure: 'count' })}`)
       .then((d) => d.cells.reduce((m, c) => Math.max(m, c.count ?? 0), 0))));
   return Math.max(1, ...maxima);
 }
@@ -91,8 +117,8 @@ async function refreshPanels() {
   const [week, today, hotspots, trends, alerts] = await Promise.all([
     api(`/api/kpis?${query({ from, to, unit })}`),
     api(`/api/kpis?${query({ from: to, to, unit })}`),
-    api(`/api/hotspots?${query({ from, to, unit })}`),
-    api(`/api/trends?${query({ res: 7, steps: 12, to, unit })}`),
+    api(`/api/hotspots?${query({ from, to, unit, measure: state.measure })}`),
+    api(`/api/trends?${query({ res: 7, steps: 12, to, unit, measure: state.measure })}`),
     api(`/api/alerts?${query({ as_of: to, limit: 12, unit })}`),
   ]);
   if (!state.playback) {
@@ -151,7 +177,14 @@ async function refreshPanels() {
     `（${TEXT.expected}${a.expected == null ? '—' : a.expected.toFixed(1)}）</span>`).join('');
   // Twice, so the scroll loops without a gap.
   document.getElementById('ticker').innerHTML = ticker ? `<div class="run">${ticker}${ticker}</div>` : TEXT.none;
-  if (!state.playback) map.setPaintProperty('hex', 'fill-color', hexColour(await largestCount([{ from, to }])));
+  if (!state.playback) map.setPaintProperty('hex', 'fill-color', await fill([{ from, to }]));
+}
+
+/** The hexagons' colours: under risk, only the levels stand out; under workload, the ramp is scaled
+ * to the largest count the periods show. */
+async function fill(periods) {
+  if (state.measure !== 'count') return hexColour(0, 'none');
+  return hexColour(await largestCount(periods));
 }
 
 /** The name of a cluster's place: its first township and villages. */
@@ -162,7 +195,7 @@ function placeOf(cluster) {
 
 /** Points the tile sources at the current data version (their TileJSON carries it). */
 function refreshTiles() {
-  if (!state.playback) map.getSource('hex')?.setUrl(tileJsonUrl('hex', { unit, ...period() }));
+  if (!state.playback) map.getSource('hex')?.setUrl(tileJsonUrl('hex', { unit, measure: state.measure, ...period() }));
   map.getSource('admin')?.setUrl(tileJsonUrl('admin'));
 }
 
@@ -206,13 +239,13 @@ async function playback(mode) {
     return { from: mode === 'cumulative' ? start : addDays(to, -6), to };
   });
   const max = await largestCount(frames);
-  map.setPaintProperty('hex', 'fill-color', hexColour(max));
+  map.setPaintProperty('hex', 'fill-color', state.measure === 'count' ? hexColour(max) : hexColour(0, 'none'));
   state.playback = { mode, frames, index: -1, max };
   const step = () => {
     const p = state.playback;
     p.index = (p.index + 1) % frames.length;
     const frame = frames[p.index];
-    map.getSource('hex')?.setUrl(tileJsonUrl('hex', { unit, ...frame }));
+    map.getSource('hex')?.setUrl(tileJsonUrl('hex', { unit, measure: state.measure, ...frame }));
     const label = mode === 'cumulative' ? TEXT.cumulative : TEXT.week.replace('{k}', p.index + 1);
     document.getElementById('period').textContent = `${TEXT.playback} ${label} · ${frame.from} — ${frame.to}`;
     document.getElementById('progress').style.width = `${(100 * (p.index + 1)) / frames.length}%`;
@@ -243,5 +276,9 @@ eventStream('/api/events', {
 });
 setInterval(refreshAll, 60000);
 if (options.get('tour') === '1') setInterval(tour, 1000 * tourSeconds);
+const measureSeconds = Number(options.get('measure_seconds') || 0);
+if (measureSeconds > 0) {
+  setInterval(() => setMeasure(state.measure === 'count' ? 'excess' : 'count'), Math.max(10, measureSeconds) * 1000);
+}
 if (playbackMode && state.lastDay) await playback(playbackMode);
-window.fengqiaoWall = { map, charts, state, tourPopup, ready: true };
+window.fengqiaoWall = { map, charts, state, tourPopup, setMeasure, ready: true };
