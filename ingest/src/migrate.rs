@@ -109,11 +109,14 @@ const COLUMNS_OF_2: &[(&str, &str, &str)] = &[
     ("rejected", "sheet", "NULL"),
 ];
 
+/// Adds the columns of [`COLUMNS_OF_2`] that the store lacks, filled by a type change `USING` the
+/// value (DuckDB refuses to commit an `UPDATE` of a table altered in the same transaction).
 fn to_2(conn: &Connection) -> duckdb::Result<()> {
     for (table, column, value) in COLUMNS_OF_2 {
         if !has_column(conn, table, column)? {
             conn.execute_batch(&format!(
-                "ALTER TABLE {table} ADD COLUMN {column} VARCHAR; UPDATE {table} SET {column} = {value};"
+                "ALTER TABLE {table} ADD COLUMN {column} VARCHAR;
+                 ALTER TABLE {table} ALTER COLUMN {column} TYPE VARCHAR USING ({value});"
             ))?;
         }
     }
