@@ -66,6 +66,12 @@ impl CaseColumn {
             ..self
         }
     }
+    const fn places(self) -> CaseColumn {
+        CaseColumn {
+            need: Need::Place,
+            ..self
+        }
+    }
     const fn always_stored(self) -> CaseColumn {
         CaseColumn {
             stored: Stored::NotNull,
@@ -86,9 +92,6 @@ impl CaseColumn {
     }
 }
 
-/// When a row must name a place ([`crate::read::ColumnMap::missing_required`]).
-const A_PLACE: &str = "a place (below)";
-
 /// The columns of a case.
 #[rustfmt::skip]
 pub const CASES: &[CaseColumn] = &[
@@ -107,9 +110,9 @@ pub const CASES: &[CaseColumn] = &[
     input(Column::TownshipCode, "township_code", &["乡镇街道代码", "乡镇代码", "街道代码"], Value::UnitCode)
         .always_stored().doc("9-digit code; if given, must contain the village (stored: always)"),
     input(Column::VillageCode, "village_code", &["村社区代码", "村居代码", "社区代码"], Value::UnitCode)
-        .needed(A_PLACE).always_stored().doc("12-digit statistical code (stored: always)"),
+        .places().always_stored().doc("12-digit statistical code (stored: always)"),
     input(Column::GridCode, "grid_code", &["网格编号", "网格代码"], Value::UnitCode)
-        .needed(A_PLACE).doc("grid code of the region (the village is derived from it)"),
+        .places().doc("grid code of the region (the village is derived from it)"),
     input(Column::Lng, "lng", &["经度", "lon", "longitude"], Value::Degrees)
         .needed("with `lat`, or neither").always_stored()
         .doc("decimal degrees in the system of `crs` (stored: in WGS84, always — the place's point if none)"),
@@ -144,10 +147,10 @@ pub const CASES: &[CaseColumn] = &[
         &["乡镇街道", "乡镇(街道)", "乡镇", "街道", "所属乡镇", "所属街道", "所属乡镇(街道)"], "the township by name"),
     place(Column::VillageName, "village_name",
         &["村社区", "村(社区)", "村(居)", "所属村(社区)", "所属村社区", "所属村居", "村居"], "the village by name")
-        .needed(A_PLACE),
+        .places(),
     place(Column::GridName, "grid_name", &["网格", "网格名称", "所属网格"], "the grid by name (within the village)")
-        .needed(A_PLACE),
+        .places(),
     place(Column::Address, "address", &["详细地址", "地址", "事发地址", "事发地点", "发生地点"],
         "free text (`湖南省郴州市北湖区华塘镇石虎村3组`), matched against the region's names (added by schema 2)")
-        .needed(A_PLACE).personal().stored(),
+        .places().personal().stored(),
 ];

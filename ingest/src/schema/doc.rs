@@ -66,6 +66,7 @@ pub fn input_table() -> String {
         let required = match c.need {
             Need::Required => "yes",
             Need::Optional => "no",
+            Need::Place => "a place (below)",
             Need::Sometimes(when) => when,
         };
         let personal = if c.personal { "**yes** (PIPL)" } else { "no" };

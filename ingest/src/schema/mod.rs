@@ -152,6 +152,9 @@ pub enum Need {
     /// Every row; a file without the column is refused.
     Required,
     Optional,
+    /// One of the place columns (or, in a region with village polygons, a point): a file without
+    /// any is refused ([`crate::read::ColumnMap::missing_required`]).
+    Place,
     /// Some rows, by a rule the validation applies (its text is what the documentation says).
     Sometimes(&'static str),
 }
@@ -295,6 +298,12 @@ impl Column {
     /// Whether the column holds personal data (PIPL): only the `admin` role ever sees it.
     pub fn personal(self) -> bool {
         self.decl().personal
+    }
+
+    /// Whether the column is one of those of which a row must have one to be placed (village or
+    /// grid code, village or grid name, address).
+    pub fn names_a_place(self) -> bool {
+        self.decl().need == Need::Place
     }
 
     /// Whether the column is read only to find the row's place (unit names and the address).
