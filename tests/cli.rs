@@ -433,18 +433,34 @@ fn a_store_of_the_first_release_is_migrated_once_and_analysed_and_a_newer_one_re
     let out = fengqiao().args(["region", "show", "--db"]).arg(&db).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("migrated from schema 1 to 2: places by name and address"), "{stderr}");
+    assert!(
+        stderr.contains("migrated from schema 1 to 2: places by name and address"),
+        "{stderr}"
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("before stores recorded their region"));
 
     // The heat map counts every case, and knows which are only village-precise (filled by the
     // migration from geo_source).
     let out = fengqiao()
-        .args(["heatmap", "--res", "6", "--as-of", "2026-11-01", "--measure", "count", "--nonzero", "--db"])
+        .args([
+            "heatmap",
+            "--res",
+            "6",
+            "--as-of",
+            "2026-11-01",
+            "--measure",
+            "count",
+            "--nonzero",
+            "--db",
+        ])
         .arg(&db)
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(!String::from_utf8_lossy(&out.stderr).contains("migrated"), "migrated once");
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("migrated"),
+        "migrated once"
+    );
     let csv = String::from_utf8(out.stdout).unwrap();
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
     let at = |name: &str| header.iter().position(|&c| c == name).unwrap();
@@ -456,7 +472,9 @@ fn a_store_of_the_first_release_is_migrated_once_and_analysed_and_a_newer_one_re
     };
     let conn = duckdb::Connection::open(&db).unwrap();
     let village_precise: i64 = conn
-        .query_row("SELECT count(*) FROM cases WHERE geo_source = 'village'", [], |r| r.get(0))
+        .query_row("SELECT count(*) FROM cases WHERE geo_source = 'village'", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     assert_eq!(sum(at("count")), 240);
     assert_eq!(sum(at("village_only")), village_precise as u64);
@@ -471,7 +489,8 @@ fn a_store_of_the_first_release_is_migrated_once_and_analysed_and_a_newer_one_re
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{args:?}");
         assert!(
-            stderr.contains("the store has schema version 3, newer than this fengqiao") && stderr.contains("(schema 2)"),
+            stderr.contains("the store has schema version 3, newer than this fengqiao")
+                && stderr.contains("(schema 2)"),
             "{args:?}: {stderr}"
         );
     }

@@ -22,7 +22,8 @@ pub enum Crs {
 impl Crs {
     pub const ALL: [Crs; 3] = [Crs::Wgs84, Crs::Gcj02, Crs::Bd09];
     /// Every system's (code, name), in the order of [`Crs::ALL`]: the `crs` column's vocabulary.
-    pub const WORDS: &'static [(&'static str, &'static str)] = &[("wgs84", "wgs84"), ("gcj02", "gcj02"), ("bd09", "bd09")];
+    pub const WORDS: &'static [(&'static str, &'static str)] =
+        &[("wgs84", "wgs84"), ("gcj02", "gcj02"), ("bd09", "bd09")];
 
     /// The stable code stored in the `crs` column.
     pub fn code(self) -> &'static str {

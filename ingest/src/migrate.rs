@@ -275,7 +275,11 @@ pub fn prepare(conn: &Connection, store: &str) -> Result<Opened, SchemaError> {
     in_transaction(conn, |c| {
         c.execute_batch(VERSION_TABLE)?;
         if !f.recorded {
-            record(c, f.version, "recorded: the store was made before stores recorded their schema version")?;
+            record(
+                c,
+                f.version,
+                "recorded: the store was made before stores recorded their schema version",
+            )?;
         }
         for step in &steps {
             (step.apply)(c)?;
@@ -325,6 +329,8 @@ pub fn history(conn: &Connection) -> duckdb::Result<Vec<(u32, String, String, St
     let mut stmt = conn.prepare(
         "SELECT version, CAST(applied_at AS VARCHAR), fengqiao, message FROM schema_version ORDER BY applied_at, version",
     )?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)? as u32, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, i64>(0)? as u32, r.get(1)?, r.get(2)?, r.get(3)?))
+    })?;
     rows.collect()
 }

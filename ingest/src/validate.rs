@@ -295,7 +295,9 @@ pub fn validate(record: &RawRecord, ctx: &Context<'_>) -> Result<CaseRow, Reject
     let line = record.line;
     let f = Fields::new(record, ctx);
     let case_id = f.required(Column::CaseId)?.into_owned();
-    let reported_at = f.time(Column::ReportedAt)?.ok_or_else(|| f.missing(Column::ReportedAt))?;
+    let reported_at = f
+        .time(Column::ReportedAt)?
+        .ok_or_else(|| f.missing(Column::ReportedAt))?;
     let class: CaseClass = f.enumeration(Column::Class)?;
     let category: Category = f.enumeration(Column::Category)?;
     let severity: Severity = f.enumeration(Column::Severity)?;

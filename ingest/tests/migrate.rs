@@ -69,7 +69,10 @@ fn a_schema_1_store_is_migrated_keeps_its_rows_and_loads_more() {
     let db = old_store(1, &dir);
     let before = {
         let conn = Connection::open(&db).unwrap();
-        assert_eq!(migrate::found(&conn).unwrap().map(|f| (f.version, f.recorded)), Some((1, false)));
+        assert_eq!(
+            migrate::found(&conn).unwrap().map(|f| (f.version, f.recorded)),
+            Some((1, false))
+        );
         rows(&conn, "cases", "case_id", V1_CASE_COLUMNS)
     };
     assert_eq!(before.len(), 240);
@@ -79,9 +82,17 @@ fn a_schema_1_store_is_migrated_keeps_its_rows_and_loads_more() {
         panic!("not migrated from 1: {:?}", store.opened())
     };
     assert_eq!(steps.len(), 1);
-    assert!(store.opened().message().unwrap().starts_with("migrated from schema 1 to 2"));
+    assert!(store
+        .opened()
+        .message()
+        .unwrap()
+        .starts_with("migrated from schema 1 to 2"));
     let conn = store.conn();
-    assert_eq!(rows(conn, "cases", "case_id", V1_CASE_COLUMNS), before, "the rows survive");
+    assert_eq!(
+        rows(conn, "cases", "case_id", V1_CASE_COLUMNS),
+        before,
+        "the rows survive"
+    );
     let history = migrate::history(conn).unwrap();
     let versions: Vec<u32> = history.iter().map(|h| h.0).collect();
     assert_eq!(versions, [1, 2], "{history:?}");
@@ -117,9 +128,18 @@ fn a_schema_1_store_is_migrated_keeps_its_rows_and_loads_more() {
     );
     let file = write(&dir, "more.csv", &update);
     let report = store
-        .ingest_file(&file, &Region::chenzhou(), &IngestOptions::default(), &fengqiao_ingest::store::NoProgress)
+        .ingest_file(
+            &file,
+            &Region::chenzhou(),
+            &IngestOptions::default(),
+            &fengqiao_ingest::store::NoProgress,
+        )
         .unwrap();
-    assert_eq!((report.inserted, report.updated, report.rejected), (1, 1, 0), "{report:?}");
+    assert_eq!(
+        (report.inserted, report.updated, report.rejected),
+        (1, 1, 0),
+        "{report:?}"
+    );
     assert_eq!(store.case_count().unwrap(), 241);
     let (status, precision): (String, String) = store
         .conn()
@@ -134,7 +154,11 @@ fn a_schema_1_store_is_migrated_keeps_its_rows_and_loads_more() {
 
     let again = Store::open(&db).unwrap();
     assert_eq!(again.opened(), &Opened::Current);
-    assert_eq!(migrate::history(again.conn()).unwrap().len(), 2, "a current store is left as it is");
+    assert_eq!(
+        migrate::history(again.conn()).unwrap().len(),
+        2,
+        "a current store is left as it is"
+    );
 }
 
 #[test]
@@ -143,7 +167,10 @@ fn a_schema_2_store_records_its_version_and_keeps_its_region_and_rows() {
     let db = old_store(2, &dir);
     let (cases, rejected, log) = {
         let conn = Connection::open(&db).unwrap();
-        assert_eq!(migrate::found(&conn).unwrap().map(|f| (f.version, f.recorded)), Some((2, false)));
+        assert_eq!(
+            migrate::found(&conn).unwrap().map(|f| (f.version, f.recorded)),
+            Some((2, false))
+        );
         assert!(migrate::check_readable(&conn, "old").is_ok(), "readable as it is");
         (
             rows(&conn, "cases", "case_id", "*"),
@@ -153,7 +180,11 @@ fn a_schema_2_store_records_its_version_and_keeps_its_region_and_rows() {
     };
     let mut store = Store::open(&db).unwrap();
     assert!(matches!(store.opened(), Opened::Migrated { from: 2, steps } if steps.is_empty()));
-    assert!(store.opened().message().unwrap().starts_with("recorded schema version 2"));
+    assert!(store
+        .opened()
+        .message()
+        .unwrap()
+        .starts_with("recorded schema version 2"));
     let conn = store.conn();
     assert_eq!(rows(conn, "cases", "case_id", "*"), cases);
     assert_eq!(rows(conn, "rejected", "line", "*"), rejected);
@@ -177,7 +208,12 @@ fn a_schema_2_store_records_its_version_and_keeps_its_region_and_rows() {
     );
     let file = write(&dir, "update.csv", &update);
     let report = store
-        .ingest_file(&file, &region, &IngestOptions::default(), &fengqiao_ingest::store::NoProgress)
+        .ingest_file(
+            &file,
+            &region,
+            &IngestOptions::default(),
+            &fengqiao_ingest::store::NoProgress,
+        )
         .unwrap();
     assert_eq!((report.updated, report.inserted), (1, 0), "{report:?}");
 }
@@ -199,13 +235,19 @@ fn a_store_newer_than_this_binary_is_refused() {
     }
     let err = Store::open(&db).err().expect("refused");
     let message = err.to_string();
-    assert!(matches!(err, IngestError::Schema(SchemaError::TooNew { .. })), "{message}");
     assert!(
-        message.contains(&format!("schema version {}", SCHEMA_VERSION + 1)) && message.contains("newer than this fengqiao"),
+        matches!(err, IngestError::Schema(SchemaError::TooNew { .. })),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("schema version {}", SCHEMA_VERSION + 1))
+            && message.contains("newer than this fengqiao"),
         "{message}"
     );
     let conn = Connection::open(&db).unwrap();
-    let n: i64 = conn.query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0)).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(n, 2, "the refused store is not touched");
 }
 
@@ -225,7 +267,8 @@ fn a_failed_migration_leaves_the_store_as_it_was() {
     }
     let err = Store::open(&db).err().expect("the migration fails");
     assert!(
-        err.to_string().contains("migrating the store from schema 1 to 2 (nothing was changed)"),
+        err.to_string()
+            .contains("migrating the store from schema 1 to 2 (nothing was changed)"),
         "{err}"
     );
     let conn = Connection::open(&db).unwrap();
@@ -235,7 +278,9 @@ fn a_failed_migration_leaves_the_store_as_it_was() {
         columns(&conn).iter().all(|(_, c, _)| c != "geo_precision"),
         "no column was added"
     );
-    let n: i64 = conn.query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0)).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM schema_version", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(n, 0, "no version was recorded");
     let err = migrate::check_readable(&conn, "old").unwrap_err();
     assert!(matches!(err, SchemaError::NeedsMigration { found: 1, .. }), "{err}");

@@ -99,7 +99,13 @@ fn value_text(c: &CaseColumn) -> String {
     let kind = match c.value {
         Value::Coded(words) => words
             .iter()
-            .map(|(code, zh)| if code == zh { format!("`{code}`") } else { format!("`{code}` {zh}") })
+            .map(|(code, zh)| {
+                if code == zh {
+                    format!("`{code}`")
+                } else {
+                    format!("`{code}` {zh}")
+                }
+            })
             .collect::<Vec<_>>()
             .join(", "),
         Value::Text => "text".into(),
@@ -142,7 +148,8 @@ mod tests {
         let synced = sync(&doc).unwrap();
         assert!(!synced.contains("stale"));
         assert!(synced.starts_with("intro\n") && synced.ends_with("end\n") && synced.contains("\nmiddle\n"));
-        assert!(synced.contains("| `case_id` | 案件编号, 事项编号, 编号 | yes | no | unique per case | `VARCHAR NOT NULL` |"));
+        assert!(synced
+            .contains("| `case_id` | 案件编号, 事项编号, 编号 | yes | no | unique per case | `VARCHAR NOT NULL` |"));
         assert!(synced.contains("| `h3` | `UBIGINT NOT NULL` |"));
         assert_eq!(sync(&synced).unwrap(), synced, "syncing twice changes nothing");
         let err = sync("no markers").unwrap_err();
@@ -153,7 +160,10 @@ mod tests {
     fn coded_columns_list_their_values() {
         let table = input_table();
         let severity = table.lines().find(|l| l.starts_with("| `severity`")).unwrap();
-        assert!(severity.contains("`simple` 简易, `general` 一般, `major` 较大, `serious` 重大疑难 — "), "{severity}");
+        assert!(
+            severity.contains("`simple` 简易, `general` 一般, `major` 较大, `serious` 重大疑难 — "),
+            "{severity}"
+        );
         let crs = table.lines().find(|l| l.starts_with("| `crs`")).unwrap();
         assert!(crs.contains("`wgs84`, `gcj02`, `bd09` — "), "{crs}");
         let county = table.lines().find(|l| l.starts_with("| `county_name`")).unwrap();

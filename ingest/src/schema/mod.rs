@@ -427,17 +427,34 @@ mod tests {
 
     #[test]
     fn required_and_personal_columns() {
-        let required: Vec<&str> = Column::EVERY.into_iter().filter(|c| c.required()).map(Column::name).collect();
+        let required: Vec<&str> = Column::EVERY
+            .into_iter()
+            .filter(|c| c.required())
+            .map(Column::name)
+            .collect();
         assert_eq!(
             required,
-            ["case_id", "reported_at", "class", "category", "severity", "channel", "status"]
+            [
+                "case_id",
+                "reported_at",
+                "class",
+                "category",
+                "severity",
+                "channel",
+                "status"
+            ]
         );
-        let personal: Vec<&str> = Column::EVERY.into_iter().filter(|c| c.personal()).map(Column::name).collect();
+        let personal: Vec<&str> = Column::EVERY
+            .into_iter()
+            .filter(|c| c.personal())
+            .map(Column::name)
+            .collect();
         assert_eq!(personal, ["party_name", "party_phone", "summary", "address"]);
     }
 
     /// The store's `cases` table as the releases before this declaration created it (schema 2).
-    const CASES_OF_SCHEMA_2: &str = "case_id VARCHAR NOT NULL, reported_at TIMESTAMP NOT NULL, class VARCHAR NOT NULL, \
+    const CASES_OF_SCHEMA_2: &str =
+        "case_id VARCHAR NOT NULL, reported_at TIMESTAMP NOT NULL, class VARCHAR NOT NULL, \
         category VARCHAR NOT NULL, severity VARCHAR NOT NULL, channel VARCHAR NOT NULL, status VARCHAR NOT NULL, \
         county_code VARCHAR NOT NULL, township_code VARCHAR NOT NULL, village_code VARCHAR NOT NULL, \
         grid_code VARCHAR, lng DOUBLE NOT NULL, lat DOUBLE NOT NULL, crs VARCHAR, geo_source VARCHAR NOT NULL, \
