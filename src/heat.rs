@@ -63,7 +63,7 @@ impl FilterArgs {
                 self.db.display()
             );
         }
-        let store = Store::open(&self.db)?;
+        let store = crate::region::open_store(&self.db)?;
         let region = crate::region::for_store(store.conn(), &self.db, self.region.as_deref())?;
         Ok((region, store))
     }

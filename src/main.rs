@@ -407,7 +407,7 @@ impl Progress for Bar {
 /// region is the store's (or `--region` for a store that has none yet); another one is refused
 /// before any file is read.
 fn ingest(db: &Path, region_dir: Option<&Path>, files: &[PathBuf], opts: &IngestOptions) -> Result<Vec<IngestReport>> {
-    let mut store = Store::open(db).with_context(|| format!("opening the store {}", db.display()))?;
+    let mut store = region::open_store(db).with_context(|| format!("opening the store {}", db.display()))?;
     let region = region::for_store(store.conn(), db, region_dir)?;
     load_files(&mut store, &region, files, opts, false)
 }
@@ -536,7 +536,7 @@ fn serve(
             db.display()
         );
     }
-    let store = Store::open(db)?;
+    let store = region::open_store(db)?;
     let region = region::for_store(store.conn(), db, region_dir)?;
     let mut config = match config {
         Some(path) => fengqiao_tiles::config::ServerConfig::load(path, &region)?,
@@ -597,7 +597,7 @@ fn demo(dir: &Path, region_dir: Option<&Path>) -> Result<()> {
         std::slice::from_ref(&data),
         &IngestOptions::default(),
     )?;
-    let store = Store::open(&db)?;
+    let store = region::open_store(&db)?;
     let s = fengqiao_analytics::kpi::summary(store.conn(), None, None)?;
     println!(
         "\n{} ({}) — {} cases in {}",

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use fengqiao_ingest::import::{import, load_recipe, ImportError};
+use fengqiao_ingest::migrate::{self, SchemaError};
 use fengqiao_ingest::stored::{self, StoreRegion};
 use fengqiao_ingest::{Region, Store};
 
@@ -98,7 +99,7 @@ pub fn run(command: RegionCommand) -> Result<()> {
                 bail!("{}: no such store", db.display());
             }
             let new = Region::load(&region)?;
-            let mut store = Store::open(&db)?;
+            let mut store = open_store(&db)?;
             let update = store.update_region(&new, dry_run)?;
             println!("{}", serde_json::to_string_pretty(&update)?);
             eprintln!(
@@ -179,13 +180,36 @@ pub fn read_only(db: &Path) -> Result<duckdb::Connection> {
             db.display()
         );
     }
-    let config = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly)?;
-    duckdb::Connection::open_with_flags(db, config).with_context(|| {
-        format!(
-            "opening {} read-only (while `fengqiao serve` has it open, ask the server instead)",
-            db.display()
-        )
-    })
+    let open = || -> Result<duckdb::Connection> {
+        let config = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly)?;
+        duckdb::Connection::open_with_flags(db, config).with_context(|| {
+            format!(
+                "opening {} read-only (while `fengqiao serve` has it open, ask the server instead)",
+                db.display()
+            )
+        })
+    };
+    let conn = open()?;
+    match migrate::check_readable(&conn, &db.display().to_string()) {
+        Ok(_) => Ok(conn),
+        // Made by an earlier release: migrated once (which needs writing), then read.
+        Err(SchemaError::NeedsMigration { .. }) => {
+            drop(conn);
+            drop(open_store(db)?);
+            open()
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Opens the store for writing: an older one is migrated (said on standard error), a newer one
+/// refused.
+pub fn open_store(db: &Path) -> Result<Store> {
+    let store = Store::open(db)?;
+    if let Some(message) = store.opened().message() {
+        eprintln!("{}: {message}", db.display());
+    }
+    Ok(store)
 }
 
 /// The region to use with the store on `conn` (see the module's text).

@@ -410,3 +410,88 @@ fn serve_refuses_an_open_network_address_without_tokens() {
         "{stderr}"
     );
 }
+
+/// A store as the first release left it (schema 1: `ingest/tests/data/store-schema-1/`, its DDL
+/// verbatim and its rows), at `dir/old.duckdb`.
+fn first_release_store(dir: &Path) -> std::path::PathBuf {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("ingest/tests/data/store-schema-1");
+    let db = dir.join("old.duckdb");
+    let conn = duckdb::Connection::open(&db).unwrap();
+    conn.execute_batch(&std::fs::read_to_string(fixture.join("schema.sql")).unwrap())
+        .unwrap();
+    let rows = std::fs::read_to_string(fixture.join("rows.sql")).unwrap();
+    conn.execute_batch(&rows.replace("{dir}", &fixture.display().to_string()))
+        .unwrap();
+    db
+}
+
+#[test]
+fn a_store_of_the_first_release_is_migrated_once_and_analysed_and_a_newer_one_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = first_release_store(dir.path());
+    // A read-only command migrates it first (said on standard error), then reads it.
+    let out = fengqiao().args(["region", "show", "--db"]).arg(&db).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("migrated from schema 1 to 2: places by name and address"),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("before stores recorded their region"));
+
+    // The heat map counts every case, and knows which are only village-precise (filled by the
+    // migration from geo_source).
+    let out = fengqiao()
+        .args([
+            "heatmap",
+            "--res",
+            "6",
+            "--as-of",
+            "2026-11-01",
+            "--measure",
+            "count",
+            "--nonzero",
+            "--db",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("migrated"),
+        "migrated once"
+    );
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let at = |name: &str| header.iter().position(|&c| c == name).unwrap();
+    let sum = |column: usize| -> u64 {
+        csv.lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(column).unwrap().parse::<u64>().unwrap())
+            .sum()
+    };
+    let conn = duckdb::Connection::open(&db).unwrap();
+    let village_precise: i64 = conn
+        .query_row("SELECT count(*) FROM cases WHERE geo_source = 'village'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(sum(at("count")), 240);
+    assert_eq!(sum(at("village_only")), village_precise as u64);
+    assert!(village_precise > 0);
+
+    // A store from a later fengqiao is refused by every command, naming both versions.
+    conn.execute_batch("INSERT INTO schema_version VALUES (3, now()::TIMESTAMP, 'fengqiao 9.0.0', 'later')")
+        .unwrap();
+    drop(conn);
+    for args in [&["region", "show"][..], &["heatmap", "--res", "6"][..]] {
+        let out = fengqiao().args(args).arg("--db").arg(&db).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            stderr.contains("the store has schema version 3, newer than this fengqiao")
+                && stderr.contains("(schema 2)"),
+            "{args:?}: {stderr}"
+        );
+    }
+}

@@ -225,15 +225,6 @@ pub fn serialize_day(
     }
 }
 
-/// The DuckDB type of a column in the Parquet output.
-fn sql_type(column: Column) -> &'static str {
-    match column {
-        Column::ReportedAt | Column::RepliedAt | Column::ClosedAt | Column::UpdatedAt => "TIMESTAMP",
-        Column::Lng | Column::Lat => "DOUBLE",
-        _ => "VARCHAR",
-    }
-}
-
 fn sql_string(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
@@ -245,7 +236,7 @@ pub const PARQUET_MEMORY_LIMIT: &str = "512MB";
 /// DuckDB.
 pub fn csv_to_parquet(csv: &Path, parquet: &Path, language: HeaderLanguage) -> Result<(), duckdb::Error> {
     let columns = Column::ALL
-        .map(|c| format!("{}: '{}'", sql_string(header(c, language)), sql_type(c)))
+        .map(|c| format!("{}: '{}'", sql_string(header(c, language)), c.value().sql_type().sql()))
         .join(", ");
     let sql = format!(
         "COPY (SELECT * FROM read_csv({}, header = true, all_varchar = false, auto_detect = false, \

@@ -21,14 +21,13 @@ pub enum Crs {
 
 impl Crs {
     pub const ALL: [Crs; 3] = [Crs::Wgs84, Crs::Gcj02, Crs::Bd09];
+    /// Every system's (code, name), in the order of [`Crs::ALL`]: the `crs` column's vocabulary.
+    pub const WORDS: &'static [(&'static str, &'static str)] =
+        &[("wgs84", "wgs84"), ("gcj02", "gcj02"), ("bd09", "bd09")];
 
     /// The stable code stored in the `crs` column.
     pub fn code(self) -> &'static str {
-        match self {
-            Crs::Wgs84 => "wgs84",
-            Crs::Gcj02 => "gcj02",
-            Crs::Bd09 => "bd09",
-        }
+        Crs::WORDS[self as usize].0
     }
 
     /// Converts `(lng, lat)` in this system to WGS84.

@@ -540,10 +540,7 @@ pub fn inspect(
                     confidence: guess.map_or(0.0, |g| g.1),
                 });
             }
-        } else if matches!(
-            column,
-            Column::ReportedAt | Column::RepliedAt | Column::ClosedAt | Column::UpdatedAt
-        ) {
+        } else if column.value() == crate::schema::Value::Time {
             let unread: Vec<&str> = cells.filter(|c| crate::time::parse_datetime(c).is_none()).collect();
             if unread.is_empty() {
                 continue;

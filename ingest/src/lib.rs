@@ -5,17 +5,19 @@
 //! them in H3, and loads them into the DuckDB case store, one transaction per file.
 //!
 //! Inputs: files in the format of `docs/input-format.md`, and a [`region::Region`].
-//! Outputs: the store's `cases`, `rejected` and `ingest_log` tables ([`schema::STORE_DDL`]), the
-//! store's record of its region ([`stored`]), and an [`store::IngestReport`] per file. This crate
-//! also owns the domain model ([`model`]), the region loader ([`region`]) that every other crate
-//! uses, and the region import ([`import`]) that builds a region directory from a centre's boundary
-//! files and unit tables.
+//! Outputs: the store's `cases` (declared once in [`schema`]), `rejected` and `ingest_log` tables at
+//! its schema version ([`migrate`]: older stores are migrated, newer ones refused), the store's
+//! record of its region ([`stored`]), and an [`store::IngestReport`] per file. This crate also owns
+//! the domain model ([`model`]), the region loader ([`region`]) that every other crate uses, and the
+//! region import ([`import`]) that builds a region directory from a centre's boundary files and unit
+//! tables.
 
 pub mod coords;
 pub mod gazetteer;
 pub mod import;
 pub mod inspect;
 pub mod mapping;
+pub mod migrate;
 pub mod model;
 pub mod population;
 pub mod read;

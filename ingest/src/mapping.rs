@@ -13,7 +13,6 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::coords::Crs;
-use crate::model::{CaseClass, Category, Channel, Satisfaction, Severity, Status};
 use crate::read::Encoding;
 use crate::schema::Column;
 
@@ -116,25 +115,9 @@ pub struct Mapping {
     values: HashMap<Column, HashMap<String, &'static str>>,
 }
 
-/// The codes and Chinese names of a coded column's values, when it is one.
+/// The codes and Chinese names of a coded column's values, when it is one ([`Column::vocabulary`]).
 pub fn vocabulary(column: Column) -> Option<Vec<(&'static str, &'static str)>> {
-    fn of<T: Copy>(
-        all: &[T],
-        code: fn(T) -> &'static str,
-        zh: fn(T) -> &'static str,
-    ) -> Vec<(&'static str, &'static str)> {
-        all.iter().map(|&v| (code(v), zh(v))).collect()
-    }
-    Some(match column {
-        Column::Class => of(CaseClass::ALL, CaseClass::code, CaseClass::zh),
-        Column::Category => of(Category::ALL, Category::code, Category::zh),
-        Column::Severity => of(Severity::ALL, Severity::code, Severity::zh),
-        Column::Channel => of(Channel::ALL, Channel::code, Channel::zh),
-        Column::Status => of(Status::ALL, Status::code, Status::zh),
-        Column::Satisfaction => of(Satisfaction::ALL, Satisfaction::code, Satisfaction::zh),
-        Column::Crs => Crs::ALL.iter().map(|c| (c.code(), c.code())).collect(),
-        _ => return None,
-    })
+    column.vocabulary().map(<[_]>::to_vec)
 }
 
 /// The value code of `word` in a column's vocabulary (its code, any case, or its Chinese name).
@@ -205,8 +188,14 @@ impl Mapping {
         for (name, table) in &raw.values {
             let column = column_named("values", name)?;
             if vocabulary(column).is_none() {
+                let coded: Vec<&str> = Column::EVERY
+                    .into_iter()
+                    .filter(|c| c.vocabulary().is_some())
+                    .map(Column::name)
+                    .collect();
                 return Err(err(format!(
-                    "[values.{name}]: {name} is not a coded column (coded: class, category, severity, channel, status, satisfaction, crs)"
+                    "[values.{name}]: {name} is not a coded column (coded: {})",
+                    coded.join(", ")
                 )));
             }
             let table = table.as_table().ok_or_else(|| {

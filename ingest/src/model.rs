@@ -27,6 +27,9 @@ macro_rules! vocabulary {
             pub const ALL: &'static [$name] = &[$($name::$variant,)+];
             /// What the values are called in messages.
             pub const KIND: &'static str = $kind;
+            /// Every value's (code, Chinese name), in declaration order: the column's vocabulary in
+            /// [`crate::schema`].
+            pub const WORDS: &'static [(&'static str, &'static str)] = &[$(($code, $zh),)+];
 
             /// The stable English code.
             pub fn code(self) -> &'static str {

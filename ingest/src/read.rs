@@ -200,16 +200,9 @@ impl ColumnMap {
             .filter(|c| c.required() && !has(*c))
             .map(Column::name)
             .collect();
-        let place = [
-            Column::VillageCode,
-            Column::GridCode,
-            Column::VillageName,
-            Column::GridName,
-            Column::Address,
-        ];
         let point = by_point && has(Column::Lng) && has(Column::Lat);
-        if !point && !place.into_iter().any(has) {
-            missing.push("a place: village_code, grid_code, village_name or address");
+        if !point && !Column::EVERY.into_iter().any(|c| c.names_a_place() && has(c)) {
+            missing.push("a place: village_code, grid_code, village_name, grid_name or address");
         }
         missing
     }

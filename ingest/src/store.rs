@@ -1,5 +1,5 @@
-//! The case store: a DuckDB file with the `cases`, `rejected` and `ingest_log` tables
-//! ([`crate::schema::STORE_DDL`]), and the load of one input file into it.
+//! The case store: a DuckDB file with the `cases` ([`crate::schema`]), `rejected` and `ingest_log`
+//! tables at this binary's schema version ([`crate::migrate`]), and the load of one input file into it.
 //!
 //! A file is loaded in one transaction, so a crash (even `kill -9`) mid-file leaves the store as it
 //! was. Reading, validation and the append overlap: a reader thread parses the next chunk while the
@@ -24,9 +24,10 @@ use rayon::prelude::*;
 use crate::coords::Crs;
 use crate::gazetteer::Gazetteer;
 use crate::mapping::{Mapping, SheetRef};
+use crate::migrate::{Opened, SchemaError};
 use crate::read::{self, record_to_text, Encoding, RawRecord, Unreadable};
 use crate::region::Region;
-use crate::schema::{Column, CONTENT_COLUMNS, STORE_DDL, STORE_MIGRATIONS};
+use crate::schema::{cases_arrow_schema, content_columns, stored_columns, Column, Derived, Source};
 use crate::stored::RegionRecordError;
 use crate::validate::{validate, CaseRow, Context, Rejection};
 
@@ -48,6 +49,8 @@ pub enum IngestError {
     File { file: String, line: u64, message: String },
     #[error(transparent)]
     Region(#[from] RegionRecordError),
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
 }
 
 fn db_err(file: &Path) -> impl Fn(duckdb::Error) -> IngestError + '_ {
@@ -140,24 +143,36 @@ struct RejectedRow {
 pub struct Store {
     conn: Connection,
     path: Option<PathBuf>,
+    opened: Opened,
 }
 
 impl Store {
-    /// Opens (creating if needed) the store at `path`.
+    /// Opens (creating if needed) the store at `path`: an older store is migrated to this binary's
+    /// schema in one transaction ([`Store::opened`] says what was done), a newer one refused.
     pub fn open(path: &Path) -> Result<Store, IngestError> {
         let conn = Connection::open(path).map_err(db_err(path))?;
-        prepare(&conn).map_err(db_err(path))?;
+        let opened = crate::migrate::prepare(&conn, &path.display().to_string())?;
         Ok(Store {
             conn,
             path: Some(path.to_path_buf()),
+            opened,
         })
     }
 
     /// A store in memory (tests, benchmarks).
     pub fn open_in_memory() -> Result<Store, IngestError> {
         let conn = Connection::open_in_memory().map_err(db_err(Path::new(":memory:")))?;
-        prepare(&conn).map_err(db_err(Path::new(":memory:")))?;
-        Ok(Store { conn, path: None })
+        let opened = crate::migrate::prepare(&conn, ":memory:")?;
+        Ok(Store {
+            conn,
+            path: None,
+            opened,
+        })
+    }
+
+    /// What opening did to the store's schema (created, current, migrated).
+    pub fn opened(&self) -> &Opened {
+        &self.opened
     }
 
     /// How messages name the store.
@@ -229,15 +244,9 @@ impl Store {
             });
         }
         let columns = source.columns().clone();
-        let names_places = [
-            Column::CountyName,
-            Column::TownshipName,
-            Column::VillageName,
-            Column::GridName,
-            Column::Address,
-        ]
-        .into_iter()
-        .any(|c| columns.get(c).is_some());
+        let names_places = Column::EVERY
+            .into_iter()
+            .any(|c| c.finds_place() && columns.get(c).is_some());
         let gazetteer = names_places.then(|| Gazetteer::new(region));
         let mut ctx = Context::new(region, &columns, source.encoding(), opts.now);
         ctx.default_crs = mapping.and_then(|m| m.crs).unwrap_or(opts.default_crs);
@@ -300,7 +309,7 @@ impl Store {
         }
         .map_err(&db)?;
 
-        let schema = cases_schema();
+        let schema = cases_arrow_schema();
         // The kill -9 test's hook (tests/cli.rs): compiled into debug builds only.
         let pause_after: Option<u64> = if cfg!(debug_assertions) {
             std::env::var("FENGQIAO_FAULT_PAUSE_AFTER_BATCHES")
@@ -424,8 +433,9 @@ impl Store {
     /// Merges `staging` into `cases`: inserts new cases, replaces stored ones whose incoming record is
     /// at least as new (by `updated_at`) and differs, and counts what it did.
     fn merge_staging(&self, report: &mut IngestReport, staged: u64) -> Result<(), duckdb::Error> {
+        let content = content_columns();
         let differs = |a: &str, b: &str| {
-            CONTENT_COLUMNS
+            content
                 .iter()
                 .map(|c| format!("{a}.{c} IS DISTINCT FROM {b}.{c}"))
                 .collect::<Vec<_>>()
@@ -442,7 +452,7 @@ impl Store {
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
-        let set = CONTENT_COLUMNS
+        let set = content
             .iter()
             .chain(&["source_file", "source_line", "ingested_at"])
             .map(|c| format!("{c} = s.{c}"))
@@ -461,25 +471,6 @@ impl Store {
         report.unchanged = staged - (inserted + stale + updated) as u64;
         Ok(())
     }
-}
-
-/// Creates the store's tables, and adds the columns of [`STORE_MIGRATIONS`] to a store made before
-/// them (filling their values for its rows).
-fn prepare(conn: &Connection) -> duckdb::Result<()> {
-    conn.execute_batch(STORE_DDL)?;
-    for (table, column, value) in STORE_MIGRATIONS {
-        let exists: bool = conn.query_row(
-            "SELECT count(*) > 0 FROM duckdb_columns() WHERE table_name = ? AND column_name = ? AND schema_name = 'main'",
-            [table, column],
-            |r| r.get(0),
-        )?;
-        if !exists {
-            conn.execute_batch(&format!(
-                "ALTER TABLE {table} ADD COLUMN {column} VARCHAR; UPDATE {table} SET {column} = {value};"
-            ))?;
-        }
-    }
-    Ok(())
 }
 
 /// What one validation task gives: a record batch of its good rows, its rejected rows, and its good
@@ -598,43 +589,6 @@ fn timestamp() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, None)
 }
 
-/// The Arrow schema of `cases`, in the DDL's column order.
-pub fn cases_schema() -> Arc<Schema> {
-    let text = |name: &str, nullable| Field::new(name, DataType::Utf8, nullable);
-    Arc::new(Schema::new(vec![
-        text("case_id", false),
-        Field::new("reported_at", timestamp(), false),
-        text("class", false),
-        text("category", false),
-        text("severity", false),
-        text("channel", false),
-        text("status", false),
-        text("county_code", false),
-        text("township_code", false),
-        text("village_code", false),
-        text("grid_code", true),
-        Field::new("lng", DataType::Float64, false),
-        Field::new("lat", DataType::Float64, false),
-        text("crs", true),
-        text("geo_source", false),
-        Field::new("h3", DataType::UInt64, false),
-        Field::new("replied_at", timestamp(), true),
-        Field::new("closed_at", timestamp(), true),
-        Field::new("updated_at", timestamp(), false),
-        text("satisfaction", true),
-        text("repeat_of", true),
-        text("party_name", true),
-        text("party_phone", true),
-        text("summary", true),
-        text("source_file", false),
-        Field::new("source_line", DataType::Int64, false),
-        Field::new("ingested_at", timestamp(), false),
-        text("geo_precision", true),
-        text("place_match", true),
-        text("address", true),
-    ]))
-}
-
 fn string_column<'a>(rows: &'a [CaseRow], f: impl Fn(&'a CaseRow) -> Option<&'a str>) -> ArrayRef {
     let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * 12);
     for r in rows {
@@ -659,6 +613,7 @@ fn float_column(rows: &[CaseRow], f: impl Fn(&CaseRow) -> f64) -> ArrayRef {
     Arc::new(b.finish())
 }
 
+/// The rows as a record batch of `cases` (every stored column of the declaration, in its order).
 fn cases_batch(
     schema: &Arc<Schema>,
     rows: &[CaseRow],
@@ -666,47 +621,67 @@ fn cases_batch(
     file: &str,
     ingested_at: NaiveDateTime,
 ) -> RecordBatch {
-    let n = rows.len();
-    let code = |id: u32| region.units[id as usize].code.as_str();
-    let mut h3 = UInt64Builder::with_capacity(n);
-    let mut lines = Int64Builder::with_capacity(n);
-    for r in rows {
-        h3.append_value(r.h3);
-        lines.append_value(r.line as i64);
-    }
-    let columns: Vec<ArrayRef> = vec![
-        string_column(rows, |r| Some(&r.case_id)),
-        time_column(rows, |r| Some(r.reported_at)),
-        string_column(rows, |r| Some(r.class.code())),
-        string_column(rows, |r| Some(r.category.code())),
-        string_column(rows, |r| Some(r.severity.code())),
-        string_column(rows, |r| Some(r.channel.code())),
-        string_column(rows, |r| Some(r.status.code())),
-        string_column(rows, |r| Some(code(r.units.county))),
-        string_column(rows, |r| Some(code(r.units.township))),
-        string_column(rows, |r| Some(code(r.units.village))),
-        string_column(rows, |r| r.units.grid.map(code)),
-        float_column(rows, |r| r.lng),
-        float_column(rows, |r| r.lat),
-        string_column(rows, |r| r.crs.map(Crs::code)),
-        string_column(rows, |r| Some(r.geo_source.code())),
-        Arc::new(h3.finish()),
-        time_column(rows, |r| r.replied_at),
-        time_column(rows, |r| r.closed_at),
-        time_column(rows, |r| Some(r.updated_at)),
-        string_column(rows, |r| r.satisfaction.map(|s| s.code())),
-        string_column(rows, |r| r.repeat_of.as_deref()),
-        string_column(rows, |r| r.party_name.as_deref()),
-        string_column(rows, |r| r.party_phone.as_deref()),
-        string_column(rows, |r| r.summary.as_deref()),
-        string_column(rows, |_| Some(file)),
-        Arc::new(lines.finish()),
-        time_column(rows, |_| Some(ingested_at)),
-        string_column(rows, |r| Some(r.precision.code())),
-        string_column(rows, |r| Some(r.place_match.code())),
-        string_column(rows, |r| r.address.as_deref()),
-    ];
+    let columns: Vec<ArrayRef> = stored_columns()
+        .map(|c| match c.source {
+            Source::Input(column) | Source::Place(column) => input_array(column, rows, region),
+            Source::Derived(derived) => derived_array(derived, rows, file, ingested_at),
+        })
+        .collect();
     RecordBatch::try_new(schema.clone(), columns).expect("columns match the schema")
+}
+
+/// The stored values of an input column.
+fn input_array(column: Column, rows: &[CaseRow], region: &Region) -> ArrayRef {
+    let code = |id: u32| region.units[id as usize].code.as_str();
+    match column {
+        Column::CaseId => string_column(rows, |r| Some(&r.case_id)),
+        Column::ReportedAt => time_column(rows, |r| Some(r.reported_at)),
+        Column::Class => string_column(rows, |r| Some(r.class.code())),
+        Column::Category => string_column(rows, |r| Some(r.category.code())),
+        Column::Severity => string_column(rows, |r| Some(r.severity.code())),
+        Column::Channel => string_column(rows, |r| Some(r.channel.code())),
+        Column::Status => string_column(rows, |r| Some(r.status.code())),
+        Column::CountyCode => string_column(rows, |r| Some(code(r.units.county))),
+        Column::TownshipCode => string_column(rows, |r| Some(code(r.units.township))),
+        Column::VillageCode => string_column(rows, |r| Some(code(r.units.village))),
+        Column::GridCode => string_column(rows, |r| r.units.grid.map(code)),
+        Column::Lng => float_column(rows, |r| r.lng),
+        Column::Lat => float_column(rows, |r| r.lat),
+        Column::Crs => string_column(rows, |r| r.crs.map(Crs::code)),
+        Column::RepliedAt => time_column(rows, |r| r.replied_at),
+        Column::ClosedAt => time_column(rows, |r| r.closed_at),
+        Column::UpdatedAt => time_column(rows, |r| Some(r.updated_at)),
+        Column::Satisfaction => string_column(rows, |r| r.satisfaction.map(|s| s.code())),
+        Column::RepeatOf => string_column(rows, |r| r.repeat_of.as_deref()),
+        Column::PartyName => string_column(rows, |r| r.party_name.as_deref()),
+        Column::PartyPhone => string_column(rows, |r| r.party_phone.as_deref()),
+        Column::Summary => string_column(rows, |r| r.summary.as_deref()),
+        Column::Address => string_column(rows, |r| r.address.as_deref()),
+        Column::CountyName | Column::TownshipName | Column::VillageName | Column::GridName => {
+            unreachable!("{column:?} is declared not stored")
+        }
+    }
+}
+
+/// The values of a derived column.
+fn derived_array(derived: Derived, rows: &[CaseRow], file: &str, ingested_at: NaiveDateTime) -> ArrayRef {
+    match derived {
+        Derived::GeoSource => string_column(rows, |r| Some(r.geo_source.code())),
+        Derived::H3 => {
+            let mut h3 = UInt64Builder::with_capacity(rows.len());
+            rows.iter().for_each(|r| h3.append_value(r.h3));
+            Arc::new(h3.finish())
+        }
+        Derived::SourceFile => string_column(rows, |_| Some(file)),
+        Derived::SourceLine => {
+            let mut lines = Int64Builder::with_capacity(rows.len());
+            rows.iter().for_each(|r| lines.append_value(r.line as i64));
+            Arc::new(lines.finish())
+        }
+        Derived::IngestedAt => time_column(rows, |_| Some(ingested_at)),
+        Derived::GeoPrecision => string_column(rows, |r| Some(r.precision.code())),
+        Derived::PlaceMatch => string_column(rows, |r| Some(r.place_match.code())),
+    }
 }
 
 fn rejected_batch(rows: &[RejectedRow], file: &str, sheet: Option<&str>, ingested_at: NaiveDateTime) -> RecordBatch {

@@ -171,18 +171,32 @@ impl<'r> Fields<'r> {
 
 impl Fields<'_> {
     /// The trimmed value of `column`, `None` if absent or empty: a source word the mapping maps is
-    /// its value code, and an absent or empty value the mapping's constant for the column.
+    /// its value code, and an absent or empty value the mapping's constant for the column. An empty
+    /// value of a column the schema declares required is rejected (`missing_field`).
     fn get(&self, column: Column) -> Result<Option<std::borrow::Cow<'_, str>>, Rejection> {
         let value = self.raw(column)?;
         let mapping = self.ctx.mapping;
-        match (value, mapping) {
-            (None, Some(m)) => Ok(m.default_of(column).map(std::borrow::Cow::Borrowed)),
-            (Some(v), Some(m)) => Ok(Some(match m.value(column, &v) {
+        let value = match (value, mapping) {
+            (None, Some(m)) => m.default_of(column).map(std::borrow::Cow::Borrowed),
+            (Some(v), Some(m)) => Some(match m.value(column, &v) {
                 Some(code) => std::borrow::Cow::Borrowed(code),
                 None => v,
-            })),
-            (v, None) => Ok(v),
+            }),
+            (v, None) => v,
+        };
+        if value.is_none() && column.required() {
+            return Err(self.missing(column));
         }
+        Ok(value)
+    }
+
+    fn missing(&self, column: Column) -> Rejection {
+        reject(
+            self.record.line,
+            column,
+            "missing_field",
+            format!("{} is required", self.label(column)),
+        )
     }
 
     /// "登记日期 (reported_at)": the column as messages name it.
@@ -218,15 +232,10 @@ impl Fields<'_> {
         })
     }
 
+    /// The value of a column this row must have (a required column's emptiness [`Fields::get`]
+    /// rejects by the schema).
     fn required(&self, column: Column) -> Result<std::borrow::Cow<'_, str>, Rejection> {
-        self.get(column)?.ok_or_else(|| {
-            reject(
-                self.record.line,
-                column,
-                "missing_field",
-                format!("{} is required", self.label(column)),
-            )
-        })
+        self.get(column)?.ok_or_else(|| self.missing(column))
     }
 
     fn parse<T: std::str::FromStr>(&self, column: Column) -> Result<Option<T>, Rejection>
@@ -250,14 +259,7 @@ impl Fields<'_> {
     where
         T::Err: std::fmt::Display,
     {
-        self.parse(column)?.ok_or_else(|| {
-            reject(
-                self.record.line,
-                column,
-                "missing_field",
-                format!("{} is required", self.label(column)),
-            )
-        })
+        self.parse(column)?.ok_or_else(|| self.missing(column))
     }
 
     fn time(&self, column: Column) -> Result<Option<NaiveDateTime>, Rejection> {
@@ -293,14 +295,9 @@ pub fn validate(record: &RawRecord, ctx: &Context<'_>) -> Result<CaseRow, Reject
     let line = record.line;
     let f = Fields::new(record, ctx);
     let case_id = f.required(Column::CaseId)?.into_owned();
-    let reported_at = f.time(Column::ReportedAt)?.ok_or_else(|| {
-        reject(
-            line,
-            Column::ReportedAt,
-            "missing_field",
-            "reported_at is required".into(),
-        )
-    })?;
+    let reported_at = f
+        .time(Column::ReportedAt)?
+        .ok_or_else(|| f.missing(Column::ReportedAt))?;
     let class: CaseClass = f.enumeration(Column::Class)?;
     let category: Category = f.enumeration(Column::Category)?;
     let severity: Severity = f.enumeration(Column::Severity)?;

@@ -118,7 +118,7 @@ fn query<T: duckdb::types::FromSql>(store: &Store, sql: &str) -> Vec<T> {
 
 /// A digest of everything stored in `cases` but the provenance columns.
 fn content_digest(store: &Store) -> String {
-    let columns = fengqiao_ingest::schema::CONTENT_COLUMNS.join(", ");
+    let columns = fengqiao_ingest::schema::content_columns().join(", ");
     query::<String>(
         store,
         &format!("SELECT CAST(sum(hash(case_id, {columns})) AS VARCHAR) || ':' || count(*) FROM cases"),

@@ -70,7 +70,7 @@ mod tests {
     #[test]
     fn old_raw_text_is_erased_and_recent_kept() {
         let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(fengqiao_ingest::schema::STORE_DDL).unwrap();
+        conn.execute_batch(&fengqiao_ingest::migrate::store_ddl()).unwrap();
         let now = fengqiao_ingest::time::now_china();
         for (days, raw) in [(40, "张三,13800000000"), (5, "李四,13900000000")] {
             conn.execute(
