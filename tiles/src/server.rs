@@ -174,8 +174,9 @@ async fn version(State(state): State<Arc<AppState>>) -> Result<Response, ApiErro
 
 /// Request counts and latencies, the data version, the caches and pool: no case figures.
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    let mut text = state.metrics.render(state.version(), state.started.elapsed());
-    text.push_str(&state.gauges());
+    let text = state
+        .metrics
+        .render(state.version(), state.started.elapsed(), &state.gauges());
     crate::display::no_figures(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }
 

@@ -369,26 +369,22 @@ impl AppState {
 
     /// The state's gauges for `/metrics`: caches in bytes, the worker pool, open event streams,
     /// dropped audit entries.
-    pub fn gauges(&self) -> String {
+    pub fn gauges(&self) -> Vec<crate::metrics::Gauge<'static>> {
+        use crate::metrics::Gauge::{Total, Value};
         let layers = self.layers.lock().expect("layer cache").bytes();
         let tiles = self.tiles.lock().expect("tile cache").bytes();
         let answers = self.answers.lock().expect("answer cache").bytes();
         let limits = &self.config.limits;
         let streams = limits.streams - self.streams.available_permits();
-        format!(
-            "# HELP fengqiao_cache_bytes Bytes held by the caches.\n# TYPE fengqiao_cache_bytes gauge\n\
-             fengqiao_cache_bytes{{cache=\"layers\"}} {layers}\nfengqiao_cache_bytes{{cache=\"tiles\"}} {tiles}\n\
-             fengqiao_cache_bytes{{cache=\"answers\"}} {answers}\n\
-             # HELP fengqiao_workers_busy Heavy requests running.\n# TYPE fengqiao_workers_busy gauge\n\
-             fengqiao_workers_busy {}\n\
-             # HELP fengqiao_queue Heavy requests waiting.\n# TYPE fengqiao_queue gauge\nfengqiao_queue {}\n\
-             # HELP fengqiao_streams Open event streams.\n# TYPE fengqiao_streams gauge\nfengqiao_streams {streams}\n\
-             # HELP fengqiao_audit_dropped_total Audit entries that could not be queued.\n\
-             # TYPE fengqiao_audit_dropped_total counter\nfengqiao_audit_dropped_total {}\n",
-            limits.workers - self.pool.free(),
-            self.pool.waiting(),
-            self.audit.dropped()
-        )
+        vec![
+            Value("fengqiao_cache_bytes", &[("cache", "layers")], layers as f64),
+            Value("fengqiao_cache_bytes", &[("cache", "tiles")], tiles as f64),
+            Value("fengqiao_cache_bytes", &[("cache", "answers")], answers as f64),
+            Value("fengqiao_workers_busy", &[], (limits.workers - self.pool.free()) as f64),
+            Value("fengqiao_queue", &[], self.pool.waiting() as f64),
+            Value("fengqiao_streams", &[], streams as f64),
+            Total("fengqiao_audit_dropped_total", self.audit.dropped()),
+        ]
     }
 }
 
