@@ -443,9 +443,10 @@ async fn tile_response(
 
 /// FNV-1a, for ETags.
 fn fxhash(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    use std::hash::Hasher;
+    let mut h = fnv::FnvHasher::default();
+    h.write(s.as_bytes());
+    h.finish()
 }
 
 fn check_zoom(tile: TileId, zooms: std::ops::RangeInclusive<u8>) -> Result<(), ApiError> {
