@@ -330,12 +330,7 @@ pub fn run_heatmap(args: &HeatArgs, nonzero: bool) -> Result<()> {
             let out = args.out.as_deref().context("--format parquet needs --out FILE")?;
             let tmp = out.with_extension("parquet.csv.tmp");
             write_csv(&rows, res, map.measure, sink(Some(&tmp))?)?;
-            let q = |p: &Path| p.display().to_string().replace('\'', "''");
-            let result = duckdb::Connection::open_in_memory()?.execute_batch(&format!(
-                "COPY (SELECT * FROM read_csv('{}', header = true, all_varchar = false)) TO '{}' (FORMAT parquet)",
-                q(&tmp),
-                q(out)
-            ));
+            let result = fengqiao_ingest::parquet::csv_to_parquet(&tmp, out, None);
             std::fs::remove_file(&tmp).ok();
             result.with_context(|| format!("writing {}", out.display()))?;
         }

@@ -17,6 +17,7 @@ pub mod import;
 pub mod inspect;
 pub mod mapping;
 pub mod model;
+pub mod parquet;
 pub mod population;
 pub mod read;
 pub mod region;
