@@ -740,7 +740,11 @@ pub fn tilejson(region: &Region, name: &str, base: &str, query: &str) -> Option<
         )]),
         "admin" => Some(vec![
             layer("boundary", "city, county, township and village outlines", &place),
-            layer("label", "label points of counties, townships, villages and grids", &place),
+            layer(
+                "label",
+                "label points of counties, townships, villages and grids",
+                &place,
+            ),
         ]),
         _ => None,
     };

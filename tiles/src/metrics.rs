@@ -118,7 +118,10 @@ mod tests {
         ];
         let text = m.render(7, Duration::from_secs(3), &gauges);
         assert!(text.contains("# TYPE fengqiao_requests_total counter"), "{text}");
-        assert!(text.contains("fengqiao_requests_total{route=\"/healthz\",status=\"200\"} 2"), "{text}");
+        assert!(
+            text.contains("fengqiao_requests_total{route=\"/healthz\",status=\"200\"} 2"),
+            "{text}"
+        );
         assert!(text.contains("fengqiao_requests_total{route=\"/healthz\",status=\"401\"} 1"));
         assert!(text.contains("# TYPE fengqiao_request_seconds histogram"));
         assert!(text.contains("fengqiao_request_seconds_bucket{route=\"/healthz\",le=\"0.001\"} 1"));
@@ -139,8 +142,19 @@ mod tests {
         b.record("/tiles", 200, Duration::from_millis(1));
         let (ta, tb) = (a.render(1, Duration::ZERO, &[]), b.render(1, Duration::ZERO, &[]));
         let n = UPKEEP_EVERY + 5;
-        assert!(ta.contains(&format!("fengqiao_requests_total{{route=\"/tiles\",status=\"200\"}} {n}")), "{ta}");
-        assert!(ta.contains(&format!("fengqiao_request_seconds_count{{route=\"/tiles\"}} {n}")), "{ta}");
-        assert!(tb.contains("fengqiao_requests_total{route=\"/tiles\",status=\"200\"} 1"), "{tb}");
+        assert!(
+            ta.contains(&format!(
+                "fengqiao_requests_total{{route=\"/tiles\",status=\"200\"}} {n}"
+            )),
+            "{ta}"
+        );
+        assert!(
+            ta.contains(&format!("fengqiao_request_seconds_count{{route=\"/tiles\"}} {n}")),
+            "{ta}"
+        );
+        assert!(
+            tb.contains("fengqiao_requests_total{route=\"/tiles\",status=\"200\"} 1"),
+            "{tb}"
+        );
     }
 }

@@ -188,9 +188,10 @@ impl AppState {
         }
         let permit = self.pool.admit().await?;
         // Admitted, so a reader is free: taking it does not wait.
-        let conn = self.readers.try_get().ok_or_else(|| {
-            ApiError::Internal("no free reader connection for an admitted request".into())
-        })?;
+        let conn = self
+            .readers
+            .try_get()
+            .ok_or_else(|| ApiError::Internal("no free reader connection for an admitted request".into()))?;
         let busy = Arc::new(Mutex::new(true));
         let _interrupt = Interrupt::new(conn.interrupt_handle(), Arc::clone(&busy));
         let state = Arc::clone(self);
