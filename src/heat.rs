@@ -330,12 +330,7 @@ pub fn run_heatmap(args: &HeatArgs, nonzero: bool) -> Result<()> {
             let out = args.out.as_deref().context("--format parquet needs --out FILE")?;
             let tmp = out.with_extension("parquet.csv.tmp");
             write_csv(&rows, res, map.measure, sink(Some(&tmp))?)?;
-            let q = |p: &Path| p.display().to_string().replace('\'', "''");
-            let result = duckdb::Connection::open_in_memory()?.execute_batch(&format!(
-                "COPY (SELECT * FROM read_csv('{}', header = true, all_varchar = false)) TO '{}' (FORMAT parquet)",
-                q(&tmp),
-                q(out)
-            ));
+            let result = fengqiao_ingest::parquet::csv_to_parquet(&tmp, out, None);
             std::fs::remove_file(&tmp).ok();
             result.with_context(|| format!("writing {}", out.display()))?;
         }
@@ -432,46 +427,11 @@ fn write_csv(rows: &[Row<'_>], res: u8, measure: Measure, out: Box<dyn Write>) -
 
 /// An RFC 7946 FeatureCollection: one hexagon Polygon per cell (h3o's boundary, counter-clockwise,
 /// closed), the cell's figures as properties.
-fn write_geojson(rows: &[Row<'_>], mut out: Box<dyn Write>) -> Result<()> {
-    out.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[")?;
-    for (i, row) in rows.iter().enumerate() {
-        let cell = row.cell;
-        let index: h3o::CellIndex = cell.h3.parse()?;
-        let mut ring: Vec<[f64; 2]> = index
-            .boundary()
-            .iter()
-            .map(|ll| [round6(ll.lng()), round6(ll.lat())])
-            .collect();
-        if signed_area(&ring) < 0.0 {
-            ring.reverse();
-        }
-        ring.push(ring[0]);
-        let feature = serde_json::json!({
-            "type": "Feature",
-            "id": cell.h3,
-            "geometry": {"type": "Polygon", "coordinates": [ring]},
-            "properties": row,
-        });
-        if i > 0 {
-            out.write_all(b",")?;
-        }
-        serde_json::to_writer(&mut out, &feature)?;
-    }
-    out.write_all(b"]}\n")?;
-    out.flush()?;
+fn write_geojson(rows: &[Row<'_>], out: Box<dyn Write>) -> Result<()> {
+    let cells = rows
+        .iter()
+        .map(|row| Ok((row.cell.h3.parse::<h3o::CellIndex>()?, row)))
+        .collect::<Result<Vec<_>>>()?;
+    fengqiao_analytics::geojson::write_cells(out, cells)?;
     Ok(())
-}
-
-fn round6(x: f64) -> f64 {
-    (x * 1e6).round() / 1e6
-}
-
-/// Twice the signed area of a ring (positive when counter-clockwise).
-fn signed_area(ring: &[[f64; 2]]) -> f64 {
-    (0..ring.len())
-        .map(|i| {
-            let (a, b) = (ring[i], ring[(i + 1) % ring.len()]);
-            a[0] * b[1] - b[0] * a[1]
-        })
-        .sum()
 }

@@ -548,7 +548,7 @@ fn serve(
         config.briefings_dir = Some(db.parent().unwrap_or(Path::new(".")).join("briefings"));
     }
     config.check_bind(addr)?;
-    fengqiao_tiles::server::init_logging(config.log_json);
+    init_logging(config.log_json);
     // No tokens configured: an admin token for this run, shown once and kept in a 0600 file.
     let token_file = db.with_extension("admin-token");
     let generated = config.ensure_token(&token_file)?;
@@ -628,4 +628,19 @@ fn demo(dir: &Path, region_dir: Option<&Path>) -> Result<()> {
     );
     println!("Open the store with the DuckDB CLI or Python: it holds the tables cases, rejected and ingest_log.");
     Ok(())
+}
+
+/// Logs to standard error, as text or JSON lines; `RUST_LOG` sets the level (default `info`).
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second initialisation is harmless.
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }

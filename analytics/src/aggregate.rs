@@ -210,7 +210,7 @@ fn aggregates_sql(as_of: NaiveDateTime) -> String {
     let categories = counts("category", &mut Category::ALL.iter().map(|c| c.code()));
     // `as_of` is formatted by chrono (digits and separators only), so it is safe as a literal.
     let as_of = fengqiao_ingest::time::format_datetime(as_of);
-    let open = "status NOT IN ('resolved', 'unresolved', 'closed')";
+    let open = format!("NOT ({})", crate::kpi::finished_sql());
     format!(
         "count(*){severities}, count(*) FILTER (WHERE {open}),
          count(*) FILTER (WHERE {open}

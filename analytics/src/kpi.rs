@@ -7,7 +7,7 @@
 
 use chrono::NaiveDateTime;
 use duckdb::Connection;
-use fengqiao_ingest::model::{CaseClass, Severity};
+use fengqiao_ingest::model::{CaseClass, Satisfaction, Severity, Status};
 use fengqiao_ingest::Region;
 
 use crate::filter::Filter;
@@ -52,6 +52,40 @@ pub fn deadline_days_sql() -> String {
     )
 }
 
+/// `column IN ('a', …)` over the codes of `values` that `keep` keeps.
+fn codes_in<T: Copy>(column: &str, values: &[T], keep: fn(T) -> bool, code: fn(T) -> &'static str) -> String {
+    let codes: Vec<String> = values
+        .iter()
+        .filter(|v| keep(**v))
+        .map(|v| format!("'{}'", code(*v)))
+        .collect();
+    format!("{column} IN ({})", codes.join(", "))
+}
+
+/// SQL: the case has ended ([`Status::is_final`]); the one declaration of that list in SQL.
+pub fn finished_sql() -> String {
+    codes_in("status", Status::ALL, Status::is_final, Status::code)
+}
+
+/// SQL: the case ended within its deadline ("137+2030").
+pub fn on_time_sql() -> String {
+    format!(
+        "{} AND closed_at <= reported_at + to_days(CAST({} AS INTEGER))",
+        finished_sql(),
+        deadline_days_sql()
+    )
+}
+
+/// SQL: the call-back answer counts as satisfied ([`Satisfaction::is_satisfied`]).
+pub fn satisfied_sql() -> String {
+    codes_in(
+        "satisfaction",
+        Satisfaction::ALL,
+        Satisfaction::is_satisfied,
+        Satisfaction::code,
+    )
+}
+
 /// Computes the [`Summary`] of cases reported in `[from, to)` (all cases when `None`).
 pub fn summary(
     conn: &Connection,
@@ -89,13 +123,14 @@ pub(crate) fn summary_where(conn: &Connection, filter: &str, params: &[String]) 
         .query_row(
             &format!(
                 "SELECT count(*),
-                        count(*) FILTER (WHERE status IN ('resolved', 'unresolved', 'closed')),
-                        count(*) FILTER (WHERE status IN ('resolved', 'unresolved', 'closed')
-                            AND closed_at <= reported_at + to_days(CAST({} AS INTEGER))),
+                        count(*) FILTER (WHERE {}),
+                        count(*) FILTER (WHERE {}),
                         count(satisfaction),
-                        count(*) FILTER (WHERE satisfaction IN ('very_satisfied', 'satisfied', 'basic'))
+                        count(*) FILTER (WHERE {})
                  FROM cases WHERE {filter}",
-                deadline_days_sql()
+                finished_sql(),
+                on_time_sql(),
+                satisfied_sql()
             ),
             duckdb::params_from_iter(params.iter()),
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
@@ -141,6 +176,16 @@ pub(crate) fn summary_where(conn: &Connection, filter: &str, params: &[String]) 
 mod tests {
     use super::*;
     use fengqiao_ingest::Store;
+
+    #[test]
+    fn status_and_satisfaction_lists_come_from_the_model() {
+        assert_eq!(finished_sql(), "status IN ('resolved', 'unresolved', 'closed')");
+        assert_eq!(
+            satisfied_sql(),
+            "satisfaction IN ('very_satisfied', 'satisfied', 'basic')"
+        );
+        assert!(on_time_sql().starts_with(&finished_sql()));
+    }
 
     /// id, class, severity, status, closed_at, satisfaction.
     type TestCase<'a> = (&'a str, &'a str, &'a str, &'a str, Option<&'a str>, Option<&'a str>);

@@ -19,6 +19,7 @@ pub mod cube;
 pub mod departments;
 pub mod emerging;
 pub mod filter;
+pub mod geojson;
 pub mod gistar;
 pub mod hotspot;
 pub mod kpi;

@@ -225,31 +225,11 @@ pub fn serialize_day(
     }
 }
 
-fn sql_string(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
-/// DuckDB's memory limit for the conversion (it spills to disk beyond it).
-pub const PARQUET_MEMORY_LIMIT: &str = "512MB";
-
-/// Converts the CSV at `csv` (written by this module) to Parquet at `parquet` with an in-memory
-/// DuckDB.
+/// Converts the CSV at `csv` (written by this module) to Parquet at `parquet`, each column typed as
+/// the case schema declares it.
 pub fn csv_to_parquet(csv: &Path, parquet: &Path, language: HeaderLanguage) -> Result<(), duckdb::Error> {
-    let columns = Column::ALL
-        .map(|c| format!("{}: '{}'", sql_string(header(c, language)), c.value().sql_type().sql()))
-        .join(", ");
-    let sql = format!(
-        "COPY (SELECT * FROM read_csv({}, header = true, all_varchar = false, auto_detect = false, \
-         delim = ',', quote = '\"', escape = '\"', timestampformat = '%Y-%m-%d %H:%M:%S', \
-         columns = {{{columns}}})) TO {} (FORMAT parquet, COMPRESSION zstd)",
-        sql_string(&csv.to_string_lossy()),
-        sql_string(&parquet.to_string_lossy()),
-    );
-    let conn = duckdb::Connection::open_in_memory()?;
-    // Keep the rows in file order (the output is deterministic) and the memory bounded.
-    conn.execute_batch(&format!(
-        "SET preserve_insertion_order = true; SET memory_limit = '{PARQUET_MEMORY_LIMIT}'; {sql}"
-    ))
+    let columns = Column::ALL.map(|c| (header(c, language), c.value().sql_type().sql()));
+    fengqiao_ingest::parquet::csv_to_parquet(csv, parquet, Some(&columns))
 }
 
 #[cfg(test)]

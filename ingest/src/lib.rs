@@ -19,6 +19,7 @@ pub mod inspect;
 pub mod mapping;
 pub mod migrate;
 pub mod model;
+pub mod parquet;
 pub mod population;
 pub mod read;
 pub mod region;

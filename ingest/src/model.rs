@@ -166,6 +166,13 @@ impl Status {
     }
 }
 
+impl Satisfaction {
+    /// Whether the answer counts as satisfied for 满意度 (very, plainly or basically satisfied).
+    pub fn is_satisfied(self) -> bool {
+        !matches!(self, Satisfaction::Dissatisfied)
+    }
+}
+
 vocabulary! {
     /// The party's answer on the call-back (回访).
     Satisfaction, "satisfaction" {

@@ -1,5 +1,5 @@
 //! The briefings' font, compiled in: Noto Sans SC Regular and Bold (SIL Open Font License 1.1,
-//! `data/fonts/OFL.txt`; fetched by `scripts/vendor-fonts.sh`; the one copy `fengqiao-web` embeds).
+//! `data/fonts/OFL.txt`; fetched by `scripts/vendor-fonts.sh`; the one copy, in `fengqiao-assets`).
 //! Registered with plotters under the family `sans-serif`, embedded (subset) in the PDF, and measured
 //! here for the PDF's line breaks.
 
@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use ab_glyph::{Font, FontRef};
 
-pub use fengqiao_web::fonts::{BOLD, REGULAR};
+pub use fengqiao_assets::fonts::{BOLD, REGULAR};
 
 /// The family name the figures draw with.
 pub const FAMILY: &str = "sans-serif";

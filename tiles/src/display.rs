@@ -213,15 +213,15 @@ fn read_cases(conn: &Connection, last: NaiveDate) -> Result<Vec<CaseGroup>, ApiE
     let first = last - Duration::days(7 * i64::from(BLOCKS) - 1);
     let sql = format!(
         "SELECT date_diff('day', CAST(reported_at AS DATE), CAST(? AS DATE)), h3, village_code, class, category,
-                status IN ('resolved', 'unresolved', 'closed'),
-                status IN ('resolved', 'unresolved', 'closed')
-                    AND closed_at <= reported_at + to_days(CAST({} AS INTEGER)),
+                {}, {},
                 satisfaction IS NOT NULL,
-                satisfaction IN ('very_satisfied', 'satisfied', 'basic'),
+                {},
                 count(*)
          FROM cases WHERE reported_at >= CAST(? AS DATE) AND reported_at < CAST(? AS DATE) + 1
          GROUP BY ALL",
-        fengqiao_analytics::kpi::deadline_days_sql()
+        fengqiao_analytics::kpi::finished_sql(),
+        fengqiao_analytics::kpi::on_time_sql(),
+        fengqiao_analytics::kpi::satisfied_sql()
     );
     let internal = |e: duckdb::Error| ApiError::Internal(format!("the display projection: {e}"));
     let mut stmt = conn.prepare(&sql).map_err(internal)?;

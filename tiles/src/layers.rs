@@ -713,7 +713,7 @@ pub fn region_bounds(region: &Region) -> ([f64; 4], [f64; 2]) {
 
 /// TileJSON 3.0.0 for tile set `name` (`hex`, `heat` or `admin`), its tile URLs under `base`
 /// carrying `query` (the data version and filters).
-pub fn tilejson(region: &Region, name: &str, base: &str, query: &str) -> Option<serde_json::Value> {
+pub fn tilejson(region: &Region, name: &str, base: &str, query: &str) -> Option<tilejson::TileJSON> {
     let (bounds, centre) = region_bounds(region);
     let (extension, zooms, description) = match name {
         "hex" => (
@@ -738,46 +738,55 @@ pub fn tilejson(region: &Region, name: &str, base: &str, query: &str) -> Option<
     } else {
         format!("?{query}")
     };
-    let mut json = serde_json::json!({
-        "tilejson": "3.0.0",
-        "name": format!("{} {name}", region.name),
-        "description": description,
-        "attribution": region.attribution,
-        "tiles": [format!("{base}/tiles/{name}/{{z}}/{{x}}/{{y}}.{extension}{q}")],
-        "minzoom": zooms.start(),
-        "maxzoom": zooms.end(),
-        "bounds": bounds,
-        "center": [centre[0], centre[1], 9],
-        "scheme": "xyz",
-    });
-    let fields = match name {
-        "hex" => Some(serde_json::json!({
-            "id": "hex",
-            "description": "H3 cells (resolution by zoom: 6 up to z7, 7 at z8–9, 8 at z10–11, 9 from z12)",
-            "minzoom": zooms.start(), "maxzoom": zooms.end(),
-            "fields": {
-                "h3": "String", "count": "Number", "score": "Number", "gi_z": "Number",
-                "population": "Number", "expected": "Number", "ratio": "Number",
-                "confidence": "Number", "level": "String", "top_category": "String", "pattern": "String"
-            }
-        })),
-        "admin" => Some(serde_json::json!({
-            "id": "boundary", "description": "city, county, township and village outlines",
-            "minzoom": zooms.start(), "maxzoom": zooms.end(),
-            "fields": { "code": "String", "name": "String", "level": "String" }
-        })),
+    let layer = |id: &str, description: &str, fields: &[(&str, &str)]| tilejson::VectorLayer {
+        description: Some(description.to_string()),
+        minzoom: Some(*zooms.start()),
+        maxzoom: Some(*zooms.end()),
+        ..tilejson::VectorLayer::new(
+            id.to_string(),
+            fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        )
+    };
+    let place = [("code", "String"), ("name", "String"), ("level", "String")];
+    let vector_layers = match name {
+        "hex" => Some(vec![layer(
+            "hex",
+            "H3 cells (resolution by zoom: 6 up to z7, 7 at z8–9, 8 at z10–11, 9 from z12)",
+            &[
+                ("h3", "String"),
+                ("count", "Number"),
+                ("score", "Number"),
+                ("gi_z", "Number"),
+                ("population", "Number"),
+                ("expected", "Number"),
+                ("ratio", "Number"),
+                ("confidence", "Number"),
+                ("level", "String"),
+                ("top_category", "String"),
+                ("pattern", "String"),
+            ],
+        )]),
+        "admin" => Some(vec![
+            layer("boundary", "city, county, township and village outlines", &place),
+            layer(
+                "label",
+                "label points of counties, townships, villages and grids",
+                &place,
+            ),
+        ]),
         _ => None,
     };
-    if let Some(layer) = fields {
-        let mut layers = vec![layer];
-        if name == "admin" {
-            layers.push(serde_json::json!({
-                "id": "label", "description": "label points of counties, townships, villages and grids",
-                "minzoom": zooms.start(), "maxzoom": zooms.end(),
-                "fields": { "code": "String", "name": "String", "level": "String" }
-            }));
-        }
-        json["vector_layers"] = serde_json::Value::Array(layers);
-    }
+    let mut json = tilejson::tilejson! {
+        tiles: vec![format!("{base}/tiles/{name}/{{z}}/{{x}}/{{y}}.{extension}{q}")],
+        name: format!("{} {name}", region.name),
+        description: description.to_string(),
+        attribution: region.attribution.clone(),
+        minzoom: *zooms.start(),
+        maxzoom: *zooms.end(),
+        bounds: tilejson::Bounds::new(bounds[0], bounds[1], bounds[2], bounds[3]),
+        center: tilejson::Center::new(centre[0], centre[1], 9),
+        scheme: "xyz".to_string(),
+    };
+    json.vector_layers = vector_layers;
     Some(json)
 }

@@ -41,7 +41,6 @@
 //! checks of the command stream — for tests and tools. [`gzip`] is what the server sends.
 
 use std::collections::HashMap;
-use std::f64::consts::PI;
 use std::io::Write;
 
 use prost::Message;
@@ -53,9 +52,6 @@ pub const EXTENT: u32 = 4096;
 
 /// Tile units kept around the tile when clipping (clients clip the rest).
 pub const BUFFER: u32 = 64;
-
-/// The latitude limit of Web Mercator.
-const MAX_LAT: f64 = 85.051_128_779_806_59;
 
 const MOVE_TO: u32 = 1;
 const LINE_TO: u32 = 2;
@@ -275,22 +271,20 @@ impl Projector {
     /// A WGS84 point in tile coordinates (latitudes clamped to Web Mercator's).
     #[inline]
     pub(crate) fn project(&self, lng: f64, lat: f64) -> [f64; 2] {
-        // Mercator's y = asinh(tan φ) = atanh(sin φ): one sine and one log1p, cheaper than tan + asinh.
-        let sin = lat.clamp(-MAX_LAT, MAX_LAT).to_radians().sin();
-        let wx = (lng + 180.0) / 360.0 * self.n;
-        let wy = (1.0 - sin.atanh() / PI) * 0.5 * self.n;
-        [(wx - self.x0) * self.extent, (wy - self.y0) * self.extent]
+        let [wx, wy] = crate::tile::world(lng, lat);
+        [
+            (wx * self.n - self.x0) * self.extent,
+            (wy * self.n - self.y0) * self.extent,
+        ]
     }
 
     /// The WGS84 box [west, south, east, north] of the tile grid's square `lo..hi` (both axes): a
     /// point projects into that square exactly when it lies in this box (the projection is monotonic).
     pub(crate) fn wgs84_box(&self, lo: f64, hi: f64) -> [f64; 4] {
-        let lng = |x: f64| (x / self.extent + self.x0) / self.n * 360.0 - 180.0;
-        let lat = |y: f64| {
-            let wy = y / self.extent + self.y0;
-            (PI * (1.0 - 2.0 * wy / self.n)).sinh().atan().to_degrees()
-        };
-        [lng(lo), lat(hi), lng(hi), lat(lo)]
+        let at = |t: f64, origin: f64| (t / self.extent + origin) / self.n;
+        let [west, north] = crate::tile::unworld(at(lo, self.x0), at(lo, self.y0));
+        let [east, south] = crate::tile::unworld(at(hi, self.x0), at(hi, self.y0));
+        [west, south, east, north]
     }
 }
 

@@ -174,8 +174,9 @@ async fn version(State(state): State<Arc<AppState>>) -> Result<Response, ApiErro
 
 /// Request counts and latencies, the data version, the caches and pool: no case figures.
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    let mut text = state.metrics.render(state.version(), state.started.elapsed());
-    text.push_str(&state.gauges());
+    let text = state
+        .metrics
+        .render(state.version(), state.started.elapsed(), &state.gauges());
     crate::display::no_figures(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }
 
@@ -442,9 +443,10 @@ async fn tile_response(
 
 /// FNV-1a, for ETags.
 fn fxhash(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    use std::hash::Hasher;
+    let mut h = fnv::FnvHasher::default();
+    h.write(s.as_bytes());
+    h.finish()
 }
 
 fn check_zoom(tile: TileId, zooms: std::ops::RangeInclusive<u8>) -> Result<(), ApiError> {
@@ -535,21 +537,6 @@ async fn admin_tile(
 /// Adds `value` as a header.
 pub fn header_value(value: &str) -> HeaderValue {
     HeaderValue::from_str(value).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
-}
-
-/// Logs to standard error, as text or JSON lines; `RUST_LOG` sets the level (default `info`).
-pub fn init_logging(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    // A second initialisation (tests) is harmless.
-    let _ = if json {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
-    };
 }
 
 /// A listener that holds at most `permits` connections open: further ones wait in the kernel's

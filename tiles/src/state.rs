@@ -48,9 +48,8 @@ pub struct AppState {
     tokens: Vec<(String, Principal)>,
     /// The writer: only ingest locks it.
     store: Mutex<Store>,
-    /// A connection to clone readers from (never used for queries itself).
-    template: Mutex<Connection>,
-    readers: Mutex<Vec<Connection>>,
+    /// Reader connections: at most one per worker, plus one for loading the case columns.
+    readers: r2d2::Pool<Readers>,
     version: AtomicU64,
     columns: RwLock<Option<(u64, Arc<CaseColumns>)>>,
     loading_columns: AtomicBool,
@@ -93,7 +92,7 @@ impl AppState {
             ))
             .map_err(internal)?;
         crate::privacy::scrub_rejected(store.conn(), config.rejected_retention_days)?;
-        let template = store.conn().try_clone().map_err(internal)?;
+        let readers = Readers::pool(store.conn(), config.limits.workers)?;
         let audit = crate::audit::AuditLog::open(store.conn())?;
         let version: i64 = store
             .conn()
@@ -124,8 +123,7 @@ impl AppState {
             region: Arc::new(region),
             tokens,
             store: Mutex::new(store),
-            template: Mutex::new(template),
-            readers: Mutex::new(Vec::new()),
+            readers,
             version: AtomicU64::new(version as u64),
             columns: RwLock::new(None),
             loading_columns: AtomicBool::new(false),
@@ -189,7 +187,11 @@ impl AppState {
             return Err(ApiError::Busy(crate::work::RETRY_AFTER_SECONDS));
         }
         let permit = self.pool.admit().await?;
-        let conn = self.take_reader()?;
+        // Admitted, so a reader is free: taking it does not wait.
+        let conn = self
+            .readers
+            .try_get()
+            .ok_or_else(|| ApiError::Internal("no free reader connection for an admitted request".into()))?;
         let busy = Arc::new(Mutex::new(true));
         let _interrupt = Interrupt::new(conn.interrupt_handle(), Arc::clone(&busy));
         let state = Arc::clone(self);
@@ -198,21 +200,19 @@ impl AppState {
             crate::work::lower_priority();
             let result = f(&conn, &state);
             *busy.lock().expect("busy flag") = false;
-            state.readers.lock().expect("reader pool").push(conn);
+            // Back to the pool before the permit is (at the end of this closure): the next
+            // admitted request finds it idle.
+            drop(conn);
             result
         });
         task.await
             .map_err(|e| ApiError::Internal(format!("a query task failed: {e}")))?
     }
 
-    fn take_reader(&self) -> Result<Connection, ApiError> {
-        if let Some(conn) = self.readers.lock().expect("reader pool").pop() {
-            return Ok(conn);
-        }
-        self.template
-            .lock()
-            .expect("template connection")
-            .try_clone()
+    /// A reader for work outside requests (loading the case columns), waiting for one if need be.
+    fn take_reader(&self) -> Result<r2d2::PooledConnection<Readers>, ApiError> {
+        self.readers
+            .get()
             .map_err(|e| ApiError::Internal(format!("a reader connection: {e}")))
     }
 
@@ -282,18 +282,15 @@ impl AppState {
         std::thread::spawn(move || {
             loop {
                 let version = state.version();
-                let loaded = state.take_reader().and_then(|conn| {
-                    let columns = CaseColumns::load(&conn, &state.region).map_err(ApiError::from);
-                    state.readers.lock().expect("reader pool").push(conn);
-                    columns
-                });
+                let loaded = state
+                    .take_reader()
+                    .and_then(|conn| CaseColumns::load(&conn, &state.region).map_err(ApiError::from));
                 match loaded {
                     Ok(columns) => {
                         *state.columns.write().expect("columns") = Some((version, Arc::new(columns)));
                         tracing::info!(version, "case columns loaded");
                         if let Ok(conn) = state.take_reader() {
                             crate::layers::warm_up(&conn, &state);
-                            state.readers.lock().expect("reader pool").push(conn);
                         }
                     }
                     Err(e) => tracing::error!(error = %e, "loading the case columns"),
@@ -369,26 +366,65 @@ impl AppState {
 
     /// The state's gauges for `/metrics`: caches in bytes, the worker pool, open event streams,
     /// dropped audit entries.
-    pub fn gauges(&self) -> String {
+    pub fn gauges(&self) -> Vec<crate::metrics::Gauge<'static>> {
+        use crate::metrics::Gauge::{Total, Value};
         let layers = self.layers.lock().expect("layer cache").bytes();
         let tiles = self.tiles.lock().expect("tile cache").bytes();
         let answers = self.answers.lock().expect("answer cache").bytes();
         let limits = &self.config.limits;
         let streams = limits.streams - self.streams.available_permits();
-        format!(
-            "# HELP fengqiao_cache_bytes Bytes held by the caches.\n# TYPE fengqiao_cache_bytes gauge\n\
-             fengqiao_cache_bytes{{cache=\"layers\"}} {layers}\nfengqiao_cache_bytes{{cache=\"tiles\"}} {tiles}\n\
-             fengqiao_cache_bytes{{cache=\"answers\"}} {answers}\n\
-             # HELP fengqiao_workers_busy Heavy requests running.\n# TYPE fengqiao_workers_busy gauge\n\
-             fengqiao_workers_busy {}\n\
-             # HELP fengqiao_queue Heavy requests waiting.\n# TYPE fengqiao_queue gauge\nfengqiao_queue {}\n\
-             # HELP fengqiao_streams Open event streams.\n# TYPE fengqiao_streams gauge\nfengqiao_streams {streams}\n\
-             # HELP fengqiao_audit_dropped_total Audit entries that could not be queued.\n\
-             # TYPE fengqiao_audit_dropped_total counter\nfengqiao_audit_dropped_total {}\n",
-            limits.workers - self.pool.free(),
-            self.pool.waiting(),
-            self.audit.dropped()
-        )
+        vec![
+            Value("fengqiao_cache_bytes", &[("cache", "layers")], layers as f64),
+            Value("fengqiao_cache_bytes", &[("cache", "tiles")], tiles as f64),
+            Value("fengqiao_cache_bytes", &[("cache", "answers")], answers as f64),
+            Value("fengqiao_workers_busy", &[], (limits.workers - self.pool.free()) as f64),
+            Value("fengqiao_queue", &[], self.pool.waiting() as f64),
+            Value("fengqiao_streams", &[], streams as f64),
+            Total("fengqiao_audit_dropped_total", self.audit.dropped()),
+        ]
+    }
+}
+
+/// The reader connections' manager: clones of the store's connection (one database; DuckDB gives
+/// each query its snapshot).
+pub(crate) struct Readers {
+    template: Mutex<Connection>,
+}
+
+impl Readers {
+    /// A pool of `workers` + 1 readers cloned from `store`, all opened now: a request admitted by the
+    /// worker pool always finds one idle, and none is closed or re-opened while the server runs.
+    fn pool(store: &Connection, workers: usize) -> Result<r2d2::Pool<Readers>, ApiError> {
+        let internal = |e: &dyn std::fmt::Display| ApiError::Internal(format!("opening reader connections: {e}"));
+        let size = u32::try_from(workers + 1).map_err(|e| internal(&e))?;
+        let template = store.try_clone().map_err(|e| internal(&e))?;
+        r2d2::Pool::builder()
+            .max_size(size)
+            .min_idle(Some(size))
+            .max_lifetime(None)
+            .idle_timeout(None)
+            .test_on_check_out(false)
+            .build(Readers {
+                template: Mutex::new(template),
+            })
+            .map_err(|e| internal(&e))
+    }
+}
+
+impl r2d2::ManageConnection for Readers {
+    type Connection = Connection;
+    type Error = duckdb::Error;
+
+    fn connect(&self) -> Result<Connection, duckdb::Error> {
+        self.template.lock().expect("template connection").try_clone()
+    }
+
+    fn is_valid(&self, conn: &mut Connection) -> Result<(), duckdb::Error> {
+        conn.execute_batch("")
+    }
+
+    fn has_broken(&self, _: &mut Connection) -> bool {
+        false
     }
 }
 
@@ -398,4 +434,26 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
         return false;
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readers_are_opened_up_front_bounded_and_share_the_database() {
+        let store = Connection::open_in_memory().unwrap();
+        store.execute_batch("CREATE TABLE t AS SELECT 42 AS x").unwrap();
+        let pool = Readers::pool(&store, 2).unwrap();
+        assert_eq!(pool.state().connections, 3);
+        assert_eq!(pool.state().idle_connections, 3);
+        let taken: Vec<_> = (0..3).map(|_| pool.try_get().unwrap()).collect();
+        assert!(pool.try_get().is_none(), "a fourth reader is over the bound");
+        for conn in &taken {
+            let x: i64 = conn.query_row("SELECT x FROM t", [], |r| r.get(0)).unwrap();
+            assert_eq!(x, 42);
+        }
+        drop(taken);
+        assert_eq!(pool.state().idle_connections, 3);
+    }
 }

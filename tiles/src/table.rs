@@ -174,32 +174,15 @@ pub fn arrow(rows: &[Value]) -> Result<Vec<u8>, ApiError> {
 /// Heat-map cell rows (with an `h3` field) as an RFC 7946 FeatureCollection of hexagons
 /// (counter-clockwise, closed), each row its feature's properties.
 pub fn geojson_rows(rows: &[Value]) -> Response {
-    let features: Vec<Value> = rows
-        .iter()
-        .filter_map(|row| {
-            let cell: CellIndex = row.get("h3")?.as_str()?.parse().ok()?;
-            let mut ring: Vec<[f64; 2]> = cell.boundary().iter().map(|v| [v.lng(), v.lat()]).collect();
-            let area2: f64 = ring
-                .iter()
-                .zip(ring.iter().cycle().skip(1))
-                .map(|(a, b)| a[0] * b[1] - b[0] * a[1])
-                .sum();
-            if area2 < 0.0 {
-                ring.reverse();
-            }
-            ring.push(ring[0]);
-            Some(serde_json::json!({
-                "type": "Feature",
-                "geometry": { "type": "Polygon", "coordinates": [ring] },
-                "properties": row,
-            }))
-        })
-        .collect();
-    let mut response = (
-        [(header::CONTENT_TYPE, "application/geo+json")],
-        axum::Json(serde_json::json!({ "type": "FeatureCollection", "features": features })),
-    )
-        .into_response();
+    let cells = rows.iter().filter_map(|row| {
+        let cell: CellIndex = row.get("h3")?.as_str()?.parse().ok()?;
+        Some((cell, row))
+    });
+    let mut body = Vec::new();
+    if let Err(e) = fengqiao_analytics::geojson::write_cells(&mut body, cells) {
+        return ApiError::Internal(format!("writing GeoJSON: {e}")).into_response();
+    }
+    let mut response = ([(header::CONTENT_TYPE, "application/geo+json")], body).into_response();
     response.extensions_mut().insert(crate::audit::Rows(rows.len() as u64));
     response
 }

@@ -1,5 +1,25 @@
-//! Web Mercator (XYZ) tile addressing: a validated [`TileId`], its bounds in WGS84 degrees, and the
-//! tiles that cover a bounding box.
+//! Web Mercator (XYZ) tile addressing: the projection ([`world`], [`unworld`]; the one in the
+//! crate), a validated [`TileId`], its bounds in WGS84 degrees, and the tiles that cover a bounding box.
+
+use std::f64::consts::PI;
+
+/// The latitude limit of Web Mercator (where the square world ends).
+pub const MAX_LAT: f64 = 85.051_128_779_806_59;
+
+/// Web Mercator: a WGS84 point in world units, `[0, 1]` on both axes (x east, y south; latitudes
+/// clamped to ±[`MAX_LAT`]).
+#[inline]
+pub fn world(lng: f64, lat: f64) -> [f64; 2] {
+    // y = asinh(tan φ) = atanh(sin φ): one sine and one log1p, cheaper than tan + asinh.
+    let sin = lat.clamp(-MAX_LAT, MAX_LAT).to_radians().sin();
+    [(lng + 180.0) / 360.0, (1.0 - sin.atanh() / PI) * 0.5]
+}
+
+/// The inverse of [`world`]: world units to WGS84 `[lng, lat]`.
+#[inline]
+pub fn unworld(x: f64, y: f64) -> [f64; 2] {
+    [x * 360.0 - 180.0, (PI * (1.0 - 2.0 * y)).sinh().atan().to_degrees()]
+}
 
 /// The deepest zoom the server serves.
 pub const MAX_ZOOM: u8 = 22;
@@ -46,13 +66,13 @@ impl TileId {
     /// The tile's bounds in WGS84 degrees.
     pub fn bounds(self) -> Bounds {
         let n = (1u64 << self.z) as f64;
-        let lng = |x: f64| x / n * 360.0 - 180.0;
-        let lat = |y: f64| (std::f64::consts::PI * (1.0 - 2.0 * y / n)).sinh().atan().to_degrees();
+        let [west, north] = unworld(f64::from(self.x) / n, f64::from(self.y) / n);
+        let [east, south] = unworld((f64::from(self.x) + 1.0) / n, (f64::from(self.y) + 1.0) / n);
         Bounds {
-            west: lng(f64::from(self.x)),
-            east: lng(f64::from(self.x) + 1.0),
-            north: lat(f64::from(self.y)),
-            south: lat(f64::from(self.y) + 1.0),
+            west,
+            south,
+            east,
+            north,
         }
     }
 
@@ -62,11 +82,9 @@ impl TileId {
             return Err(TileError::Zoom { z });
         }
         let n = (1u64 << z) as f64;
-        let lat = lat.clamp(-85.051_128_78, 85.051_128_78).to_radians();
-        let x = ((lng + 180.0) / 360.0 * n).floor().clamp(0.0, n - 1.0);
-        let y = ((1.0 - lat.tan().asinh() / std::f64::consts::PI) / 2.0 * n)
-            .floor()
-            .clamp(0.0, n - 1.0);
+        let [x, y] = world(lng, lat);
+        let x = (x * n).floor().clamp(0.0, n - 1.0);
+        let y = (y * n).floor().clamp(0.0, n - 1.0);
         TileId::new(z, x as u32, y as u32)
     }
 }

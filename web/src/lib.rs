@@ -9,13 +9,9 @@
 //! (MapLibre GL JS and Apache ECharts, with their licences) under `vendor/`. docs/web.md describes the
 //! pages; `tests/browser.rs` drives them in headless Chromium.
 
-/// Noto Sans SC Regular and Bold (SIL Open Font License 1.1, `data/fonts/OFL.txt`; fetched by
-/// `scripts/vendor-fonts.sh`): the pages' fallback CJK font and the briefings' font — one copy in the
-/// binary for both.
-pub mod fonts {
-    pub static REGULAR: &[u8] = include_bytes!("../../data/fonts/NotoSansSC-Regular.ttf");
-    pub static BOLD: &[u8] = include_bytes!("../../data/fonts/NotoSansSC-Bold.ttf");
-}
+// The pages' fallback CJK font: Noto Sans SC from `fengqiao-assets` (the one copy in the binary,
+// which the briefings draw with too).
+use fengqiao_assets::fonts;
 
 /// An embedded file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +35,7 @@ const ASSETS: &[(&str, &[u8])] = &[
     // The pages' fallback font where the machine has no CJK font.
     ("fonts/NotoSansSC-Regular.ttf", fonts::REGULAR),
     ("fonts/NotoSansSC-Bold.ttf", fonts::BOLD),
-    ("fonts/OFL.txt", include_bytes!("../../data/fonts/OFL.txt")),
+    ("fonts/OFL.txt", fonts::LICENCE),
     (
         "vendor/maplibre-gl/maplibre-gl.mjs",
         include_bytes!("../static/vendor/maplibre-gl/maplibre-gl.mjs"),
