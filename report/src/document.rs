@@ -247,7 +247,8 @@ pub fn document(b: &Briefing, region: &Region, figures: &[FigureFile]) -> Vec<Bl
     let shown = b.clusters.len().min(10);
     out.push(Block::Paragraph(format!(
         "按H3八级网格（约0.7平方公里）统计{this}案件，以Getis-Ord Gi*统计量识别显著聚集的热点网格（经Benjamini–Hochberg校正），\
-         相连热点网格合并为热点聚集区，并按四级响应规则定级。{this}共识别热点聚集区{}处，下表列出前{}处。",
+         相连热点网格合并为热点聚集区，并按四级响应规则（{}）定级。{this}共识别热点聚集区{}处，下表列出前{}处。",
+        b.rules_name,
         b.clusters.len(),
         shown
     )));
