@@ -242,6 +242,8 @@ impl Config {
         };
         config.rules.value.name_after(&named_after);
         problems.extend(check::problems(&config, rules_text.as_deref()));
+        // In the order of the files' lines.
+        problems.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
         if problems.is_empty() {
             Ok(config)
         } else {
