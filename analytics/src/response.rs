@@ -535,4 +535,29 @@ mod tests {
         .unwrap();
         assert_eq!(custom.decide(&facts(1, 0.5, 1, 1, &[1], 0.0)).0, Level::Orange);
     }
+
+    #[test]
+    fn the_shipped_rules_have_no_problem_and_dead_or_out_of_range_rules_are_found() {
+        assert_eq!(Rules::default().problems(), []);
+        assert_eq!(Rules::default().name, "枫桥默认规则");
+        let text = "category_share = 0.2\n\
+                    [[rule]]\nlevel = \"orange\"\nmin_confidence = 2\nmin_villages = 2\n\
+                    [[rule]]\nlevel = \"red\"\nmin_confidence = 3\nmin_villages = 3\n\
+                    [[rule]]\nlevel = \"yellow\"\nmin_confidence = 3\n\
+                    [[rule]]\nlevel = \"orange\"\nmin_confidence = 2\nmin_villages = 2\nmin_townships = 2\n\
+                    [[volume_rule]]\nlevel = \"red\"\nmin_excess = 5\nmin_serious_share = 1.5\n";
+        let rules: Rules = toml::from_str(text).unwrap();
+        let shown: Vec<String> = rules.problems().iter().map(|p| p.to_string()).collect();
+        assert_eq!(shown.len(), 4, "{shown:#?}");
+        // Red after a weaker orange can never be given; the yellow rule after them still can.
+        assert!(shown[0].starts_with("[[rule]] #2: (red) never applies: #1 (orange)"), "{}", shown[0]);
+        assert!(shown[1].starts_with("[[rule]] #4: never applies: #1 (orange)"), "{}", shown[1]);
+        assert!(shown[2].starts_with("[[volume_rule]] #1 min_excess: is a risk condition"), "{}", shown[2]);
+        assert!(shown[3].starts_with("[[volume_rule]] #1 min_serious_share: 1.5 is not a share"), "{}", shown[3]);
+        let err = Rules::parse(text, "r.toml").unwrap_err().to_string();
+        assert!(err.starts_with("r.toml: [[rule]] #2: (red) never applies"), "{err}");
+        // Unnamed sets are named after their file.
+        let plain = Rules::parse("category_share = 0.2\nrule = []\n", "dir/county.toml").unwrap();
+        assert_eq!(plain.name, "county");
+    }
 }
