@@ -40,7 +40,11 @@ pub fn load(file: Option<&Path>) -> Result<Config> {
 }
 
 fn listed(problems: &[Problem]) -> String {
-    problems.iter().map(|p| format!("error: {p}")).collect::<Vec<_>>().join("\n")
+    problems
+        .iter()
+        .map(|p| format!("error: {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 pub fn run(command: &ConfigCommand, file: Option<&Path>) -> Result<()> {
@@ -94,7 +98,10 @@ fn print_summary(path: &Path, config: &Config, region: &Region) {
     );
     let shipped = *config.departments() == Departments::default();
     println!("  departments    {}", origin(&config.departments.file, shipped));
-    println!("  suppress_below {} (k of the display projection)", config.suppress_below);
+    println!(
+        "  suppress_below {} (k of the display projection)",
+        config.suppress_below
+    );
     let tokens: Vec<String> = config
         .tokens
         .iter()
@@ -116,10 +123,12 @@ fn print_summary(path: &Path, config: &Config, region: &Region) {
         "  limits         {} workers, queue {}, {} per token, {} s a request, {} cells, DuckDB {}",
         l.workers, l.queue, l.per_token, l.request_seconds, l.cells, l.memory
     );
-    let schedule = config
-        .briefing
-        .schedule
-        .map_or("none".to_string(), |w| format!("{:?} {}", w.weekday, w.at.format("%H:%M")));
+    let schedule = config.briefing.schedule.map_or("none".to_string(), |w| {
+        format!("{:?} {}", w.weekday, w.at.format("%H:%M"))
+    });
     println!("  briefing       top {}, schedule {schedule}", config.briefing.top);
-    println!("  region         {} {} (the tokens' units are in it)", region.code, region.name);
+    println!(
+        "  region         {} {} (the tokens' units are in it)",
+        region.code, region.name
+    );
 }

@@ -266,10 +266,9 @@ enum Headers {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    if let Command::Config { command } = &cli.command {
-        return config::run(command, cli.config.as_deref());
-    }
-    let config = config::load(cli.config.as_deref())?;
+    // Read by the commands that use it (a bad file stops them before they start).
+    let file = cli.config.as_deref();
+    let config = || config::load(file);
     match cli.command {
         Command::Generate {
             region,
@@ -335,21 +334,21 @@ fn main() -> Result<()> {
                 bail!("{failed} of {} file(s) could not be loaded", files.len());
             }
         }
-        Command::Heatmap { args, nonzero } => heat::run_heatmap(&args, nonzero, &config)?,
-        Command::Hotspots { args } => heat::run_hotspots(&args, &config)?,
+        Command::Heatmap { args, nonzero } => heat::run_heatmap(&args, nonzero, &config()?)?,
+        Command::Hotspots { args } => heat::run_hotspots(&args, &config()?)?,
         Command::Trends { args } => trends::run_trends(&args)?,
-        Command::Recurring { args } => trends::run_recurring(&args, &config)?,
+        Command::Recurring { args } => trends::run_recurring(&args, &config()?)?,
         Command::Scan { args } => trends::run_scan(&args)?,
-        Command::Alerts { args } => trends::run_alerts(&args, &config)?,
-        Command::Briefing { args } => briefing::run_briefing(&args, &config)?,
+        Command::Alerts { args } => trends::run_alerts(&args, &config()?)?,
+        Command::Briefing { args } => briefing::run_briefing(&args, &config()?)?,
         Command::Serve {
             db,
             addr,
             region,
             briefings,
             live,
-        } => serve(&db, addr, config, region.as_deref(), briefings, live)?,
-        Command::Config { .. } => unreachable!("handled before the configuration is loaded"),
+        } => serve(&db, addr, config()?, region.as_deref(), briefings, live)?,
+        Command::Config { command } => config::run(&command, file)?,
         Command::Demo {
             dir,
             region,
@@ -358,7 +357,14 @@ fn main() -> Result<()> {
             demo(&dir, region.as_deref())?;
             if let Some(addr) = addr {
                 let live = LiveArgs::default();
-                serve(&dir.join("fengqiao.duckdb"), addr, config, region.as_deref(), None, live)?;
+                serve(
+                    &dir.join("fengqiao.duckdb"),
+                    addr,
+                    config()?,
+                    region.as_deref(),
+                    None,
+                    live,
+                )?;
             }
         }
     }

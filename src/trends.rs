@@ -8,13 +8,13 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use fengqiao_analytics::cube::{cube, last_case_day, CubeOptions, Space, Step};
 use fengqiao_analytics::departments::Departments;
-use fengqiao_config::Config;
 use fengqiao_analytics::emerging::{emerging_hot_spots, EmergingOptions, GlobalWindow, LocationTrend};
 use fengqiao_analytics::pattern::Pattern;
 use fengqiao_analytics::recurring::{
     recurring, repeat_chains, ChainOptions, RecurringOptions, RecurringProblem, RepeatChain,
 };
 use fengqiao_analytics::warning::{alerts, Alert, AlertOptions};
+use fengqiao_config::Config;
 use fengqiao_ingest::model::AdminLevel;
 
 use crate::heat::{sink, time_arg, FilterArgs, RiskArgs};

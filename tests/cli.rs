@@ -429,7 +429,10 @@ fn config_check_passes_the_example_and_names_file_line_and_key_of_each_problem()
     let (ok, stdout, stderr) = config_check(&example, &[]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("fengqiao.example.toml: ok"), "{stdout}");
-    assert!(stdout.contains("rules          枫桥默认规则 (shipped): 9 risk rules, 6 volume rules"), "{stdout}");
+    assert!(
+        stdout.contains("rules          枫桥默认规则 (shipped): 9 risk rules, 6 volume rules"),
+        "{stdout}"
+    );
     assert!(stdout.contains("suppress_below 3"), "{stdout}");
 
     let dir = tempfile::tempdir().unwrap();
@@ -457,15 +460,24 @@ fn config_check_passes_the_example_and_names_file_line_and_key_of_each_problem()
     // Types: an unknown level or role, where the TOML says.
     std::fs::write(&bad, "[[rules.rule]]\nlevel = \"purple\"\n").unwrap();
     let (ok, _, stderr) = config_check(&bad, &[]);
-    assert!(!ok && stderr.contains(&format!("{shown}:2: rules.rule#1.level: unknown variant `purple`")), "{stderr}");
+    assert!(
+        !ok && stderr.contains(&format!("{shown}:2: rules.rule#1.level: unknown variant `purple`")),
+        "{stderr}"
+    );
     let token = "[[tokens]]\nname = \"x\"\ntoken = \"0123456789abcdef0123456789\"\nrole = \"boss\"\n";
     std::fs::write(&bad, token).unwrap();
     let (ok, _, stderr) = config_check(&bad, &[]);
-    assert!(!ok && stderr.contains(&format!("{shown}:4: tokens#1.role: unknown variant `boss`")), "{stderr}");
+    assert!(
+        !ok && stderr.contains(&format!("{shown}:4: tokens#1.role: unknown variant `boss`")),
+        "{stderr}"
+    );
     // A unit the region does not have.
     std::fs::write(&bad, token.replace("boss", "analyst") + "unit = \"999999\"\n").unwrap();
     let (ok, _, stderr) = config_check(&bad, &[]);
-    assert!(!ok && stderr.contains(&format!("{shown}:5: tokens#1.unit:")), "{stderr}");
+    assert!(
+        !ok && stderr.contains(&format!("{shown}:5: tokens#1.unit:")),
+        "{stderr}"
+    );
     // Other commands refuse a bad file with the same problems.
     std::fs::write(&bad, "suppress_below = 0\n").unwrap();
     let out = fengqiao().args(["hotspots", "--config"]).arg(&bad).output().unwrap();
@@ -478,9 +490,10 @@ fn a_centres_configuration_reaches_hotspots_recurring_and_the_briefing() {
     let dir = tempfile::tempdir().unwrap();
     let db = support::generated_store(dir.path(), 20_000, 5);
     let departments = dir.path().join("departments.toml");
-    let table = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("analytics/config/departments.toml"))
-        .unwrap()
-        .replace("lead = \"", "lead = \"测试-");
+    let table =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("analytics/config/departments.toml"))
+            .unwrap()
+            .replace("lead = \"", "lead = \"测试-");
     std::fs::write(&departments, table).unwrap();
     let config = dir.path().join("fengqiao.toml");
     std::fs::write(
@@ -491,12 +504,18 @@ fn a_centres_configuration_reaches_hotspots_recurring_and_the_briefing() {
     .unwrap();
     let levels = |with_config: bool| -> Vec<String> {
         let mut cmd = fengqiao();
-        cmd.args(["hotspots", "--res", "7", "--as-of", "2026-11-01", "--db"]).arg(&db);
+        cmd.args(["hotspots", "--res", "7", "--as-of", "2026-11-01", "--db"])
+            .arg(&db);
         if with_config {
             cmd.arg("--config").arg(&config);
         }
         let clusters: serde_json::Value = serde_json::from_str(&run(&mut cmd)).unwrap();
-        clusters.as_array().unwrap().iter().map(|c| c["level"].as_str().unwrap().to_string()).collect()
+        clusters
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["level"].as_str().unwrap().to_string())
+            .collect()
     };
     let (shipped, own) = (levels(false), levels(true));
     assert_eq!(shipped.len(), own.len());
@@ -504,12 +523,19 @@ fn a_centres_configuration_reaches_hotspots_recurring_and_the_briefing() {
     assert!(own.iter().all(|l| l == "orange"), "{own:?}");
 
     // Every recurring problem's lead department from the configuration's table.
-    let recurring = run(fengqiao().args(["recurring", "--db"]).arg(&db).arg("--config").arg(&config));
+    let recurring = run(fengqiao()
+        .args(["recurring", "--db"])
+        .arg(&db)
+        .arg("--config")
+        .arg(&config));
     let mut rows = recurring.lines();
     let header: Vec<&str> = rows.next().unwrap().split(',').collect();
     let lead = header.iter().position(|&c| c == "lead_department").unwrap();
     let leads: Vec<String> = rows.map(|r| r.split(',').nth(lead).unwrap().to_string()).collect();
-    assert!(!leads.is_empty() && leads.iter().all(|l| l.starts_with("测试-")), "{leads:?}");
+    assert!(
+        !leads.is_empty() && leads.iter().all(|l| l.starts_with("测试-")),
+        "{leads:?}"
+    );
 
     let out = dir.path().join("W43");
     run(fengqiao()

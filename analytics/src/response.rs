@@ -165,11 +165,14 @@ const RISK_ONLY: [&str; 3] = ["min_ratio", "min_excess_per_week", "min_excess"];
 /// Whether every cluster `later` holds for is held by `earlier` too (each of `earlier`'s conditions
 /// is one of `later`'s with a bound at most as high): `later` then never decides, listed after it.
 fn shadows(earlier: &Rule, later: &Rule) -> bool {
-    bounds(earlier).iter().zip(bounds(later)).all(|((_, e), (_, l))| match (e, l) {
-        (None, _) => true,
-        (Some(e), Some(l)) => *e <= l,
-        (Some(_), None) => false,
-    })
+    bounds(earlier)
+        .iter()
+        .zip(bounds(later))
+        .all(|((_, e), (_, l))| match (e, l) {
+            (None, _) => true,
+            (Some(e), Some(l)) => *e <= l,
+            (Some(_), None) => false,
+        })
 }
 
 /// The value problems of one rule's conditions.
@@ -178,7 +181,9 @@ fn condition_problems(rule: &Rule, volume: bool) -> Vec<(&'static str, String)> 
     for (name, value) in bounds(rule) {
         let Some(v) = value else { continue };
         let bad = match name {
-            "min_confidence" => (!(1.0..=3.0).contains(&v)).then(|| format!("{v} is not a confidence bin 1 (90%), 2 (95%) or 3 (99%)")),
+            "min_confidence" => {
+                (!(1.0..=3.0).contains(&v)).then(|| format!("{v} is not a confidence bin 1 (90%), 2 (95%) or 3 (99%)"))
+            }
             "min_serious_share" => (!(0.0..=1.0).contains(&v)).then(|| format!("{v} is not a share between 0 and 1")),
             "min_ratio" => (!(v.is_finite() && v > 0.0)).then(|| format!("{v} is not a ratio above 0")),
             _ => (!(v.is_finite() && v >= 0.0)).then(|| format!("{v} is negative")),
@@ -199,7 +204,12 @@ fn list_problems(list: &'static str, rules: &[Rule]) -> Vec<RuleProblem> {
     let mut out = Vec::new();
     for (j, rule) in rules.iter().enumerate() {
         for (field, message) in condition_problems(rule, volume) {
-            out.push(RuleProblem { list: Some(list), index: Some(j), field: Some(field), message });
+            out.push(RuleProblem {
+                list: Some(list),
+                index: Some(j),
+                field: Some(field),
+                message,
+            });
         }
         if let Some(i) = (0..j).find(|&i| shadows(&rules[i], rule)) {
             let earlier = &rules[i];
@@ -208,7 +218,12 @@ fn list_problems(list: &'static str, rules: &[Rule]) -> Vec<RuleProblem> {
             } else {
                 format!("({}) never applies: #{} ({}), listed before it, holds for every cluster it holds for — rules are tried in order, put the stricter rule first", rule.level, i + 1, earlier.level)
             };
-            out.push(RuleProblem { list: Some(list), index: Some(j), field: None, message });
+            out.push(RuleProblem {
+                list: Some(list),
+                index: Some(j),
+                field: None,
+                message,
+            });
         }
     }
     out
@@ -550,10 +565,26 @@ mod tests {
         let shown: Vec<String> = rules.problems().iter().map(|p| p.to_string()).collect();
         assert_eq!(shown.len(), 4, "{shown:#?}");
         // Red after a weaker orange can never be given; the yellow rule after them still can.
-        assert!(shown[0].starts_with("[[rule]] #2: (red) never applies: #1 (orange)"), "{}", shown[0]);
-        assert!(shown[1].starts_with("[[rule]] #4: never applies: #1 (orange)"), "{}", shown[1]);
-        assert!(shown[2].starts_with("[[volume_rule]] #1 min_excess: is a risk condition"), "{}", shown[2]);
-        assert!(shown[3].starts_with("[[volume_rule]] #1 min_serious_share: 1.5 is not a share"), "{}", shown[3]);
+        assert!(
+            shown[0].starts_with("[[rule]] #2: (red) never applies: #1 (orange)"),
+            "{}",
+            shown[0]
+        );
+        assert!(
+            shown[1].starts_with("[[rule]] #4: never applies: #1 (orange)"),
+            "{}",
+            shown[1]
+        );
+        assert!(
+            shown[2].starts_with("[[volume_rule]] #1 min_excess: is a risk condition"),
+            "{}",
+            shown[2]
+        );
+        assert!(
+            shown[3].starts_with("[[volume_rule]] #1 min_serious_share: 1.5 is not a share"),
+            "{}",
+            shown[3]
+        );
         let err = Rules::parse(text, "r.toml").unwrap_err().to_string();
         assert!(err.starts_with("r.toml: [[rule]] #2: (red) never applies"), "{err}");
         // Unnamed sets are named after their file.

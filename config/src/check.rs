@@ -53,7 +53,9 @@ fn rule_problem(config: &Config, rules_text: Option<&str>, p: &RuleProblem) -> P
     let mut path = Vec::new();
     let (file, text) = match (&config.rules.file, rules_text) {
         (Some(name), Some(text)) => {
-            let base = std::path::Path::new(&config.source.file).parent().unwrap_or(std::path::Path::new(""));
+            let base = std::path::Path::new(&config.source.file)
+                .parent()
+                .unwrap_or(std::path::Path::new(""));
             (base.join(name).display().to_string(), text)
         }
         _ => {
@@ -84,13 +86,21 @@ fn token_problems(config: &Config) -> Vec<Problem> {
         let path = [Seg::Key("tokens"), Seg::Index(i), Seg::Key("token")];
         let which = format!("token {} ({:?})", i + 1, t.name);
         if t.token.chars().count() < MIN_TOKEN_LEN {
-            out.push(at(config, &path, format!("{which}: shorter than {MIN_TOKEN_LEN} characters")));
+            out.push(at(
+                config,
+                &path,
+                format!("{which}: shorter than {MIN_TOKEN_LEN} characters"),
+            ));
         }
         if !seen.insert(t.token.as_str()) {
             out.push(at(config, &path, format!("{which}: the same token is listed twice")));
         }
         if t.token.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            out.push(at(config, &path, format!("{which}: contains spaces or control characters")));
+            out.push(at(
+                config,
+                &path,
+                format!("{which}: contains spaces or control characters"),
+            ));
         }
     }
     out
@@ -108,7 +118,11 @@ fn limit_problems(config: &Config) -> Vec<Problem> {
     ];
     for (key, value) in at_least_one {
         if value == 0 {
-            out.push(at(config, &[Seg::Key("limits"), Seg::Key(key)], "must be at least 1".into()));
+            out.push(at(
+                config,
+                &[Seg::Key("limits"), Seg::Key(key)],
+                "must be at least 1".into(),
+            ));
         }
     }
     if !limits

@@ -84,7 +84,10 @@ pub struct BriefingConfig {
 
 impl Default for BriefingConfig {
     fn default() -> Self {
-        BriefingConfig { top: 10, schedule: None }
+        BriefingConfig {
+            top: 10,
+            schedule: None,
+        }
     }
 }
 

@@ -58,7 +58,9 @@ pub fn line_of(text: &str, path: &[Seg]) -> Option<usize> {
                 value = Some(v);
             }
             Seg::Index(n) => {
-                let DeValue::Array(items) = value?.get_ref() else { return None };
+                let DeValue::Array(items) = value?.get_ref() else {
+                    return None;
+                };
                 let item = items.get(n)?;
                 if last {
                     return Some(line_at(text, item.span().start));
@@ -105,7 +107,11 @@ fn walk_table(table: &DeTable, offset: usize, path: &mut Vec<String>) {
         .find(|(k, v)| k.span().contains(&offset) || holds(v, offset))
     {
         let k = key.get_ref().as_ref();
-        path.push(if path.is_empty() { k.to_string() } else { format!(".{k}") });
+        path.push(if path.is_empty() {
+            k.to_string()
+        } else {
+            format!(".{k}")
+        });
         walk_value(value, offset, path);
     }
 }

@@ -51,7 +51,6 @@ impl Weekly {
     }
 }
 
-
 /// An optional weekly time from its text, the error naming what is wrong.
 pub(crate) fn deserialize_optional<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Weekly>, D::Error> {
     let text = Option::<String>::deserialize(deserializer)?;
@@ -83,5 +82,4 @@ mod tests {
         assert_eq!(Weekly::week_before(at(2026, 10, 26, 8, 0)), "2026-W43");
         assert_eq!(Weekly::week_before(at(2027, 1, 4, 8, 0)), "2026-W53");
     }
-
 }

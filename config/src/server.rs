@@ -178,4 +178,3 @@ fn write_private(file: &Path, text: &str) -> std::io::Result<()> {
     }
     options.open(file)?.write_all(text.as_bytes())
 }
-

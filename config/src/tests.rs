@@ -45,14 +45,27 @@ fn a_good_file_parses_and_bad_ones_say_why() {
     assert_eq!(c.tokens[1].role, Role::Analyst);
     assert_eq!(c.tokens[1].unit.as_deref(), Some("431002"));
     let short = problems(&GOOD.replace("wall-token-0123456789abcdef", "short"));
-    assert_eq!(short[0].to_string(), "f.toml:5: tokens#1.token: token 1 (\"wall\"): shorter than 24 characters");
+    assert_eq!(
+        short[0].to_string(),
+        "f.toml:5: tokens#1.token: token 1 (\"wall\"): shorter than 24 characters"
+    );
     let twice = problems(&GOOD.replace("county-token-0123456789abcdef", "wall-token-0123456789abcdef"));
-    assert!(twice[0].message.contains("twice") && twice[0].line == Some(9), "{twice:?}");
+    assert!(
+        twice[0].message.contains("twice") && twice[0].line == Some(9),
+        "{twice:?}"
+    );
     let unit = Config::parse(&GOOD.replace("431002", "999999"), "f.toml").unwrap();
     let err = unit.check_region(&region).unwrap_err().to_string();
-    assert!(err.starts_with("f.toml:11: tokens#2.unit:") && err.contains("999999"), "{err}");
+    assert!(
+        err.starts_with("f.toml:11: tokens#2.unit:") && err.contains("999999"),
+        "{err}"
+    );
     let role = problems(&GOOD.replace("\"display\"", "\"boss\""));
-    assert_eq!((role[0].line, role[0].key.as_str()), (Some(6), "tokens#1.role"), "{role:?}");
+    assert_eq!(
+        (role[0].line, role[0].key.as_str()),
+        (Some(6), "tokens#1.role"),
+        "{role:?}"
+    );
     assert!(role[0].message.contains("unknown variant `boss`"), "{role:?}");
     assert!(Role::Monitor < Role::Display && Role::Display < Role::Analyst && Role::Analyst < Role::Admin);
     let spaced = problems(&GOOD.replace("wall-token-0123456789abcdef", "wall token 0123456789abcdef"));
@@ -60,16 +73,24 @@ fn a_good_file_parses_and_bad_ones_say_why() {
     let limits = problems(&format!("{GOOD}\n[limits]\nworkers = 0\nstreams = 0\n"));
     let keys: Vec<&str> = limits.iter().map(|p| p.key.as_str()).collect();
     assert_eq!(keys, ["limits.workers", "limits.streams"]);
-    assert!(problems(&format!("{GOOD}\n[limits]\nmemory = \"1GB'; DROP TABLE cases; --\"\n"))[0]
-        .key
-        .contains("memory"));
+    assert!(
+        problems(&format!("{GOOD}\n[limits]\nmemory = \"1GB'; DROP TABLE cases; --\"\n"))[0]
+            .key
+            .contains("memory")
+    );
     let k = problems("suppress_below = 0\n");
-    assert_eq!(k[0].to_string(), "f.toml:1: suppress_below: k must be at least 1 (3 is usual): displays would show every count");
+    assert_eq!(
+        k[0].to_string(),
+        "f.toml:1: suppress_below: k must be at least 1 (3 is usual): displays would show every count"
+    );
     let unknown = problems("supress_below = 3\n");
     assert_eq!((unknown[0].line, unknown[0].key.as_str()), (Some(1), "supress_below"));
     assert!(unknown[0].message.contains("unknown field"), "{unknown:?}");
     let schedule = problems("[briefing]\nschedule = \"someday\"\n");
-    assert_eq!((schedule[0].line, schedule[0].key.as_str()), (Some(2), "briefing.schedule"));
+    assert_eq!(
+        (schedule[0].line, schedule[0].key.as_str()),
+        (Some(2), "briefing.schedule")
+    );
 }
 
 /// Custom rules inline: `[rules]` in the rule file's own format, levels unlike the defaults.
@@ -112,7 +133,11 @@ fn rules_and_departments_are_read_inline_or_from_their_files() {
     // Inline departments, checked as a file is.
     let inline = "[departments.categories]\nlabour = { lead = \"人社局\" }\n";
     let p = problems(inline);
-    assert_eq!((p[0].line, p[0].key.as_str()), (Some(1), "departments.categories"), "{p:?}");
+    assert_eq!(
+        (p[0].line, p[0].key.as_str()),
+        (Some(1), "departments.categories"),
+        "{p:?}"
+    );
     assert!(p[0].message.contains("lacks marriage_family"), "{p:?}");
     // A missing included file names itself.
     std::fs::write(&file, "rules = \"nowhere.toml\"\n").unwrap();
@@ -142,11 +167,19 @@ fn overlapping_unordered_and_out_of_range_rules_are_named_with_their_lines() {
         ]
     );
     let level = problems("[rules]\ncategory_share = 0.2\n[[rules.rule]]\nlevel = \"purple\"\n");
-    assert_eq!((level[0].line, level[0].key.as_str()), (Some(4), "rules.rule#1.level"), "{level:?}");
+    assert_eq!(
+        (level[0].line, level[0].key.as_str()),
+        (Some(4), "rules.rule#1.level"),
+        "{level:?}"
+    );
     assert!(level[0].message.contains("unknown variant `purple`"), "{level:?}");
     // In an included file: that file's name and line.
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("r.toml"), unordered.replace("[rules]\n", "").replace("rules.rule", "rule")).unwrap();
+    std::fs::write(
+        dir.path().join("r.toml"),
+        unordered.replace("[rules]\n", "").replace("rules.rule", "rule"),
+    )
+    .unwrap();
     let file = dir.path().join("fengqiao.toml");
     std::fs::write(&file, "rules = \"r.toml\"\n").unwrap();
     let err = Config::load(&file).unwrap_err().to_string();

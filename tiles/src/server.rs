@@ -170,7 +170,8 @@ async fn version(State(state): State<Arc<AppState>>) -> Result<Response, ApiErro
     let last_day = crate::display::projection(&state).await?.last_day;
     let region = serde_json::json!({ "code": state.region.code, "name": state.region.name });
     let rules = &state.config.rules().name;
-    let body = serde_json::json!({ "version": state.version(), "last_day": last_day, "region": region, "rules": rules });
+    let body =
+        serde_json::json!({ "version": state.version(), "last_day": last_day, "region": region, "rules": rules });
     Ok(crate::display::no_figures(axum::Json(body).into_response()))
 }
 

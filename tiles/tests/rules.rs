@@ -87,9 +87,16 @@ async fn a_centres_own_rules_decide_the_levels_the_server_serves() {
     };
     let (theirs, ours) = (wall(shipped.clone()).await, wall(own.clone()).await);
     let levels = |v: &Value| -> Vec<String> {
-        v.as_array().unwrap().iter().map(|c| c["level"].as_str().unwrap().to_string()).collect()
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["level"].as_str().unwrap().to_string())
+            .collect()
     };
-    assert!(!levels(&ours).is_empty() && levels(&ours).iter().all(|l| l == "yellow"), "{ours}");
+    assert!(
+        !levels(&ours).is_empty() && levels(&ours).iter().all(|l| l == "yellow"),
+        "{ours}"
+    );
     assert!(levels(&theirs).iter().any(|l| l != "yellow"), "{theirs}");
     check_display(&ours).unwrap();
 
@@ -101,25 +108,44 @@ async fn a_centres_own_rules_decide_the_levels_the_server_serves() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_briefing_made_by_the_server_follows_its_rules_and_names_them() {
     let dir = tempfile::tempdir().unwrap();
-    let extra = format!("briefings_dir = {:?}\n{TOWNSHIP_RULES}", dir.path().display().to_string());
+    let extra = format!(
+        "briefings_dir = {:?}\n{TOWNSHIP_RULES}",
+        dir.path().display().to_string()
+    );
     let store = store();
     // What the shipped rules make of the same month's clusters.
     let period = fengqiao_analytics::briefing::ReportPeriod::month("2026-10").unwrap();
     let opts = fengqiao_analytics::briefing::BriefingOptions::new(period);
-    let shipped = fengqiao_analytics::briefing::briefing(store.conn(), &fengqiao_ingest::Region::chenzhou(), &opts).unwrap();
+    let shipped =
+        fengqiao_analytics::briefing::briefing(store.conn(), &fengqiao_ingest::Region::chenzhou(), &opts).unwrap();
     assert!(shipped.clusters.iter().any(|c| c.level != Level::Yellow));
     assert_eq!(shipped.rules_name, "枫桥默认规则");
 
     let (own, _) = app_with(store, config(&extra));
-    let response = call(&own, "POST", "/briefings/?month=2026-10", Some(ADMIN), axum::body::Body::empty()).await;
+    let response = call(
+        &own,
+        "POST",
+        "/briefings/?month=2026-10",
+        Some(ADMIN),
+        axum::body::Body::empty(),
+    )
+    .await;
     assert_eq!(response.status(), 201);
     let made = json(response).await;
     let out = dir.path().join(made["name"].as_str().unwrap());
     let content: Value = serde_json::from_slice(&std::fs::read(out.join("briefing.json")).unwrap()).unwrap();
     assert_eq!(content["rules_name"], "测试规则：一律乡镇");
-    let levels: Vec<&str> = content["clusters"].as_array().unwrap().iter().map(|c| c["level"].as_str().unwrap()).collect();
+    let levels: Vec<&str> = content["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["level"].as_str().unwrap())
+        .collect();
     assert_eq!(levels.len(), shipped.clusters.len(), "the same clusters");
     assert!(levels.iter().all(|l| *l == "yellow"), "{levels:?}");
     let html = std::fs::read_to_string(out.join("briefing-2026-10.html")).unwrap();
-    assert!(html.contains("四级响应规则（测试规则：一律乡镇）"), "the briefing names its rules");
+    assert!(
+        html.contains("四级响应规则（测试规则：一律乡镇）"),
+        "the briefing names its rules"
+    );
 }
