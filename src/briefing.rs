@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Args;
-use fengqiao_analytics::briefing::{briefing, BriefingOptions, ReportPeriod};
+use fengqiao_analytics::briefing::{briefing, ReportPeriod};
+use fengqiao_config::Config;
 
 #[derive(Args)]
 pub struct BriefingArgs {
@@ -22,9 +23,10 @@ pub struct BriefingArgs {
     /// Report on this unit (county, township, … code) instead of the whole region.
     #[arg(long)]
     pub unit: Option<String>,
-    /// Rows of the cluster, emerging, recurring and alert tables.
-    #[arg(long, default_value_t = 10)]
-    pub top: usize,
+    /// Rows of the cluster, emerging, recurring and alert tables (default: the configuration's
+    /// `[briefing] top`, 10).
+    #[arg(long)]
+    pub top: Option<usize>,
     /// Seed of the call-back sample's order.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -37,7 +39,8 @@ pub struct BriefingArgs {
     pub out: PathBuf,
 }
 
-pub fn run_briefing(args: &BriefingArgs) -> Result<()> {
+/// Makes the briefing with the configuration's rules, departments and table size.
+pub fn run_briefing(args: &BriefingArgs, config: &Config) -> Result<()> {
     let started = std::time::Instant::now();
     let period = match (&args.week, &args.month) {
         (Some(week), None) => ReportPeriod::week(week)?,
@@ -48,9 +51,9 @@ pub fn run_briefing(args: &BriefingArgs) -> Result<()> {
     // briefings itself (POST /briefings/?week=… or ?month=…).
     let conn = crate::region::read_only(&args.db)?;
     let region = crate::region::for_store(&conn, &args.db, args.region.as_deref())?;
-    let mut opts = BriefingOptions::new(period);
+    let mut opts = config.briefing_options(period);
     opts.unit = args.unit.clone();
-    opts.top = args.top;
+    opts.top = args.top.unwrap_or(opts.top);
     opts.seed = args.seed;
     opts.measure = args.measure;
     let content = briefing(&conn, &region, &opts)?;

@@ -13,6 +13,7 @@ use fengqiao_analytics::filter::Filter;
 use fengqiao_analytics::hotspot::{heatmap, suppress_small_counts, HeatCell, Heatmap, HeatmapOptions};
 use fengqiao_analytics::measure::{Baseline, Dispersion, Measure, Residual, RiskOptions};
 use fengqiao_analytics::response::Rules;
+use fengqiao_config::Config;
 use fengqiao_ingest::model::{CaseClass, Category, Channel, Severity, Status};
 use fengqiao_ingest::{Region, Store};
 
@@ -141,7 +142,8 @@ pub struct HeatArgs {
     /// Gaussian kernel weights instead of binary ones.
     #[arg(long)]
     pub kernel: bool,
-    /// Response rules (TOML; default: the shipped analytics/config/response-rules.toml).
+    /// Response rules (TOML) instead of the configuration's (default: the shipped
+    /// analytics/config/response-rules.toml).
     #[arg(long)]
     pub rules: Option<PathBuf>,
     /// "Now" for open and overdue counts (default: the current time).
@@ -169,12 +171,12 @@ pub fn time_arg(name: &str, value: &str, end_of_day: bool) -> Result<NaiveDateTi
 }
 
 impl HeatArgs {
-    fn compute(&self) -> Result<Heatmap> {
-        Ok(self.compute_with_precision()?.0)
+    fn compute(&self, config: &Config) -> Result<Heatmap> {
+        Ok(self.compute_with_precision(config)?.0)
     }
 
     /// The heat map, and per cell the cases placed only at their village's point.
-    fn compute_with_precision(&self) -> Result<(Heatmap, HashMap<u64, u64>)> {
+    fn compute_with_precision(&self, config: &Config) -> Result<(Heatmap, HashMap<u64, u64>)> {
         let (region, store) = self.cases.open()?;
         let filter = self.cases.filter()?;
         let res = fengqiao_analytics::cells::resolution(self.res)?;
@@ -184,7 +186,7 @@ impl HeatArgs {
             .collect();
         let rules = match &self.rules {
             Some(path) => Rules::load(path)?,
-            None => Rules::default(),
+            None => config.rules().clone(),
         };
         let opts = HeatmapOptions {
             res: fengqiao_analytics::cells::resolution(self.res)?,
@@ -315,8 +317,8 @@ fn record(row: &Row<'_>, res: u8, measure: Measure) -> [String; 26] {
 }
 
 /// `fengqiao heatmap`: one row per cell of the study area.
-pub fn run_heatmap(args: &HeatArgs, nonzero: bool) -> Result<()> {
-    let (mut map, precision) = args.compute_with_precision()?;
+pub fn run_heatmap(args: &HeatArgs, nonzero: bool, config: &Config) -> Result<()> {
+    let (mut map, precision) = args.compute_with_precision(config)?;
     if nonzero {
         map.cells.retain(|c| c.count != Some(0));
     }
@@ -352,8 +354,8 @@ pub fn run_heatmap(args: &HeatArgs, nonzero: bool) -> Result<()> {
 }
 
 /// `fengqiao hotspots`: the clusters.
-pub fn run_hotspots(args: &HeatArgs) -> Result<()> {
-    let map = args.compute()?;
+pub fn run_hotspots(args: &HeatArgs, config: &Config) -> Result<()> {
+    let map = args.compute(config)?;
     let mut out = sink(args.out.as_deref())?;
     // JSON unless asked for CSV.
     let format = match (args.format, args.format()) {

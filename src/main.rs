@@ -2,6 +2,7 @@
 //! store, and runs the demo. Each subcommand is a thin layer over a library crate.
 
 mod briefing;
+mod config;
 mod heat;
 mod region;
 mod trends;
@@ -30,6 +31,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
     about = "矛盾热力图 — contradiction heat maps from dispute-resolution case records"
 )]
 struct Cli {
+    /// The configuration: response rules, departments, suppression, tokens, limits, the briefing
+    /// schedule (fengqiao.toml, docs/configuration.md). Without it, the defaults.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -147,7 +152,8 @@ enum Command {
         #[command(flatten)]
         args: briefing::BriefingArgs,
     },
-    /// The tile server and API (vector and raster tiles, TileJSON, JSON/CSV/Arrow API, live updates).
+    /// The tile server and API (vector and raster tiles, TileJSON, JSON/CSV/Arrow API, live updates)
+    /// with --config's tokens, limits, rules and departments.
     Serve {
         #[arg(long, default_value = "fengqiao.duckdb")]
         db: PathBuf,
@@ -155,9 +161,6 @@ enum Command {
         /// host names, `hosts = [...]`). Without tokens an admin token is generated for the run.
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
-        /// Server configuration: tokens with roles and unit scopes (docs/api.md).
-        #[arg(long)]
-        config: Option<PathBuf>,
         #[arg(long)]
         region: Option<PathBuf>,
         /// Directory of `fengqiao briefing` outputs served at /briefings/ (default: `briefings`
@@ -166,6 +169,11 @@ enum Command {
         briefings: Option<PathBuf>,
         #[command(flatten)]
         live: LiveArgs,
+    },
+    /// The configuration file: `config check` validates it (docs/configuration.md).
+    Config {
+        #[command(subcommand)]
+        command: config::ConfigCommand,
     },
     /// Build the default region's data set if missing, ingest it, and print a summary.
     Demo {
@@ -192,7 +200,8 @@ struct LiveArgs {
     /// Mapping for the files of --watch (docs/input-format.md).
     #[arg(long, requires = "watch")]
     mapping: Option<PathBuf>,
-    /// Make the weekly briefing of the week before at this weekday and time, e.g. "MON 08:00".
+    /// Make the weekly briefing of the week before at this weekday and time, e.g. "MON 08:00"
+    /// (default: the configuration's `[briefing] schedule`).
     #[arg(long)]
     briefing_schedule: Option<fengqiao_tiles::watch::Weekly>,
 }
@@ -204,7 +213,7 @@ struct Live {
 }
 
 impl LiveArgs {
-    fn check(self, briefings: Option<PathBuf>) -> Result<Live> {
+    fn check(self, briefings: Option<PathBuf>, configured: Option<fengqiao_tiles::watch::Weekly>) -> Result<Live> {
         let watch = match self.watch {
             Some(dir) => {
                 if !dir.is_dir() {
@@ -222,7 +231,7 @@ impl LiveArgs {
             }
             None => None,
         };
-        let schedule = match (self.briefing_schedule, briefings) {
+        let schedule = match (self.briefing_schedule.or(configured), briefings) {
             (Some(when), Some(dir)) => Some(fengqiao_tiles::watch::BriefingSchedule { when, dir }),
             (Some(_), None) => bail!("--briefing-schedule needs a briefings directory (--briefings)"),
             (None, _) => None,
@@ -256,7 +265,11 @@ enum Headers {
 }
 
 fn main() -> Result<()> {
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    // Read by the commands that use it (a bad file stops them before they start).
+    let file = cli.config.as_deref();
+    let config = || config::load(file);
+    match cli.command {
         Command::Generate {
             region,
             months,
@@ -321,21 +334,21 @@ fn main() -> Result<()> {
                 bail!("{failed} of {} file(s) could not be loaded", files.len());
             }
         }
-        Command::Heatmap { args, nonzero } => heat::run_heatmap(&args, nonzero)?,
-        Command::Hotspots { args } => heat::run_hotspots(&args)?,
+        Command::Heatmap { args, nonzero } => heat::run_heatmap(&args, nonzero, &config()?)?,
+        Command::Hotspots { args } => heat::run_hotspots(&args, &config()?)?,
         Command::Trends { args } => trends::run_trends(&args)?,
-        Command::Recurring { args } => trends::run_recurring(&args)?,
+        Command::Recurring { args } => trends::run_recurring(&args, &config()?)?,
         Command::Scan { args } => trends::run_scan(&args)?,
-        Command::Alerts { args } => trends::run_alerts(&args)?,
-        Command::Briefing { args } => briefing::run_briefing(&args)?,
+        Command::Alerts { args } => trends::run_alerts(&args, &config()?)?,
+        Command::Briefing { args } => briefing::run_briefing(&args, &config()?)?,
         Command::Serve {
             db,
             addr,
-            config,
             region,
             briefings,
             live,
-        } => serve(&db, addr, config.as_deref(), region.as_deref(), briefings, live)?,
+        } => serve(&db, addr, config()?, region.as_deref(), briefings, live)?,
+        Command::Config { command } => config::run(&command, file)?,
         Command::Demo {
             dir,
             region,
@@ -344,7 +357,14 @@ fn main() -> Result<()> {
             demo(&dir, region.as_deref())?;
             if let Some(addr) = addr {
                 let live = LiveArgs::default();
-                serve(&dir.join("fengqiao.duckdb"), addr, None, region.as_deref(), None, live)?;
+                serve(
+                    &dir.join("fengqiao.duckdb"),
+                    addr,
+                    config()?,
+                    region.as_deref(),
+                    None,
+                    live,
+                )?;
             }
         }
     }
@@ -517,19 +537,18 @@ fn print_report(r: &IngestReport, dry_run: bool) {
     }
 }
 
-/// `fengqiao serve`: checks the address against the tokens, opens the store, serves until stopped.
+/// `fengqiao serve`: checks the address against the tokens, opens the store, checks the tokens'
+/// units against its region, serves until stopped.
 fn serve(
     db: &Path,
     addr: std::net::SocketAddr,
-    config: Option<&Path>,
+    mut config: fengqiao_config::Config,
     region_dir: Option<&Path>,
     briefings: Option<PathBuf>,
     live: LiveArgs,
 ) -> Result<()> {
-    if config.is_none() {
-        // Refused before anything else: an open address without tokens.
-        fengqiao_tiles::config::ServerConfig::default().check_bind(addr)?;
-    }
+    // Refused before anything else: an open address without tokens (or hosts).
+    config.check_bind(addr)?;
     if !db.exists() {
         bail!(
             "{}: no such store (run `fengqiao ingest` or `fengqiao demo` first)",
@@ -538,22 +557,18 @@ fn serve(
     }
     let store = region::open_store(db)?;
     let region = region::for_store(store.conn(), db, region_dir)?;
-    let mut config = match config {
-        Some(path) => fengqiao_tiles::config::ServerConfig::load(path, &region)?,
-        None => fengqiao_tiles::config::ServerConfig::default(),
-    };
+    config.check_region(&region)?;
     if let Some(dir) = briefings {
         config.briefings_dir = Some(dir);
     } else if config.briefings_dir.is_none() {
         config.briefings_dir = Some(db.parent().unwrap_or(Path::new(".")).join("briefings"));
     }
-    config.check_bind(addr)?;
     init_logging(config.log_json);
     // No tokens configured: an admin token for this run, shown once and kept in a 0600 file.
     let token_file = db.with_extension("admin-token");
     let generated = config.ensure_token(&token_file)?;
     let briefings_dir = config.briefings_dir.clone();
-    let live = live.check(briefings_dir)?;
+    let live = live.check(briefings_dir, config.briefing.schedule)?;
     let state = fengqiao_tiles::AppState::new(store, region, config).map_err(|e| anyhow::anyhow!("{e}"))?;
     eprintln!(
         "serving {} on http://{addr}/ (TileJSON: /tiles/hex.json, API: /api/openapi.json)",

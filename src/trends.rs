@@ -14,6 +14,7 @@ use fengqiao_analytics::recurring::{
     recurring, repeat_chains, ChainOptions, RecurringOptions, RecurringProblem, RepeatChain,
 };
 use fengqiao_analytics::warning::{alerts, Alert, AlertOptions};
+use fengqiao_config::Config;
 use fengqiao_ingest::model::AdminLevel;
 
 use crate::heat::{sink, time_arg, FilterArgs, RiskArgs};
@@ -85,10 +86,11 @@ fn step_arg(value: &str) -> Result<Step> {
     value.parse::<Step>().map_err(|e| anyhow::anyhow!("--step: {e}"))
 }
 
-fn departments(path: &Option<PathBuf>) -> Result<Departments> {
+/// `--departments FILE`, else the configuration's table.
+fn departments(path: &Option<PathBuf>, config: &Config) -> Result<Departments> {
     Ok(match path {
         Some(p) => Departments::load(p)?,
-        None => Departments::default(),
+        None => config.departments().clone(),
     })
 }
 
@@ -237,7 +239,8 @@ pub struct RecurringArgs {
     /// Steps of history for the trend.
     #[arg(long, default_value_t = 26)]
     pub history: usize,
-    /// Category → department table (TOML; default: analytics/config/departments.toml).
+    /// Category → department table (TOML) instead of the configuration's (default: the shipped
+    /// analytics/config/departments.toml).
     #[arg(long)]
     pub departments: Option<PathBuf>,
     /// List repeat chains (the 民转刑 watch list) instead of recurring problems.
@@ -252,7 +255,7 @@ pub struct RecurringArgs {
     pub output: OutputArgs,
 }
 
-pub fn run_recurring(args: &RecurringArgs) -> Result<()> {
+pub fn run_recurring(args: &RecurringArgs, config: &Config) -> Result<()> {
     let (region, store) = args.cases.open()?;
     if args.chains {
         let chains = repeat_chains(
@@ -295,7 +298,7 @@ pub fn run_recurring(args: &RecurringArgs) -> Result<()> {
     let report = recurring(
         store.conn(),
         &region,
-        &departments(&args.departments)?,
+        &departments(&args.departments, config)?,
         &RecurringOptions {
             level: level_arg(&args.level)?,
             step: step_arg(&args.step)?,
@@ -499,7 +502,7 @@ pub struct AlertsArgs {
     pub output: OutputArgs,
 }
 
-pub fn run_alerts(args: &AlertsArgs) -> Result<()> {
+pub fn run_alerts(args: &AlertsArgs, config: &Config) -> Result<()> {
     let (region, store) = args.cases.open()?;
     let filter = args.cases.filter()?;
     let as_of = match &args.as_of {
@@ -515,7 +518,7 @@ pub fn run_alerts(args: &AlertsArgs) -> Result<()> {
     opts.min_recurrence_years = args.min_recurrence_years;
     opts.limit = (args.limit > 0).then_some(args.limit);
     opts.filter = filter;
-    let list = alerts(store.conn(), &region, &departments(&args.departments)?, &opts)?;
+    let list = alerts(store.conn(), &region, &departments(&args.departments, config)?, &opts)?;
     eprintln!(
         "{} alerts for the 7 days ending {as_of} ({} new)",
         list.len(),

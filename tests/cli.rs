@@ -495,3 +495,145 @@ fn a_store_of_the_first_release_is_migrated_once_and_analysed_and_a_newer_one_re
         );
     }
 }
+
+/// `fengqiao config check --config FILE`: its status and standard output and error.
+fn config_check(file: &Path, extra: &[&str]) -> (bool, String, String) {
+    let out = fengqiao()
+        .args(["config", "check", "--config"])
+        .arg(file)
+        .args(extra)
+        .output()
+        .unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
+}
+
+#[test]
+fn config_check_passes_the_example_and_names_file_line_and_key_of_each_problem() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/fengqiao.example.toml");
+    let (ok, stdout, stderr) = config_check(&example, &[]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("fengqiao.example.toml: ok"), "{stdout}");
+    assert!(
+        stdout.contains("rules          枫桥默认规则 (shipped): 9 risk rules, 6 volume rules"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("suppress_below 3"), "{stdout}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "suppress_below = 0\n\n[rules]\nname = \"乱序\"\ncategory_share = 0.15\n\n\
+         [[rules.rule]]\nlevel = \"yellow\"\nmin_confidence = 2\n\n\
+         [[rules.rule]]\nlevel = \"red\"\nmin_confidence = 3\nmin_ratio = 2.0\n\n\
+         [[tokens]]\nname = \"wall\"\ntoken = \"short\"\nrole = \"display\"\n",
+    )
+    .unwrap();
+    let (ok, _, stderr) = config_check(&bad, &[]);
+    assert!(!ok);
+    let shown = bad.display();
+    for line in [
+        format!("error: {shown}:1: suppress_below: k must be at least 1"),
+        format!("error: {shown}:11: rules.rule#2: (red) never applies: #1 (yellow), listed before it"),
+        format!("error: {shown}:18: tokens#1.token: token 1 (\"wall\"): shorter than 24 characters"),
+    ] {
+        assert!(stderr.contains(&line), "{line}\n in\n{stderr}");
+    }
+    assert!(stderr.contains("3 problem(s)"), "{stderr}");
+
+    // Types: an unknown level or role, where the TOML says.
+    std::fs::write(&bad, "[[rules.rule]]\nlevel = \"purple\"\n").unwrap();
+    let (ok, _, stderr) = config_check(&bad, &[]);
+    assert!(
+        !ok && stderr.contains(&format!("{shown}:2: rules.rule#1.level: unknown variant `purple`")),
+        "{stderr}"
+    );
+    let token = "[[tokens]]\nname = \"x\"\ntoken = \"0123456789abcdef0123456789\"\nrole = \"boss\"\n";
+    std::fs::write(&bad, token).unwrap();
+    let (ok, _, stderr) = config_check(&bad, &[]);
+    assert!(
+        !ok && stderr.contains(&format!("{shown}:4: tokens#1.role: unknown variant `boss`")),
+        "{stderr}"
+    );
+    // A unit the region does not have.
+    std::fs::write(&bad, token.replace("boss", "analyst") + "unit = \"999999\"\n").unwrap();
+    let (ok, _, stderr) = config_check(&bad, &[]);
+    assert!(
+        !ok && stderr.contains(&format!("{shown}:5: tokens#1.unit:")),
+        "{stderr}"
+    );
+    // Other commands refuse a bad file with the same problems.
+    std::fs::write(&bad, "suppress_below = 0\n").unwrap();
+    let out = fengqiao().args(["hotspots", "--config"]).arg(&bad).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("{shown}:1: suppress_below")));
+}
+
+#[test]
+fn a_centres_configuration_reaches_hotspots_recurring_and_the_briefing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = support::generated_store(dir.path(), 20_000, 5);
+    let departments = dir.path().join("departments.toml");
+    let table =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("analytics/config/departments.toml"))
+            .unwrap()
+            .replace("lead = \"", "lead = \"测试-");
+    std::fs::write(&departments, table).unwrap();
+    let config = dir.path().join("fengqiao.toml");
+    std::fs::write(
+        &config,
+        "departments = \"departments.toml\"\n\n[rules]\nname = \"测试规则\"\ncategory_share = 0.2\n\
+         [[rules.rule]]\nlevel = \"orange\"\nmin_confidence = 1\n\n[briefing]\ntop = 3\n",
+    )
+    .unwrap();
+    let levels = |with_config: bool| -> Vec<String> {
+        let mut cmd = fengqiao();
+        cmd.args(["hotspots", "--res", "7", "--as-of", "2026-11-01", "--db"])
+            .arg(&db);
+        if with_config {
+            cmd.arg("--config").arg(&config);
+        }
+        let clusters: serde_json::Value = serde_json::from_str(&run(&mut cmd)).unwrap();
+        clusters
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["level"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (shipped, own) = (levels(false), levels(true));
+    assert_eq!(shipped.len(), own.len());
+    assert!(shipped.iter().any(|l| l != "orange"), "{shipped:?}");
+    assert!(own.iter().all(|l| l == "orange"), "{own:?}");
+
+    // Every recurring problem's lead department from the configuration's table.
+    let recurring = run(fengqiao()
+        .args(["recurring", "--db"])
+        .arg(&db)
+        .arg("--config")
+        .arg(&config));
+    let mut rows = recurring.lines();
+    let header: Vec<&str> = rows.next().unwrap().split(',').collect();
+    let lead = header.iter().position(|&c| c == "lead_department").unwrap();
+    let leads: Vec<String> = rows.map(|r| r.split(',').nth(lead).unwrap().to_string()).collect();
+    assert!(
+        !leads.is_empty() && leads.iter().all(|l| l.starts_with("测试-")),
+        "{leads:?}"
+    );
+
+    let out = dir.path().join("W43");
+    run(fengqiao()
+        .args(["briefing", "--week", "2026-W43", "--db"])
+        .arg(&db)
+        .arg("--out")
+        .arg(&out)
+        .arg("--config")
+        .arg(&config));
+    let content: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("briefing.json")).unwrap()).unwrap();
+    assert_eq!(content["rules_name"], "测试规则");
+    let clusters = content["clusters"].as_array().unwrap();
+    assert!(!clusters.is_empty() && clusters.iter().all(|c| c["level"] == "orange"));
+    assert!(content["recurring"].as_array().unwrap().len() <= 3, "[briefing] top");
+}

@@ -323,6 +323,8 @@ pub struct Briefing {
     pub callback: Vec<CallbackStratum>,
     /// The seed the call-back sample was drawn with.
     pub callback_seed: u64,
+    /// The name of the response rules the clusters were levelled by.
+    pub rules_name: String,
 }
 
 /// What a briefing directory holds, as its `manifest.json` says: written by the report writer, read
@@ -488,6 +490,7 @@ pub fn briefing(conn: &Connection, region: &Region, opts: &BriefingOptions) -> R
         trend: category_trend(conn, region, period, unit, opts.trend_steps)?,
         callback: callback_sample(conn, region, period, unit, opts.seed)?,
         callback_seed: opts.seed,
+        rules_name: opts.rules.name.clone(),
     })
 }
 

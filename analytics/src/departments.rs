@@ -53,18 +53,20 @@ impl Departments {
             message,
         };
         let table: Table = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        Departments::from_table(table.categories).map_err(invalid)
+    }
+
+    /// The table from its `[categories]` entries, checked as [`Departments::parse`] says.
+    fn from_table(categories: BTreeMap<String, Department>) -> Result<Departments, String> {
         let mut by_category: Vec<Option<Department>> = vec![None; Category::ALL.len()];
-        for (key, department) in table.categories {
-            let category: Category = key.parse().map_err(|e| invalid(format!("[categories] {key}: {e}")))?;
+        for (key, department) in categories {
+            let category: Category = key.parse().map_err(|e| format!("[categories] {key}: {e}"))?;
             if department.lead.trim().is_empty() {
-                return Err(invalid(format!("[categories] {key}: the lead department is empty")));
+                return Err(format!("[categories] {key}: the lead department is empty"));
             }
             let slot = &mut by_category[category_index(category)];
             if slot.is_some() {
-                return Err(invalid(format!(
-                    "[categories] {key}: {} is listed twice",
-                    category.code()
-                )));
+                return Err(format!("[categories] {key}: {} is listed twice", category.code()));
             }
             *slot = Some(department);
         }
@@ -75,7 +77,7 @@ impl Departments {
             .map(|(c, _)| c.code())
             .collect();
         if !missing.is_empty() {
-            return Err(invalid(format!("[categories] lacks {}", missing.join(", "))));
+            return Err(format!("[categories] lacks {}", missing.join(", ")));
         }
         Ok(Departments {
             by_category: by_category.into_iter().flatten().collect(),
@@ -95,6 +97,15 @@ impl Departments {
     /// The department responsible for `category`.
     pub fn of(&self, category: Category) -> &Department {
         &self.by_category[category_index(category)]
+    }
+}
+
+/// A table as a section of another file (`[departments]` of `fengqiao.toml`: its `categories`),
+/// checked as [`Departments::parse`] says.
+impl<'de> Deserialize<'de> for Departments {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let table = Table::deserialize(deserializer)?;
+        Departments::from_table(table.categories).map_err(serde::de::Error::custom)
     }
 }
 

@@ -38,6 +38,8 @@ pub struct ProfileOptions {
     pub limit: usize,
     /// What the recurring problems are ranked by: persistent excess (risk, the default) or volume.
     pub measure: crate::measure::Measure,
+    /// Who leads on each category (the configuration's table).
+    pub departments: Departments,
 }
 
 /// One village a place's cases come from.
@@ -126,7 +128,7 @@ pub fn profile(conn: &Connection, region: &Region, opts: &ProfileOptions) -> Res
 
     // A cell's problems are those of the villages its cases come from; a unit's, its own villages'.
     let keep = |code: &str| opts.cell.is_none() || involved.contains(code);
-    let departments = Departments::default();
+    let departments = &opts.departments;
     // A village's recurring problems depend on its own cases only, so for a cell they are computed
     // within the smallest unit holding all its villages (the same figures, a fraction of the work).
     // Alerts compare a village with the rest of the region: those run region-wide, as the API's.
@@ -141,7 +143,7 @@ pub fn profile(conn: &Connection, region: &Region, opts: &ProfileOptions) -> Res
     let report = recurring(
         conn,
         region,
-        &departments,
+        departments,
         &RecurringOptions {
             last_day: Some(last_day),
             filter: within,
@@ -158,7 +160,7 @@ pub fn profile(conn: &Connection, region: &Region, opts: &ProfileOptions) -> Res
     let mut alert_opts = AlertOptions::new(last_day);
     alert_opts.limit = None;
     alert_opts.filter = history;
-    let alerts: Vec<Alert> = alerts(conn, region, &departments, &alert_opts)?
+    let alerts: Vec<Alert> = alerts(conn, region, departments, &alert_opts)?
         .into_iter()
         .filter(|a| keep(&a.place.unit_code))
         .take(opts.limit)

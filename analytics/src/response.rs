@@ -100,6 +100,9 @@ pub struct Rule {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rules {
+    /// The rule set's name, shown on the wall and in briefings (default: the file's name).
+    #[serde(default)]
+    pub name: String,
     /// A category counts towards `min_categories` when it makes up at least this share of the cases.
     pub category_share: f64,
     /// The rules of the risk measures (the default maps), tried in order.
@@ -118,6 +121,114 @@ pub struct RulesError {
     pub message: String,
 }
 
+/// What is wrong with a parsed rule set: where (`list` `rule` or `volume_rule` and the rule's
+/// index from 0, `field` the condition; neither for a key of the set) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleProblem {
+    pub list: Option<&'static str>,
+    pub index: Option<usize>,
+    pub field: Option<&'static str>,
+    pub message: String,
+}
+
+impl fmt::Display for RuleProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.list, self.index) {
+            (Some(list), Some(i)) => write!(f, "[[{list}]] #{}", i + 1)?,
+            _ => f.write_str("rules")?,
+        }
+        if let Some(field) = self.field {
+            write!(f, " {field}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// The conditions of a rule by name, as lower bounds (`None`: not given).
+fn bounds(rule: &Rule) -> [(&'static str, Option<f64>); 9] {
+    [
+        ("min_confidence", rule.min_confidence.map(f64::from)),
+        ("min_cases_per_week", rule.min_cases_per_week),
+        ("min_ratio", rule.min_ratio),
+        ("min_excess_per_week", rule.min_excess_per_week),
+        ("min_excess", rule.min_excess),
+        ("min_villages", rule.min_villages.map(|v| v as f64)),
+        ("min_townships", rule.min_townships.map(|v| v as f64)),
+        ("min_categories", rule.min_categories.map(|v| v as f64)),
+        ("min_serious_share", rule.min_serious_share),
+    ]
+}
+
+/// Conditions that only the risk measures have figures for.
+const RISK_ONLY: [&str; 3] = ["min_ratio", "min_excess_per_week", "min_excess"];
+
+/// Whether every cluster `later` holds for is held by `earlier` too (each of `earlier`'s conditions
+/// is one of `later`'s with a bound at most as high): `later` then never decides, listed after it.
+fn shadows(earlier: &Rule, later: &Rule) -> bool {
+    bounds(earlier)
+        .iter()
+        .zip(bounds(later))
+        .all(|((_, e), (_, l))| match (e, l) {
+            (None, _) => true,
+            (Some(e), Some(l)) => *e <= l,
+            (Some(_), None) => false,
+        })
+}
+
+/// The value problems of one rule's conditions.
+fn condition_problems(rule: &Rule, volume: bool) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    for (name, value) in bounds(rule) {
+        let Some(v) = value else { continue };
+        let bad = match name {
+            "min_confidence" => {
+                (!(1.0..=3.0).contains(&v)).then(|| format!("{v} is not a confidence bin 1 (90%), 2 (95%) or 3 (99%)"))
+            }
+            "min_serious_share" => (!(0.0..=1.0).contains(&v)).then(|| format!("{v} is not a share between 0 and 1")),
+            "min_ratio" => (!(v.is_finite() && v > 0.0)).then(|| format!("{v} is not a ratio above 0")),
+            _ => (!(v.is_finite() && v >= 0.0)).then(|| format!("{v} is negative")),
+        };
+        if let Some(message) = bad {
+            out.push((name, message));
+        }
+        if volume && RISK_ONLY.contains(&name) {
+            out.push((name, "is a risk condition (observed against expected): it never holds on the workload map, so this volume rule never applies".into()));
+        }
+    }
+    out
+}
+
+/// The problems of one list of rules (`rule` or `volume_rule`).
+fn list_problems(list: &'static str, rules: &[Rule]) -> Vec<RuleProblem> {
+    let volume = list == "volume_rule";
+    let mut out = Vec::new();
+    for (j, rule) in rules.iter().enumerate() {
+        for (field, message) in condition_problems(rule, volume) {
+            out.push(RuleProblem {
+                list: Some(list),
+                index: Some(j),
+                field: Some(field),
+                message,
+            });
+        }
+        if let Some(i) = (0..j).find(|&i| shadows(&rules[i], rule)) {
+            let earlier = &rules[i];
+            let message = if earlier.level == rule.level {
+                format!("never applies: #{} ({}), listed before it, holds for every cluster it holds for — delete it or put it first", i + 1, earlier.level)
+            } else {
+                format!("({}) never applies: #{} ({}), listed before it, holds for every cluster it holds for — rules are tried in order, put the stricter rule first", rule.level, i + 1, earlier.level)
+            };
+            out.push(RuleProblem {
+                list: Some(list),
+                index: Some(j),
+                field: None,
+                message,
+            });
+        }
+    }
+    out
+}
+
 impl Default for Rules {
     fn default() -> Self {
         Rules::parse(
@@ -131,17 +242,48 @@ impl Default for Rules {
 impl Rules {
     /// Parses a rule file's text (`file` names it in errors).
     pub fn parse(text: &str, file: &str) -> Result<Rules, RulesError> {
-        let rules: Rules = toml::from_str(text).map_err(|e| RulesError {
+        let mut rules: Rules = toml::from_str(text).map_err(|e| RulesError {
             file: file.to_string(),
             message: e.to_string(),
         })?;
-        if !(0.0..=1.0).contains(&rules.category_share) {
+        let problems = rules.problems();
+        if !problems.is_empty() {
+            let listed: Vec<String> = problems.iter().map(RuleProblem::to_string).collect();
             return Err(RulesError {
                 file: file.to_string(),
-                message: format!("category_share {} is not between 0 and 1", rules.category_share),
+                message: listed.join("; "),
             });
         }
+        rules.name_after(file);
         Ok(rules)
+    }
+
+    /// Names an unnamed rule set after the stem of the file it came from.
+    pub fn name_after(&mut self, file: &str) {
+        if self.name.trim().is_empty() {
+            let path = std::path::Path::new(file);
+            self.name = path
+                .file_stem()
+                .map_or_else(|| file.to_string(), |s| s.to_string_lossy().into_owned());
+        }
+    }
+
+    /// Everything that makes the set unusable as written: `category_share` outside 0–1, a condition
+    /// out of its range, a risk condition in a volume rule, and rules that can never apply because
+    /// one listed before them holds whenever they do (overlapping or wrongly ordered rules).
+    pub fn problems(&self) -> Vec<RuleProblem> {
+        let mut out = Vec::new();
+        if !(0.0..=1.0).contains(&self.category_share) {
+            out.push(RuleProblem {
+                list: None,
+                index: None,
+                field: Some("category_share"),
+                message: format!("{} is not between 0 and 1", self.category_share),
+            });
+        }
+        out.extend(list_problems("rule", &self.rules));
+        out.extend(list_problems("volume_rule", &self.volume_rules));
+        out
     }
 
     /// Reads a rule file.
@@ -407,5 +549,46 @@ mod tests {
         )
         .unwrap();
         assert_eq!(custom.decide(&facts(1, 0.5, 1, 1, &[1], 0.0)).0, Level::Orange);
+    }
+
+    #[test]
+    fn the_shipped_rules_have_no_problem_and_dead_or_out_of_range_rules_are_found() {
+        assert_eq!(Rules::default().problems(), []);
+        assert_eq!(Rules::default().name, "枫桥默认规则");
+        let text = "category_share = 0.2\n\
+                    [[rule]]\nlevel = \"orange\"\nmin_confidence = 2\nmin_villages = 2\n\
+                    [[rule]]\nlevel = \"red\"\nmin_confidence = 3\nmin_villages = 3\n\
+                    [[rule]]\nlevel = \"yellow\"\nmin_confidence = 3\n\
+                    [[rule]]\nlevel = \"orange\"\nmin_confidence = 2\nmin_villages = 2\nmin_townships = 2\n\
+                    [[volume_rule]]\nlevel = \"red\"\nmin_excess = 5\nmin_serious_share = 1.5\n";
+        let rules: Rules = toml::from_str(text).unwrap();
+        let shown: Vec<String> = rules.problems().iter().map(|p| p.to_string()).collect();
+        assert_eq!(shown.len(), 4, "{shown:#?}");
+        // Red after a weaker orange can never be given; the yellow rule after them still can.
+        assert!(
+            shown[0].starts_with("[[rule]] #2: (red) never applies: #1 (orange)"),
+            "{}",
+            shown[0]
+        );
+        assert!(
+            shown[1].starts_with("[[rule]] #4: never applies: #1 (orange)"),
+            "{}",
+            shown[1]
+        );
+        assert!(
+            shown[2].starts_with("[[volume_rule]] #1 min_excess: is a risk condition"),
+            "{}",
+            shown[2]
+        );
+        assert!(
+            shown[3].starts_with("[[volume_rule]] #1 min_serious_share: 1.5 is not a share"),
+            "{}",
+            shown[3]
+        );
+        let err = Rules::parse(text, "r.toml").unwrap_err().to_string();
+        assert!(err.starts_with("r.toml: [[rule]] #2: (red) never applies"), "{err}");
+        // Unnamed sets are named after their file.
+        let plain = Rules::parse("category_share = 0.2\nrule = []\n", "dir/county.toml").unwrap();
+        assert_eq!(plain.name, "county");
     }
 }

@@ -15,7 +15,6 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use fengqiao_analytics::aggregate::{aggregate_units, SeverityWeights};
 use fengqiao_analytics::cube::{cube, is_within, last_case_day, CubeOptions, Space, Step};
-use fengqiao_analytics::departments::Departments;
 use fengqiao_analytics::emerging::{emerging_hot_spots, EmergingOptions};
 use fengqiao_analytics::filter::Filter;
 use fengqiao_analytics::hotspot::HeatCell;
@@ -420,7 +419,7 @@ pub async fn recurring(State(state): State<Arc<AppState>>, ask: Ask) -> Result<R
     // each row long).
     let (report, rows) = state
         .read(move |conn, state| {
-            let report = recurring_problems(conn, &state.region, &Departments::default(), &opts)?;
+            let report = recurring_problems(conn, &state.region, state.config.departments(), &opts)?;
             let rows = to_rows(report.problems.iter().take(limit))?;
             Ok((report, rows))
         })
@@ -520,7 +519,7 @@ pub async fn alerts(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Resp
             opts.min_cases = min_cases;
             opts.min_recurrence_years = years;
             opts.filter = filter;
-            Ok(early_warning(conn, &state.region, &Departments::default(), &opts)?)
+            Ok(early_warning(conn, &state.region, state.config.departments(), &opts)?)
         })
         .await?;
     let Some((block, projection)) = block else {
@@ -1019,6 +1018,7 @@ pub async fn profile(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Res
         weeks: params.number_in("weeks", 12usize, 2..=104)?,
         limit: params.number_in("limit", 10usize, 1..=100)?,
         measure: params.parse_or("measure", Measure::default())?,
+        departments: state.config.departments().clone(),
     };
     let profile = state
         .read(move |conn, state| Ok(place_profile(conn, &state.region, &opts)?))

@@ -230,8 +230,8 @@ pub async fn make(
         ..Filter::default()
     };
     let unit = scoped(place, &state.region, &who)?.unit;
-    let mut opts = BriefingOptions::new(period);
-    opts.top = params.number_in("top", 10usize, 1..=100)?;
+    let mut opts = state.config.briefing_options(period);
+    opts.top = params.number_in("top", opts.top, 1..=100)?;
     opts.seed = params.number_in("seed", 0u64, 0..=u64::MAX)?;
     let name = match &unit {
         Some(code) if *code != state.region.code => format!("{code}-{}", opts.period.id),

@@ -17,7 +17,7 @@ use fengqiao_analytics::filter::Filter;
 use fengqiao_analytics::hotspot::{heatmap, heatmap_cached, HeatCell, Heatmap, HeatmapOptions};
 use fengqiao_analytics::measure::{Measure, RiskOptions};
 use fengqiao_analytics::pattern::Pattern;
-use fengqiao_analytics::response::{Level, Rules};
+use fengqiao_analytics::response::Level;
 use fengqiao_ingest::model::AdminLevel;
 use fengqiao_ingest::region::UnitId;
 use fengqiao_ingest::Region;
@@ -298,7 +298,7 @@ fn build_layer(conn: &duckdb::Connection, state: &AppState, request: &LayerReque
         filter: request.filter.clone(),
         weights: SeverityWeights::default(),
         as_of: fengqiao_ingest::time::now_china(),
-        rules: Rules::default(),
+        rules: state.config.rules().clone(),
         measure: request.measure,
         risk: RiskOptions::default(),
     };

@@ -163,12 +163,15 @@ async fn healthz(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     axum::Json(serde_json::json!({ "status": "ok", "version": state.version() }))
 }
 
-/// The data version, the last day with cases (what "today" is on the wall) and the region.
+/// The data version, the last day with cases (what "today" is on the wall), the region and the
+/// name of the response rules in force.
 async fn version(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     // The projection of the version knows its last day (computed once per version).
     let last_day = crate::display::projection(&state).await?.last_day;
     let region = serde_json::json!({ "code": state.region.code, "name": state.region.name });
-    let body = serde_json::json!({ "version": state.version(), "last_day": last_day, "region": region });
+    let rules = &state.config.rules().name;
+    let body =
+        serde_json::json!({ "version": state.version(), "last_day": last_day, "region": region, "rules": rules });
     Ok(crate::display::no_figures(axum::Json(body).into_response()))
 }
 

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use axum::response::IntoResponse;
 
 use crate::cache::ByteCache;
-use crate::config::{Role, ServerConfig};
+use crate::config::{Config, Role};
 use crate::error::ApiError;
 use crate::layers::LayerSlot;
 use crate::metrics::Metrics;
@@ -43,7 +43,7 @@ pub struct Principal {
 /// The server's state, shared by every request.
 pub struct AppState {
     pub region: Arc<Region>,
-    pub config: ServerConfig,
+    pub config: Config,
     /// Token → principal, compared in full against every entry.
     tokens: Vec<(String, Principal)>,
     /// The writer: only ingest locks it.
@@ -82,7 +82,7 @@ impl AppState {
     /// The state for `store` (its data version is the number of files it has ingested). Sets the
     /// store's memory limit, erases the raw text of rejected lines older than the retention, and
     /// opens the audit log. A token whose unit the region does not have is an error, not "no scope".
-    pub fn new(store: Store, region: Region, config: ServerConfig) -> Result<Arc<AppState>, ApiError> {
+    pub fn new(store: Store, region: Region, config: Config) -> Result<Arc<AppState>, ApiError> {
         let internal = |e: duckdb::Error| ApiError::Internal(format!("opening the store: {e}"));
         store
             .conn()

@@ -17,13 +17,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use chrono::{Datelike, NaiveDateTime, NaiveTime, Weekday};
 use fengqiao_ingest::read::InputFormat;
 use fengqiao_ingest::store::NoProgress;
 use fengqiao_ingest::IngestOptions;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+pub use fengqiao_config::Weekly;
 
 /// A folder to take case files from.
 #[derive(Debug, Clone)]
@@ -167,54 +167,6 @@ impl Watch {
     }
 }
 
-/// A weekly time: `MON 08:00` (also `周一 08:00`, `monday 8:00`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Weekly {
-    pub weekday: Weekday,
-    pub at: NaiveTime,
-}
-
-impl std::str::FromStr for Weekly {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Weekly, String> {
-        let bad = || format!("{s:?} is not a weekly time like \"MON 08:00\"");
-        let (day, time) = s.trim().split_once(char::is_whitespace).ok_or_else(bad)?;
-        let weekday = match day.trim().to_lowercase().as_str() {
-            "周一" | "星期一" => Weekday::Mon,
-            "周二" | "星期二" => Weekday::Tue,
-            "周三" | "星期三" => Weekday::Wed,
-            "周四" | "星期四" => Weekday::Thu,
-            "周五" | "星期五" => Weekday::Fri,
-            "周六" | "星期六" => Weekday::Sat,
-            "周日" | "星期日" | "周天" => Weekday::Sun,
-            d => d.parse::<Weekday>().map_err(|_| bad())?,
-        };
-        let at = NaiveTime::parse_from_str(time.trim(), "%H:%M").map_err(|_| bad())?;
-        Ok(Weekly { weekday, at })
-    }
-}
-
-impl Weekly {
-    /// The first time of this schedule strictly after `now`.
-    pub fn next_after(&self, now: NaiveDateTime) -> NaiveDateTime {
-        let mut day = now.date();
-        loop {
-            let candidate = day.and_time(self.at);
-            if day.weekday() == self.weekday && candidate > now {
-                return candidate;
-            }
-            day = day.succ_opt().expect("a next day");
-        }
-    }
-
-    /// The ISO week (`2026-W44`) of the last full week (Monday–Sunday) before `run`.
-    pub fn week_before(run: NaiveDateTime) -> String {
-        let monday = run.date() - chrono::Duration::days(run.date().weekday().num_days_from_monday() as i64);
-        let last_week = (monday - chrono::Duration::days(7)).iso_week();
-        format!("{}-W{:02}", last_week.year(), last_week.week())
-    }
-}
-
 /// A weekly briefing made on a schedule.
 #[derive(Debug, Clone)]
 pub struct BriefingSchedule {
@@ -228,12 +180,7 @@ impl BriefingSchedule {
     pub async fn make(&self, state: &Arc<AppState>, week: &str) -> Result<PathBuf, ApiError> {
         let target = self.dir.join(week);
         let period = fengqiao_analytics::briefing::ReportPeriod::week(week)?;
-        crate::briefings::write(
-            state,
-            fengqiao_analytics::briefing::BriefingOptions::new(period),
-            target.clone(),
-        )
-        .await?;
+        crate::briefings::write(state, state.config.briefing_options(period), target.clone()).await?;
         Ok(target)
     }
 
@@ -260,33 +207,11 @@ impl BriefingSchedule {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::NaiveDate;
-
-    fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(y, m, d)
-            .unwrap()
-            .and_hms_opt(h, min, 0)
-            .unwrap()
-    }
-
-    #[test]
-    fn weekly_times_parse_and_come_round() {
-        let w: Weekly = "MON 08:00".parse().unwrap();
-        assert_eq!(w, "周一 08:00".parse().unwrap());
-        assert!("someday 8".parse::<Weekly>().is_err());
-        // 2026-10-26 is a Monday.
-        assert_eq!(w.next_after(at(2026, 10, 26, 7, 59)), at(2026, 10, 26, 8, 0));
-        assert_eq!(w.next_after(at(2026, 10, 26, 8, 0)), at(2026, 11, 2, 8, 0));
-        assert_eq!(w.next_after(at(2026, 10, 28, 12, 0)), at(2026, 11, 2, 8, 0));
-        // Run on Monday 26 October: the week of 19–25 October, ISO week 43.
-        assert_eq!(Weekly::week_before(at(2026, 10, 26, 8, 0)), "2026-W43");
-        assert_eq!(Weekly::week_before(at(2027, 1, 4, 8, 0)), "2026-W53");
-    }
 
     fn state(briefings: &Path) -> Arc<AppState> {
-        let config = crate::config::ServerConfig {
+        let config = crate::config::Config {
             briefings_dir: Some(briefings.to_path_buf()),
-            ..crate::config::ServerConfig::default()
+            ..crate::config::Config::default()
         };
         let store = fengqiao_ingest::Store::open_in_memory().unwrap();
         AppState::new(store, fengqiao_ingest::Region::chenzhou(), config).unwrap()

@@ -10,7 +10,7 @@ use axum::http::{header, Request, Response, StatusCode};
 use axum::Router;
 use fengqiao_analytics::briefing::Manifest;
 use fengqiao_ingest::{Region, Store};
-use fengqiao_tiles::config::ServerConfig;
+use fengqiao_tiles::config::Config;
 use fengqiao_tiles::{router, AppState};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
@@ -61,7 +61,7 @@ unit = "431002"
 "#,
         root.join("briefings").display()
     );
-    let config = ServerConfig::parse(&text, "test.toml", &region).unwrap();
+    let config = Config::parse(&text, "test.toml").unwrap();
     let state = AppState::new(Store::open_in_memory().unwrap(), region, config).unwrap();
     router(Arc::clone(&state))
 }
@@ -180,9 +180,9 @@ async fn briefings_are_listed_and_served_by_role_and_scope_and_never_outside_the
 }
 
 /// A server with one admin token (as `fengqiao serve` makes when the configuration has none).
-fn admin_only() -> ServerConfig {
+fn admin_only() -> Config {
     let text = format!("[[tokens]]\nname = \"admin\"\ntoken = \"{ADMIN}\"\nrole = \"admin\"\n");
-    ServerConfig::parse(&text, "test.toml", &Region::chenzhou()).unwrap()
+    Config::parse(&text, "test.toml").unwrap()
 }
 
 #[tokio::test]
@@ -300,7 +300,7 @@ async fn a_briefing_is_made_by_the_server_with_its_own_store() {
          [[tokens]]\nname = \"beihu\"\ntoken = \"{COUNTY}\"\nrole = \"analyst\"\nunit = \"431002\"\n",
         dir.path().join("briefings").display()
     );
-    let config = ServerConfig::parse(&text, "test.toml", &region).unwrap();
+    let config = Config::parse(&text, "test.toml").unwrap();
     let app = router(AppState::new(store, region, config).unwrap());
     let post = |uri: &'static str, token: &'static str| {
         let app = app.clone();

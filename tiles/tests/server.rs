@@ -9,7 +9,7 @@ use axum::http::{header, Request, Response, StatusCode};
 use axum::Router;
 use fengqiao_generator::{generate, GenerateOptions};
 use fengqiao_ingest::{IngestOptions, Region, Store};
-use fengqiao_tiles::config::ServerConfig;
+use fengqiao_tiles::config::Config;
 use fengqiao_tiles::mvt::{decode, to_tile_coords, DecodedFeature, GeomKind, Value as MvtValue};
 use fengqiao_tiles::{router, AppState, TileId};
 use http_body_util::BodyExt;
@@ -51,10 +51,10 @@ fn data() -> &'static (Vec<u8>, Vec<u8>) {
 
 /// The test tokens; `all: false` is a server with only an admin token (as `fengqiao serve` makes
 /// one when the configuration has none: nobody is trusted for connecting from this machine).
-fn config(all: bool) -> ServerConfig {
+fn config(all: bool) -> Config {
     if !all {
         let text = format!("[[tokens]]\nname = \"admin\"\ntoken = \"{ADMIN}\"\nrole = \"admin\"\n");
-        return ServerConfig::parse(&text, "test.toml", &Region::chenzhou()).unwrap();
+        return Config::parse(&text, "test.toml").unwrap();
     }
     let text = format!(
         r#"
@@ -77,7 +77,7 @@ role = "analyst"
 unit = "{COUNTY_CODE}"
 "#
     );
-    ServerConfig::parse(&text, "test.toml", &Region::chenzhou()).unwrap()
+    Config::parse(&text, "test.toml").unwrap()
 }
 
 /// A fresh in-memory store with the first file, and its router.

@@ -25,11 +25,11 @@ const playbackSeconds = Math.max(1, Number(options.get('playback_seconds') || 5)
 const TEXT = {
   zh: { title: '矛盾纠纷热力图', today: '当日受理', period: '近{n}日受理', closure: '办结率', onTime: '按时办结率',
         satisfaction: '满意度', redOrange: '红/橙聚集区', none: '暂无', week: '第{k}/12周', cumulative: '累计',
-        playback: '回放', unavailable: '数据暂不可用', series: ['当日', '近{n}日'], cases: '件', expected: '预期' },
+        playback: '回放', unavailable: '数据暂不可用', series: ['当日', '近{n}日'], cases: '件', expected: '预期', rules: '响应规则' },
   en: { title: 'Contradiction heat map', today: 'Last day', period: 'Last {n} days', closure: 'Closure',
         onTime: 'On time', satisfaction: 'Satisfaction', redOrange: 'Red/orange', none: 'None',
         week: 'week {k}/12', cumulative: 'cumulative', playback: 'Playback', unavailable: 'Data unavailable',
-        series: ['Last day', 'Last {n} days'], cases: 'cases', expected: 'expected' },
+        series: ['Last day', 'Last {n} days'], cases: 'cases', expected: 'expected', rules: 'Rules' },
 }[lang];
 const HEADINGS_EN = { intake: 'Intake', classes: 'Intake by class', categories: 'Categories',
                       clusters: 'Hot-spot clusters', emerging: 'New and intensifying', alerts: 'Alerts' };
@@ -60,7 +60,7 @@ addEventListener('resize', () => map.resize());
 for (const chart of Object.values(charts)) new ResizeObserver(() => chart.resize()).observe(chart.getDom());
 
 /** The hexagon legend: what the map measures (with the toggle between risk and workload), the four
- * levels and who responds. */
+ * levels and who responds, under the name of the response rules in force. */
 function legend() {
   const toggle = MEASURES.map((m) =>
     `<button type="button" data-measure="${m}" class="${m === state.measure ? 'on' : ''}">${MEASURE_TEXT[m]}</button>`).join('');
@@ -71,6 +71,10 @@ function legend() {
   }).join('');
   const box = document.getElementById('legend');
   box.innerHTML = `<div class="measure">${toggle}</div><div class="note" id="measure-note">${MEASURE_TEXT[`${state.measure}Note`]}</div>${levels}`;
+  const rules = document.createElement('div');
+  rules.className = 'rules';
+  rules.textContent = `${TEXT.rules}：${first.rules ?? ''}`;
+  box.children[1].after(rules);
   for (const button of box.querySelectorAll('button[data-measure]')) {
     button.addEventListener('click', () => setMeasure(button.dataset.measure));
   }

@@ -9,7 +9,7 @@ use axum::http::{header, Request, Response};
 use axum::Router;
 use fengqiao_generator::{generate, GenerateOptions};
 use fengqiao_ingest::{IngestOptions, Region, Store};
-use fengqiao_tiles::config::ServerConfig;
+use fengqiao_tiles::config::Config;
 use fengqiao_tiles::{router, AppState};
 use http_body_util::BodyExt;
 use serde_json::Value;
@@ -42,7 +42,7 @@ pub fn cases_csv() -> &'static [u8] {
 }
 
 /// The configuration with a token of every role (and `extra` appended: limits, say).
-pub fn config(extra: &str) -> ServerConfig {
+pub fn config(extra: &str) -> Config {
     let text = format!(
         "suppress_below = {K}\n{extra}\n\
          [[tokens]]\nname = \"monitor\"\ntoken = \"{MONITOR}\"\nrole = \"monitor\"\n\
@@ -52,7 +52,7 @@ pub fn config(extra: &str) -> ServerConfig {
          [[tokens]]\nname = \"beihu\"\ntoken = \"{COUNTY}\"\nrole = \"analyst\"\nunit = \"{COUNTY_CODE}\"\n\
          [[tokens]]\nname = \"beihu-wall\"\ntoken = \"{COUNTY_WALL}\"\nrole = \"display\"\nunit = \"{COUNTY_CODE}\"\n"
     );
-    ServerConfig::parse(&text, "test.toml", &Region::chenzhou()).unwrap()
+    Config::parse(&text, "test.toml").unwrap()
 }
 
 /// An in-memory store with the generated cases.
@@ -73,7 +73,7 @@ pub fn store() -> Store {
 }
 
 /// The router and state over `store` with `config`.
-pub fn app_with(store: Store, config: ServerConfig) -> (Router, Arc<AppState>) {
+pub fn app_with(store: Store, config: Config) -> (Router, Arc<AppState>) {
     let state = AppState::new(store, Region::chenzhou(), config).unwrap();
     (router(Arc::clone(&state)), state)
 }
