@@ -109,7 +109,6 @@ fn step_zh(b: &Briefing) -> &'static str {
 
 /// The document of a briefing, its figures already drawn.
 pub fn document(b: &Briefing, region: &Region, figures: &[FigureFile]) -> Vec<Block> {
-    let name = |code: &str| region.unit(code).map_or_else(String::new, |u| u.name.clone());
     let mut out = Vec::new();
     let step = step_zh(b);
     let risk = b.measure.is_risk();
@@ -128,9 +127,40 @@ pub fn document(b: &Briefing, region: &Region, figures: &[FigureFile]) -> Vec<Bl
             format!("统计期：{} 至 {} · {data_range}", b.period.first_day, b.period.last_day),
         ],
     });
+    let words = Words {
+        this,
+        last,
+        step,
+        risk,
+        region,
+    };
+    overview(b, &words, &mut out);
+    hotspots(b, &words, figures, &mut out);
+    emerging(b, &words, &mut out);
+    recurring(b, &words, &mut out);
+    alerts(b, &words, &mut out);
+    overdue(b, &words, figures, &mut out);
+    category_trends(b, &words, figures, &mut out);
+    callback(b, &words, &mut out);
+    data_notes(b, &words, &mut out);
+    out
+}
 
-    // 一、总体态势
-    out.push(Block::Heading(SECTIONS[0].into()));
+/// The words and facts every section's text uses: the period's "this" and "last" (本周/上周), its
+/// step (周/月), whether the figures are on risk, and the region for names.
+#[derive(Clone, Copy)]
+struct Words<'a> {
+    this: &'static str,
+    last: &'static str,
+    step: &'static str,
+    risk: bool,
+    region: &'a Region,
+}
+
+/// 一's opening paragraph: intake with 环比 and 同比, the rates, the largest category, the clusters
+/// and alerts.
+fn overview_lead(b: &Briefing, words: &Words) -> String {
+    let Words { this, risk, .. } = *words;
     let cur = &b.current;
     let prev = &b.last_period;
     let yoy = b.last_year.as_ref();
@@ -180,7 +210,17 @@ pub fn document(b: &Briefing, region: &Region, figures: &[FigureFile]) -> Vec<Bl
             .count(),
         b.alerts.len()
     ));
-    out.push(Block::Paragraph(lead));
+    lead
+}
+
+/// 一、总体态势: the lead paragraph and the KPI table.
+fn overview(b: &Briefing, words: &Words, out: &mut Vec<Block>) {
+    let Words { this, last, .. } = *words;
+    out.push(Block::Heading(SECTIONS[0].into()));
+    out.push(Block::Paragraph(overview_lead(b, words)));
+    let cur = &b.current;
+    let prev = &b.last_period;
+    let yoy = b.last_year.as_ref();
     let yoy_header = format!("去年同期（{}）", b.year_before.id);
     let mut rows = vec![{
         let mut r = vec![
@@ -243,8 +283,11 @@ pub fn document(b: &Briefing, region: &Region, figures: &[FigureFile]) -> Vec<Bl
     out.push(Block::Note(
         "注：就地化解率暂无法计算——案件记录未登记化解层级（村、乡镇、县）与是否上交，见“九、数据说明”。".into(),
     ));
+}
 
-    // 二、热点分布
+/// 二、热点分布: the method, the map and the top clusters.
+fn hotspots(b: &Briefing, words: &Words, figures: &[FigureFile], out: &mut Vec<Block>) {
+    let Words { this, step, risk, .. } = *words;
     out.push(Block::Heading(SECTIONS[1].into()));
     let shown = b.clusters.len().min(10);
     out.push(Block::Paragraph(format!(
@@ -301,8 +344,12 @@ pub fn document(b: &Briefing, region: &Region, figures: &[FigureFile]) -> Vec<Bl
     } else {
         out.push(Block::Table(cluster_table(risk, rows)));
     }
+}
 
-    // 三、新增和加剧热点
+/// 三、新增和加剧热点: emerging hot spots.
+fn emerging(b: &Briefing, words: &Words, out: &mut Vec<Block>) {
+    let Words { step, risk, .. } = *words;
+    let name = |code: &str| words.region.unit(code).map_or_else(String::new, |u| u.name.clone());
     out.push(Block::Heading(SECTIONS[2].into()));
     out.push(Block::Paragraph(format!(
         "对截至{}的近{}个{step}按网格做时空热点分析（{}），\
@@ -352,8 +399,11 @@ pub fn document(b: &Briefing, region: &Region, figures: &[FigureFile]) -> Vec<Bl
             rows,
         }));
     }
+}
 
-    // 四、类案
+/// 四、类案: the recurring problems.
+fn recurring(b: &Briefing, words: &Words, out: &mut Vec<Block>) {
+    let Words { risk, .. } = *words;
     out.push(Block::Heading(SECTIONS[3].into()));
     out.push(Block::Paragraph(if risk {
         "同一村社区同一类型在近8周中至少4周案件数超过预期（常住人口×全域同类同期发案率），且超出显著（负二项检验，\
@@ -396,8 +446,10 @@ pub fn document(b: &Briefing, region: &Region, figures: &[FigureFile]) -> Vec<Bl
             rows,
         }));
     }
+}
 
-    // 五、预警
+/// 五、预警: the alerts.
+fn alerts(b: &Briefing, _words: &Words, out: &mut Vec<Block>) {
     out.push(Block::Heading(SECTIONS[4].into()));
     out.push(Block::Paragraph(format!(
         "以截至{}的近7天与此前12个同长窗口的基线比较（基线结合本地历史与按人口的预期，负二项检验，按重现期定级），下列村社区与类型的组合明显高于常态。",
@@ -435,8 +487,11 @@ pub fn document(b: &Briefing, region: &Region, figures: &[FigureFile]) -> Vec<Bl
             rows,
         }));
     }
+}
 
-    // 六、超期
+/// 六、超期: overdue by county.
+fn overdue(b: &Briefing, words: &Words, figures: &[FigureFile], out: &mut Vec<Block>) {
+    let Words { this, .. } = *words;
     out.push(Block::Heading(SECTIONS[5].into()));
     let total = |f: fn(&CountyOverdue) -> u64| b.overdue.iter().map(f).sum::<u64>();
     out.push(Block::Paragraph(format!(
@@ -477,8 +532,11 @@ pub fn document(b: &Briefing, region: &Region, figures: &[FigureFile]) -> Vec<Bl
             })
             .collect(),
     }));
+}
 
-    // 七、分类趋势
+/// 七、分类趋势: the largest categories over the last steps.
+fn category_trends(b: &Briefing, words: &Words, figures: &[FigureFile], out: &mut Vec<Block>) {
+    let Words { step, .. } = *words;
     out.push(Block::Heading(SECTIONS[6].into()));
     let t = &b.trend;
     out.push(Block::Paragraph(format!(
@@ -506,8 +564,11 @@ pub fn document(b: &Briefing, region: &Region, figures: &[FigureFile]) -> Vec<Bl
     closure.extend(t.closure_rate.iter().rev().take(6).rev().map(|r| pct(*r)));
     rows.push(closure);
     out.push(Block::Table(Table { header, widths, rows }));
+}
 
-    // 八、回访
+/// 八、回访: the call-back sample.
+fn callback(b: &Briefing, words: &Words, out: &mut Vec<Block>) {
+    let Words { this, .. } = *words;
     out.push(Block::Heading(SECTIONS[7].into()));
     out.push(Block::Paragraph(format!(
         "从{this}办结且已登记回访结果的案件中，按满意度分层抽取：非常满意1%、满意5%、基本满意10%、不满意20%（向上取整），\
@@ -547,8 +608,12 @@ pub fn document(b: &Briefing, region: &Region, figures: &[FigureFile]) -> Vec<Bl
             listed.join(" ")
         )));
     }
+}
 
-    // 九、数据说明
+/// 九、数据说明: how the figures were made.
+fn data_notes(b: &Briefing, words: &Words, out: &mut Vec<Block>) {
+    let Words { this, last, .. } = *words;
+    let yoy = b.last_year.as_ref();
     out.push(Block::Heading(SECTIONS[8].into()));
     for note in [
         format!(
@@ -583,7 +648,6 @@ pub fn document(b: &Briefing, region: &Region, figures: &[FigureFile]) -> Vec<Bl
     ] {
         out.push(Block::Note(note));
     }
-    out
 }
 
 /// How the hot-spot section's clusters were found, as its opening sentence says it.
