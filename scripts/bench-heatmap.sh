@@ -2,10 +2,13 @@
 # Heat-map benchmark (issue 3), in one run on the same 10 M cases:
 #   1. Rust, warm, in-process (analytics/benches/heatmap.rs): heat maps at res 8 (year, week, two
 #      categories, week × county), aggregate_cells alone, Gi* over the region at res 9 by parts, the
-#      Gi* kernel alone on 50,000 res-9 cells; median and min of N runs after a warm-up; peak RSS.
+#      Gi* kernel alone on 50,000 res-9 cells; the risk heat maps (issue 14: year and week, first call)
+#      and Kulldorff's scan with 999 replications; median and min of N runs after a warm-up; peak RSS.
 #   2. The analyst's Python path (scripts/reference/python_heatmap_path.py) on the same cases exported
 #      from the store to Parquet by DuckDB: pandas + h3 latlng_to_cell + groupby + libpysal W + esda
-#      G_Local, step by step; and esda G_Local alone on the Rust bench's 50,000-cell input.
+#      G_Local, step by step; the risk path on the same counts (residents per cell from
+#      `fengqiao heatmap --measure rate`, PySAL empirical-Bayes rates, G_Local on them); and esda
+#      G_Local alone on the Rust bench's 50,000-cell input.
 #   3. Equal numbers: the Python script exits non-zero when its per-cell counts differ from Rust's or
 #      its z-scores differ by 1e-6 or more.
 #
@@ -61,9 +64,12 @@ con.execute(\"COPY (SELECT lng, lat, reported_at, category FROM cases) TO '\" + 
 print(f'{time.perf_counter() - t:.3f}')" "$db" "$parquet.tmp")
   mv "$parquet.tmp" "$parquet"
 fi
+# Residents per res-8 cell for the analyst's risk path (PySAL EB rates + G_Local).
+population="$work/population-res8.csv"
+"$bin" heatmap --measure rate --res 8 --as-of 2026-11-01 --db "$db" --out "$population" 2>/dev/null
 python="$work/python.tsv"
 "$pyref/bin/python" scripts/reference/python_heatmap_path.py \
-  "$parquet" "$work/rust-res8-year.json" "$work/rust-kernel50k.json" "$runs" >"$python"
+  "$parquet" "$work/rust-res8-year.json" "$work/rust-kernel50k.json" "$runs" "$population" >"$python"
 
 echo "## raw: Rust ($rust)"
 cat "$rust"
@@ -80,6 +86,11 @@ awk -F'\t' '
     printf "| Rust heat map res 8, year (median ms) | %.0f |\n", rust["heatmap_res8_year"]
     printf "| Python path res 8, year, end to end (ms) | %.0f |\n", py["python_res8_year_total"]
     printf "| Rust vs Python end to end | %.1f× |\n", py["python_res8_year_total"] / rust["heatmap_res8_year"]
+    printf "| Rust risk heat map res 8, year (median ms) | %.0f |\n", rust["heatmap_res8_year_risk"]
+    printf "| Rust risk vs count heat map | %.2f× |\n", rust["heatmap_res8_year_risk"] / rust["heatmap_res8_year"]
+    printf "| Python risk path (EB rates + G_Local), end to end (ms) | %.0f |\n", py["python_res8_year_risk_total"]
+    printf "| Rust risk vs Python risk path | %.1f× |\n", py["python_res8_year_risk_total"] / rust["heatmap_res8_year_risk"]
+    printf "| Kulldorff scan, res 8, year, 999 replications (ms) | %.0f |\n", rust["scan_res8_year_999"]
     printf "| Rust gi_star, 50,000 cells (median ms) | %.3f |\n", rust["kernel50k_gi_star"]
     printf "| esda G_Local, 50,000 cells (median ms) | %.0f |\n", py["python_kernel50k_g_local"]
     printf "| kernel vs esda | %.0f× |\n", py["python_kernel50k_g_local"] / rust["kernel50k_gi_star"]

@@ -15,6 +15,9 @@ use crate::AnalyticsError;
 /// Cases read for [`crate::population::Placement`]: at most this many, spread over the store.
 pub const PLACEMENT_SAMPLE: usize = 100_000;
 
+/// The runs of consecutive rows a placement sample of a large store is made of.
+const SAMPLE_RUNS: usize = 32;
+
 /// Where a heat map's cases come from: the store (DuckDB) or the server's in-memory columns.
 #[derive(Clone, Copy)]
 pub enum CaseSource<'a> {
@@ -81,23 +84,28 @@ impl CaseSource<'_> {
                     what: "the placement sample",
                     source,
                 };
-                // System sampling (whole vectors) over a large store: a reservoir would read it all.
-                let rows: i64 = conn
-                    .query_row("SELECT count(*) FROM cases", [], |r| r.get(0))
+                // 32 runs of rows spread evenly over the store's own order (rowid): the same sample
+                // on every run, and each run read by itself (DuckDB skips to a rowid range; a
+                // `rowid % n` filter would read the whole table). DuckDB's `USING SAMPLE … (system,
+                // seed)` is repeatable only on one thread: on a large store it gave another
+                // placement, and other hot cells, from run to run.
+                let (rows, span): (i64, i64) = conn
+                    .query_row("SELECT count(*), coalesce(max(rowid) + 1, 0) FROM cases", [], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
                     .map_err(err)?;
-                let sample = if rows as usize <= max {
-                    String::new()
+                let select = "SELECT coalesce(grid_code, village_code), h3 FROM cases";
+                let sql = if rows as usize <= max {
+                    select.to_string()
                 } else {
-                    format!(
-                        " USING SAMPLE {:.6} PERCENT (system, 20261201)",
-                        100.0 * max as f64 / rows as f64
-                    )
+                    let run = max.div_ceil(SAMPLE_RUNS) as i64;
+                    let stride = span / SAMPLE_RUNS as i64;
+                    (0..SAMPLE_RUNS as i64)
+                        .map(|k| format!("{select} WHERE rowid >= {} AND rowid < {}", k * stride, k * stride + run))
+                        .collect::<Vec<_>>()
+                        .join(" UNION ALL ")
                 };
-                let mut stmt = conn
-                    .prepare(&format!(
-                        "SELECT coalesce(grid_code, village_code), h3 FROM cases{sample}"
-                    ))
-                    .map_err(err)?;
+                let mut stmt = conn.prepare(&sql).map_err(err)?;
                 let rows = stmt
                     .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))
                     .map_err(err)?;
@@ -131,5 +139,41 @@ impl CaseSource<'_> {
                 }),
             CaseSource::Cached(columns) => Ok(columns.fingerprint()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fengqiao_ingest::model::AdminLevel;
+
+    /// A store larger than the sample, read on several threads: the same rows on every call, in
+    /// runs spread over the whole store, each naming its unit.
+    #[test]
+    fn the_placement_sample_of_a_large_store_is_the_same_on_every_call() {
+        let region = Region::chenzhou();
+        let villages: Vec<&str> = region.level(AdminLevel::Village).map(|(_, u)| u.code.as_str()).collect();
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("SET threads = 4; CREATE TABLE cases (grid_code VARCHAR, village_code VARCHAR, h3 UBIGINT)")
+            .unwrap();
+        let list = villages.iter().map(|c| format!("'{c}'")).collect::<Vec<_>>().join(", ");
+        conn.execute_batch(&format!(
+            "INSERT INTO cases SELECT NULL, ([{list}])[1 + (i * 7919) % {n}], 600000000000000000 + i FROM range(300000) t(i)",
+            n = villages.len()
+        ))
+        .unwrap();
+        let source = CaseSource::Store(&conn);
+        let first = source.placement_sample(&region, 10_000).unwrap();
+        assert_eq!(first.len(), 32 * 313, "32 runs of 313 rows");
+        for _ in 0..5 {
+            assert_eq!(source.placement_sample(&region, 10_000).unwrap(), first);
+        }
+        let mut rows: Vec<u64> = first.iter().map(|&(_, cell)| cell - 600000000000000000).collect();
+        rows.sort_unstable();
+        let stride = 300_000 / 32;
+        let expected: Vec<u64> = (0..32).flat_map(|k| k * stride..k * stride + 313).collect();
+        assert_eq!(rows, expected, "runs spread evenly over the store");
+        let unit = |i: u64| region.id(villages[((i * 7919) % villages.len() as u64) as usize]).unwrap();
+        assert!(first.iter().all(|&(id, cell)| id == unit(cell - 600000000000000000)));
     }
 }

@@ -18,7 +18,9 @@ agree within 1e-6, else it exits 1; likewise the z-scores on the 50,000-cell inp
 
 Usage (run by scripts/bench-heatmap.sh, venv ~/.cache/fengqiao/pyref with esda libpysal h3 numpy
 scipy pandas pyarrow):
-  python_heatmap_path.py CASES.parquet RUST-RES8-YEAR.json RUST-KERNEL50K.json [RUNS]
+  python_heatmap_path.py CASES.parquet RUST-RES8-YEAR.json RUST-KERNEL50K.json [RUNS [POPULATION.csv]]
+With POPULATION.csv (h3,population per res-8 cell, as `fengqiao heatmap --measure rate` writes it)
+also the analyst's risk path: PySAL empirical-Bayes rates and G_Local on them.
 Output: `name<TAB>median_ms<TAB>min_ms<TAB>runs` lines, `peak_rss_mib<TAB>…` and `info<TAB>…` lines.
 """
 import json
@@ -53,7 +55,32 @@ def neighbour_w(cells):
     return libpysal.weights.W(neighbours, silence_warnings=True)
 
 
-def main(parquet, rust_year_path, rust_kernel_path, runs):
+def risk_path(population_csv, cells, y, w, binning_s):
+    """The analyst's risk map on the same counts: residents per cell (the CSV Fengqiao's
+    `heatmap --measure rate` writes: h3, population), Marshall's empirical-Bayes rates
+    (esda.smoothing.Empirical_Bayes) and G_Local on them. Cells without residents get one resident
+    (EB needs a base > 0). Timed after the binning the count path did (`binning_s`)."""
+    steps = {}
+    t = time.perf_counter()
+    pop = pd.read_csv(population_csv, usecols=["h3", "population"], dtype={"h3": str})
+    b = pop.set_index("h3")["population"].reindex(cells).fillna(0).to_numpy(dtype=float)
+    steps["population_read"] = time.perf_counter() - t
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rates = esda.smoothing.Empirical_Bayes(y.reshape(-1, 1), np.maximum(b, 1.0).reshape(-1, 1)).r.ravel()
+    steps["empirical_bayes"] = time.perf_counter() - t
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        esda.G_Local(rates, w, transform="B", star=True, permutations=0)
+    steps["eb_g_local"] = time.perf_counter() - t
+    for name, s in steps.items():
+        report(f"python_res8_year_risk_{name}", [s])
+    report("python_res8_year_risk_total", [binning_s + sum(steps.values())])
+
+
+def main(parquet, rust_year_path, rust_kernel_path, runs, population_csv=None):
     with open(rust_year_path) as f:
         rust = json.load(f)
     steps = {}
@@ -88,6 +115,8 @@ def main(parquet, rust_year_path, rust_kernel_path, runs):
         report(f"python_res8_year_{name}", [s])
     report("python_res8_year_total", [total])
     print(f"peak_rss_mib_end_to_end\t{peak_rss_mib():.0f}", flush=True)
+    if population_csv:
+        risk_path(population_csv, cells, y, w, total - steps["g_local"])
 
     # Equal numbers. Rust counts a case in the res-8 parent of its stored res-10 cell (issue 3:
     # "parents of the stored fine cell"); H3's hierarchy is not exact containment, so for points near
@@ -164,6 +193,7 @@ def main(parquet, rust_year_path, rust_kernel_path, runs):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) not in (4, 5):
+    if len(sys.argv) not in (4, 5, 6):
         sys.exit(__doc__)
-    sys.exit(main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) == 5 else 5))
+    runs = int(sys.argv[4]) if len(sys.argv) >= 5 else 5
+    sys.exit(main(sys.argv[1], sys.argv[2], sys.argv[3], runs, sys.argv[5] if len(sys.argv) == 6 else None))
