@@ -265,12 +265,7 @@ impl RiskCells {
         }
         // A cell with cases but no residents is compared with the smallest expected count of a
         // populated cell, not with zero.
-        let floor = expected
-            .iter()
-            .copied()
-            .filter(|&e| e > 0.0)
-            .fold(f64::INFINITY, f64::min);
-        let floor = if floor.is_finite() { floor } else { 1.0 };
+        let floor = risk::expected_floor(&expected);
         let model_mean = |i: usize| if expected[i] > 0.0 { expected[i] } else { floor };
         let values: Vec<f64> = match opts.measure {
             Measure::Rate => {

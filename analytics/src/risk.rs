@@ -44,6 +44,21 @@ pub fn expected_counts(people: &[f64], cases: f64, people_total: f64) -> Vec<f64
     people.iter().map(|p| p * rate).collect()
 }
 
+/// The mean a place expected to have no cases is tested with: the smallest positive expected count
+/// (1 when there is none), so that a case there is unlikely under the null, not impossible.
+pub fn expected_floor(expected: &[f64]) -> f64 {
+    let floor = expected
+        .iter()
+        .copied()
+        .filter(|&e| e > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    if floor.is_finite() {
+        floor
+    } else {
+        1.0
+    }
+}
+
 /// `ln P(Y = k)` for Y negative binomial with mean `mean` and variance `mean + alpha mean²`
 /// (Poisson when `alpha` is 0).
 pub fn ln_pmf(k: u64, mean: f64, alpha: f64) -> f64 {

@@ -401,12 +401,7 @@ pub fn scan(windows: &Windows, data: ScanData<'_>, opts: &ScanOptions) -> ScanRe
 /// Expected counts scaled to add up to `total`; places expected to have none get the smallest
 /// positive expectation (so that a case there is unlikely under the null, not impossible).
 fn scaled(expected: &[f64], total: f64) -> Vec<f64> {
-    let floor = expected
-        .iter()
-        .copied()
-        .filter(|&e| e > 0.0)
-        .fold(f64::INFINITY, f64::min);
-    let floor = if floor.is_finite() { floor } else { 1.0 };
+    let floor = crate::risk::expected_floor(expected);
     let lifted: Vec<f64> = expected.iter().map(|&e| if e > 0.0 { e } else { floor }).collect();
     let sum: f64 = lifted.iter().sum();
     let k = if sum > 0.0 { total / sum } else { 0.0 };

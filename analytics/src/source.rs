@@ -101,7 +101,13 @@ impl CaseSource<'_> {
                     let run = max.div_ceil(SAMPLE_RUNS) as i64;
                     let stride = span / SAMPLE_RUNS as i64;
                     (0..SAMPLE_RUNS as i64)
-                        .map(|k| format!("{select} WHERE rowid >= {} AND rowid < {}", k * stride, k * stride + run))
+                        .map(|k| {
+                            format!(
+                                "{select} WHERE rowid >= {} AND rowid < {}",
+                                k * stride,
+                                k * stride + run
+                            )
+                        })
                         .collect::<Vec<_>>()
                         .join(" UNION ALL ")
                 };
@@ -152,7 +158,10 @@ mod tests {
     #[test]
     fn the_placement_sample_of_a_large_store_is_the_same_on_every_call() {
         let region = Region::chenzhou();
-        let villages: Vec<&str> = region.level(AdminLevel::Village).map(|(_, u)| u.code.as_str()).collect();
+        let villages: Vec<&str> = region
+            .level(AdminLevel::Village)
+            .map(|(_, u)| u.code.as_str())
+            .collect();
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("SET threads = 4; CREATE TABLE cases (grid_code VARCHAR, village_code VARCHAR, h3 UBIGINT)")
             .unwrap();
@@ -173,7 +182,11 @@ mod tests {
         let stride = 300_000 / 32;
         let expected: Vec<u64> = (0..32).flat_map(|k| k * stride..k * stride + 313).collect();
         assert_eq!(rows, expected, "runs spread evenly over the store");
-        let unit = |i: u64| region.id(villages[((i * 7919) % villages.len() as u64) as usize]).unwrap();
+        let unit = |i: u64| {
+            region
+                .id(villages[((i * 7919) % villages.len() as u64) as usize])
+                .unwrap()
+        };
         assert!(first.iter().all(|&(id, cell)| id == unit(cell - 600000000000000000)));
     }
 }
