@@ -240,8 +240,13 @@ fn planted_patterns_are_recovered(seed: u64) {
         planted.len()
     );
     for p in &report.problems {
+        // An active step is one above its expected count (the default, risk), so it has cases; a
+        // step with few cases where many are expected is not active.
+        let with_cases = p.counts[p.counts.len() - 8..].iter().filter(|&&n| n > 0).count();
         assert!(
-            p.active_steps >= 4 && p.counts[p.counts.len() - 8..].iter().filter(|&&n| n > 0).count() == p.active_steps
+            p.active_steps >= 4 && p.active_steps <= with_cases,
+            "seed {seed}: {} active of {with_cases} steps with cases",
+            p.active_steps
         );
         assert_eq!(p.department, *departments.of(p.place.category));
     }
@@ -300,7 +305,11 @@ fn planted_patterns_are_recovered_on_the_default_seed() {
 
 #[test]
 fn planted_patterns_are_recovered_on_a_fresh_seed() {
-    let fresh = std::process::id() as u64 ^ 0x5eed;
-    eprintln!("fresh seed {fresh}");
+    // FENGQIAO_SEED=n repeats a seed a run reported.
+    let fresh = std::env::var("FENGQIAO_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(std::process::id() as u64 ^ 0x5eed);
+    eprintln!("fresh seed {fresh} (FENGQIAO_SEED={fresh} repeats it)");
     planted_patterns_are_recovered(fresh);
 }
