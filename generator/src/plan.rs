@@ -231,6 +231,24 @@ fn abnormal_enough(villages: &[(f64, f64, u64)], c: &Candidate, kind: HotspotKin
     weakest_rate(kind) >= (p::HOTSPOT_MIN_RISK_RATIO - 1.0) * background
 }
 
+/// Whether a recurring problem planted in village `c` is abnormal for the people who live there:
+/// its mean weekly cases at least [`p::RECURRING_MIN_RISK_RATIO`] − 1 times what the village's
+/// residents bring of the commonest recurring category at the region's weekly rate. Two cases a
+/// week in a community of 14,000 are that community's usual disputes, not a 类案.
+fn recurring_abnormal_enough(region: &Region, c: &Candidate) -> bool {
+    let weekly_per_person = crate::targets::CASES_PER_MONTH / crate::targets::REFERENCE_POPULATION * 12.0
+        / (crate::targets::DAYS_PER_MONTH * 12.0 / 7.0);
+    let shares = crate::targets::overall_category_shares();
+    let share = p::RECURRING_CATEGORIES
+        .iter()
+        .filter_map(|cat| shares.iter().find(|(c, _)| c == cat).map(|(_, s)| *s))
+        .fold(0.0, f64::max);
+    let background = region.units[c.id as usize].population.unwrap_or(0) as f64 * weekly_per_person * share;
+    // At the nominal volume (planted rates and the background scale alike).
+    let planted = p::RECURRING_WEEKLY_PROBABILITY * 2.0;
+    planted >= (p::RECURRING_MIN_RISK_RATIO - 1.0) * background
+}
+
 fn far_from(c: &Candidate, anchors: &[(f64, f64)], min_m: f64) -> bool {
     anchors
         .iter()
@@ -309,6 +327,7 @@ impl Plan {
             }
             if hotspot_villages.contains(&c.id)
                 || !far_from(c, &hotspot_centres, p::HOTSPOT_MIN_SPACING_M)
+                || !recurring_abnormal_enough(region, c)
                 || !townships.insert(c.township)
             {
                 continue;

@@ -301,6 +301,9 @@ pub mod planted {
     pub const RECURRING_WINDOW: usize = 8;
     /// Recurring villages have at least this population.
     pub const RECURRING_MIN_POPULATION: u64 = 1_000;
+    /// … and at most as many residents as make the planted cases this many times their background
+    /// in the commonest recurring category (see `plan::recurring_abnormal_enough`).
+    pub const RECURRING_MIN_RISK_RATIO: f64 = 3.0;
     /// Categories recurring problems are drawn from.
     pub const RECURRING_CATEGORIES: &[Category] = &[
         Category::HousingLand,
