@@ -387,24 +387,9 @@ fn location_scale_and_dispersion(cube: &Cube, expected: &[f64], opts: &EmergingO
     crate::hotspot::scale_and_dispersion(opts.risk.dispersion, &observed, &totals, &people_proxy)
 }
 
-/// The smallest positive expectation, used where nobody lives (so a case there is rare, not
-/// impossible).
-fn expectation_floor(expected: &[f64]) -> f64 {
-    let floor = expected
-        .iter()
-        .copied()
-        .filter(|&e| e > 0.0)
-        .fold(f64::INFINITY, f64::min);
-    if floor.is_finite() {
-        floor
-    } else {
-        1.0
-    }
-}
-
 /// Each bin's standardised excess over its expected count.
 fn standardised_excess(cube: &Cube, expected: &[f64], alpha: f64, opts: &EmergingOptions) -> Vec<f64> {
-    let floor = expectation_floor(expected);
+    let floor = crate::risk::expected_floor(expected);
     cube.counts
         .par_iter()
         .zip(expected)
@@ -434,7 +419,7 @@ fn space_time_neighbourhood_scores(
     time_window: usize,
 ) -> Vec<GiStar> {
     let steps = cube.steps();
-    let floor = expectation_floor(expected);
+    let floor = crate::risk::expected_floor(expected);
     let mut window = vec![(0u64, 0.0f64, 0.0f64); cube.counts.len()];
     for i in 0..cube.locations.len() {
         let mut sum = (0u64, 0.0, 0.0);
@@ -490,7 +475,7 @@ fn screened_significance(
     q: f64,
 ) -> Vec<bool> {
     let steps = cube.steps();
-    let floor = expectation_floor(expected);
+    let floor = crate::risk::expected_floor(expected);
     let totals: Vec<(u64, f64, f64)> = (0..cube.locations.len())
         .map(|i| {
             (i * steps..(i + 1) * steps).fold((0u64, 0.0, 0.0), |acc, k| {
@@ -600,7 +585,7 @@ fn keep_locations_that_carry_the_excess(
             }
         }
     }
-    let floor = expectation_floor(expected);
+    let floor = crate::risk::expected_floor(expected);
     for state in [BinState::Hot, BinState::Cold] {
         let mut candidates = Vec::new();
         let mut p = Vec::new();

@@ -227,13 +227,7 @@ struct RiskCells {
 impl RiskCells {
     /// The expected counts the model uses (the floor where nobody lives).
     fn model_means(&self) -> Vec<f64> {
-        let floor = self
-            .expected
-            .iter()
-            .copied()
-            .filter(|&e| e > 0.0)
-            .fold(f64::INFINITY, f64::min);
-        let floor = if floor.is_finite() { floor } else { 1.0 };
+        let floor = risk::expected_floor(&self.expected);
         self.expected.iter().map(|&e| if e > 0.0 { e } else { floor }).collect()
     }
 
