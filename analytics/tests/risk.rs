@@ -477,10 +477,12 @@ fn holds(name: &str, region: Region, opts: GenerateOptions, bar: Bar) {
 /// A seed of this run (the process id), so that every run tries another; `FENGQIAO_SEED` repeats
 /// one (failures name their seed).
 fn fresh_seed() -> u64 {
-    std::env::var("FENGQIAO_SEED")
+    let seed = std::env::var("FENGQIAO_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(std::process::id() as u64)
+        .unwrap_or(std::process::id() as u64);
+    eprintln!("fresh seed {seed} (FENGQIAO_SEED={seed} repeats it; the data sets use it, ^1 or ^2)");
+    seed
 }
 
 #[test]

@@ -70,6 +70,24 @@ impl Period {
     pub fn monday(&self, w: u32) -> NaiveDate {
         self.week_origin + chrono::Days::new(7 * u64::from(w))
     }
+
+    /// The days of week `w` that also lie in the 7-day step, counted back from the last day, that
+    /// holds the week's Thursday (most of the week). An analyst looks back "the last 8 weeks" from
+    /// the last day, so a recurring problem's cases of one Monday week stay in one of those steps:
+    /// its weeks with cases are the same in both frames. A partial week whose Thursday lies outside
+    /// the period keeps all its days.
+    pub fn recurrence_days(&self, w: u32) -> Vec<u32> {
+        let step_of = |d: NaiveDate| (self.end - d).num_days().div_euclid(7);
+        let thursday = self.monday(w) + chrono::Days::new(3);
+        let days = &self.week_days[w as usize];
+        if thursday < self.start || thursday > self.end {
+            return days.clone();
+        }
+        days.iter()
+            .copied()
+            .filter(|&d| step_of(self.days[d as usize]) == step_of(thursday))
+            .collect()
+    }
 }
 
 /// What a planted case belongs to.
@@ -443,7 +461,11 @@ impl Plan {
             );
         for (source, weekly) in weekly_events {
             for (w, &n) in weekly.iter().enumerate() {
-                for (day, count) in spread(n, &period.week_days[w], period, &mut rng) {
+                let days = match source {
+                    Source::Recurring(_) => period.recurrence_days(w as u32),
+                    _ => period.week_days[w].clone(),
+                };
+                for (day, count) in spread(n, &days, period, &mut rng) {
                     events.push((day, Event { source, count }));
                 }
             }
@@ -797,6 +819,27 @@ mod tests {
         }
         assert_eq!(plan.quiet_cells.len(), p::QUIET_CELLS);
         assert_eq!(plan.quiet_min_distance_m, p::QUIET_MIN_DISTANCE_M);
+    }
+
+    #[test]
+    fn a_recurring_weeks_cases_stay_in_one_step_counted_back_from_the_last_day() {
+        let first_end = NaiveDate::from_ymd_opt(2026, 10, 26).unwrap();
+        for end in first_end.iter_days().take(7) {
+            let period = Period::new(calendar::period_start(end, 3).unwrap(), end, 1);
+            let step_of = |d: u32| (end - period.days[d as usize]).num_days() / 7;
+            let mut steps_seen = HashSet::new();
+            for w in 0..period.weeks() {
+                let days = period.recurrence_days(w);
+                assert!(!days.is_empty(), "end {end}, week {w}");
+                assert!(days.iter().all(|d| period.week_days[w as usize].contains(d)));
+                if period.week_days[w as usize].len() == 7 {
+                    let steps: HashSet<i64> = days.iter().map(|&d| step_of(d)).collect();
+                    assert_eq!(steps.len(), 1, "end {end}, week {w}: {steps:?}");
+                    assert!(steps_seen.insert(steps.into_iter().next()), "end {end}, week {w}");
+                    assert!(days.len() >= 4, "end {end}, week {w}: most of the week");
+                }
+            }
+        }
     }
 
     #[test]

@@ -587,6 +587,25 @@ fn recurring_problems_appear_in_four_of_every_eight_weeks() {
                 start + 8
             );
         }
+        // The analyst's frame: the last 8 seven-day steps counted back from the last day.
+        let mut steps = [0u32; 8];
+        for r in data
+            .rows
+            .iter()
+            .filter(|r| r.village_code == rec.village_code && r.category == rec.category)
+        {
+            let back = (t.end - r.date()).num_days() / 7;
+            if back < 8 {
+                steps[back as usize] += 1;
+            }
+        }
+        let active = steps.iter().filter(|&&n| n > 0).count();
+        assert!(
+            active >= 4,
+            "{} {}: last 8 steps {steps:?}",
+            rec.village_code,
+            rec.category
+        );
     }
 }
 
