@@ -462,10 +462,11 @@ fn space_time_neighbourhood_scores(
 /// Risk measures: which bins are significant, in two stages (screen, then test): first each
 /// location's neighbourhood over the whole cube (its cases against its expected cases, Benjamini–
 /// Hochberg at `q` over the locations), then, for each location that passes, which of its steps
-/// (Benjamini–Hochberg at `q` over its own steps). A place whose neighbourhood is not in excess over
-/// the period has no hot weeks by chance; a hot spot of many weeks keeps its weaker weeks, and one of
-/// three weeks is not joined by a chance week before it (the threshold follows how many of its own
-/// steps are hot).
+/// (Benjamini–Hochberg over its own steps at Benjamini and Bogomolov's q × R / m, R of m locations
+/// selected; a step passing only at `q` counts when it adjoins such steps through steps passing at
+/// `q`). A place whose neighbourhood is not in excess over the period has no hot weeks by chance; a
+/// hot spot keeps the weaker weeks of its rise or decline, and a new hot spot of a few strong weeks
+/// is not joined by a chance week months before it.
 fn screened_significance(
     cube: &Cube,
     expected: &[f64],
@@ -502,14 +503,32 @@ fn screened_significance(
         })
         .collect();
     let screened = benjamini_hochberg(&located, q);
+    // Benjamini–Bogomolov: each selected family is tested at q × R / m (R families selected of
+    // m), which keeps the false discoveries among the steps of the selected locations at q on
+    // average; weeks that pass only at q itself count when they adjoin such a week.
+    let selected = screened.iter().filter(|&&s| s).count();
+    let level = q * selected as f64 / cube.locations.len().max(1) as f64;
     let mut significant = vec![false; gi.len()];
     for i in (0..cube.locations.len()).filter(|&i| screened[i]) {
         let own: Vec<f64> = gi[i * steps..(i + 1) * steps].iter().map(|g| g.p).collect();
-        for (t, ok) in benjamini_hochberg(&own, q).into_iter().enumerate() {
-            significant[i * steps + t] = ok;
-        }
+        let strong = benjamini_hochberg(&own, level);
+        let weak = benjamini_hochberg(&own, q);
+        significant[i * steps..(i + 1) * steps].copy_from_slice(&grow_in_time(&strong, &weak));
     }
     significant
+}
+
+/// The steps that are `strong`, and the `weak` ones joined to a strong step through weak steps
+/// (hysteresis): a hot spot's weaker weeks next to its strong ones count, a lone weak week does not.
+fn grow_in_time(strong: &[bool], weak: &[bool]) -> Vec<bool> {
+    let mut out = strong.to_vec();
+    for t in 1..out.len() {
+        out[t] |= out[t - 1] && weak[t];
+    }
+    for t in (0..out.len().saturating_sub(1)).rev() {
+        out[t] |= out[t + 1] && weak[t];
+    }
+    out
 }
 
 /// Observed minus expected cases over each bin's space-time neighbourhood (the cells Gi* sums, over
@@ -705,4 +724,19 @@ fn describe_locations(region: &Region, locations: &[Location]) -> Vec<Described>
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grow_in_time;
+
+    #[test]
+    fn weak_steps_count_only_next_to_strong_ones() {
+        let f = false;
+        let t = true;
+        let strong = [f, f, f, f, f, t, f, f, f, f];
+        let weak = [f, t, f, t, t, t, t, f, t, f];
+        assert_eq!(grow_in_time(&strong, &weak), vec![f, f, f, t, t, t, t, f, f, f]);
+        assert_eq!(grow_in_time(&[f; 4], &[t; 4]), vec![f; 4]);
+    }
 }
