@@ -583,22 +583,30 @@ pub struct CoreTest<'a> {
 }
 
 /// ArcGIS-style bins (±3/±2/±1 for 99/95/90 %) of a risk map. At each level α a place is **hot**
-/// when (1) its neighbourhood statistic passes Benjamini–Hochberg at α over all places with z > 0,
-/// (2) it and its neighbourhood hold at least `min_cases` cases, and (3) its own count is
-/// significantly above its expected count: Benjamini–Hochberg at α over the places that pass (1)
-/// and (2). **Cold** likewise with z < 0 and its own count significantly below. The neighbourhood
-/// finds the cluster; the place's own count decides whether it belongs to it, so the ring of cells
-/// around a hot spot, which Gi* marks too, stays out.
+/// when it and its neighbourhood hold at least `min_cases` cases, its neighbourhood statistic is
+/// positive, and either
+/// 1. its neighbourhood statistic passes Benjamini–Hochberg at α over all places, and its own count
+///    is significantly above its expected count: Benjamini–Hochberg at α over the places that pass
+///    so far; or
+/// 2. its own count alone passes Benjamini–Hochberg at α over **all** places — it needs no
+///    neighbourhood to be found. The neighbourhood test pools weak cells into a cluster; it must not
+///    veto a strong one: next to a dense cell, whose relative risk alone spreads the neighbourhood's
+///    sum by `α E²`, twenty cases where one was expected are drowned in the sum.
+///
+/// **Cold** by (1) with z < 0 and its own count significantly below. The neighbourhood finds the
+/// cluster; the place's own count decides whether it belongs to it, so the ring of cells around a
+/// hot spot, which Gi* marks too, stays out.
 pub fn core_bins(t: &CoreTest<'_>) -> Vec<i8> {
     let n = t.gi.len();
     let p: Vec<f64> = t.gi.iter().map(|g| g.p).collect();
+    let enough = |i: usize| t.own[i] >= t.min_cases && t.neighbourhood[i] >= t.min_cases;
     let mut bins = vec![0i8; n];
     for (level, alpha) in [(1i8, 0.10), (2, 0.05), (3, 0.01)] {
         let neighbourhood = benjamini_hochberg(&p, alpha);
         for hot in [true, false] {
             let candidates: Vec<usize> = (0..n)
                 .filter(|&i| neighbourhood[i] && (t.gi[i].z > 0.0) == hot && t.gi[i].z != 0.0)
-                .filter(|&i| !hot || (t.own[i] >= t.min_cases && t.neighbourhood[i] >= t.min_cases))
+                .filter(|&i| !hot || enough(i))
                 .collect();
             let own_p: Vec<f64> = candidates
                 .iter()
@@ -608,6 +616,11 @@ pub fn core_bins(t: &CoreTest<'_>) -> Vec<i8> {
                 if pass {
                     bins[i] = if hot { level } else { -level };
                 }
+            }
+        }
+        for (i, alone) in benjamini_hochberg(t.upper_p, alpha).into_iter().enumerate() {
+            if alone && t.gi[i].z > 0.0 && enough(i) {
+                bins[i] = level;
             }
         }
     }
@@ -711,17 +724,38 @@ mod tests {
             p: crate::gistar::two_sided_p(z),
         };
         // 0: a hot spot's own cell; 1: its neighbour with ordinary counts; 2: a lone case where
-        // nobody lives; 3: a deficit; 4: nothing.
-        let gi = [z(8.0), z(6.0), z(5.0), z(-4.0), z(0.1)];
+        // nobody lives; 3: a deficit; 4: nothing; 5: twenty cases where one was expected, next to
+        // a dense cell whose spread drowns the neighbourhood's sum; 6: the same without enough
+        // cases; 7: a strong own count in a neighbourhood below expectation; 8..: ordinary places.
+        let mut gi = vec![z(8.0), z(6.0), z(5.0), z(-4.0), z(0.1), z(1.5), z(1.5), z(-0.5)];
+        let mut upper_p: Vec<f64> = vec![1e-12, 0.4, 1e-4, 1.0, 0.5, 1e-9, 1e-9, 1e-9];
+        let mut lower_p = vec![1.0, 0.7, 1.0, 1e-6, 0.6, 1.0, 1.0, 1.0];
+        let mut own = vec![40, 3, 1, 0, 2, 20, 2, 20];
+        let mut neighbourhood = vec![60, 45, 41, 0, 2, 60, 42, 30];
+        for i in 0..92 {
+            gi.push(z(0.02 * i as f64 - 1.0));
+            upper_p.push(0.3 + 0.005 * i as f64);
+            lower_p.push(0.5);
+            own.push(5);
+            neighbourhood.push(30);
+        }
         let t = CoreTest {
             gi: &gi,
-            upper_p: &[1e-12, 0.4, 1e-4, 1.0, 0.5],
-            lower_p: &[1.0, 0.7, 1.0, 1e-6, 0.6],
-            own: &[40, 3, 1, 0, 2],
-            neighbourhood: &[60, 45, 41, 0, 2],
+            upper_p: &upper_p,
+            lower_p: &lower_p,
+            own: &own,
+            neighbourhood: &neighbourhood,
             min_cases: 3,
         };
-        assert_eq!(core_bins(&t), vec![3, 0, 0, -3, 0]);
+        let bins = core_bins(&t);
+        assert_eq!(bins[..8], [3, 0, 0, -3, 0, 3, 0, 0]);
+        assert!(bins[8..].iter().all(|&b| b == 0));
+        // Alone, a cell must pass at the whole map's multiplicity: p = 1e-3, fifth smallest of 100,
+        // is not enough at 99 % (BH: 0.01 × 5 / 100 = 5e-4), but it is at 95 % (2.5e-3).
+        let mut weaker = upper_p.clone();
+        weaker[5] = 1e-3;
+        let t = CoreTest { upper_p: &weaker, ..t };
+        assert_eq!(core_bins(&t)[5], 2);
     }
 
     #[test]
