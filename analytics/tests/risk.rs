@@ -236,7 +236,10 @@ fn accepted(kind: HotspotKind) -> &'static [Pattern] {
         HotspotKind::Persistent => &[Pattern::PersistentHotSpot],
         // "New" in the generator began a few weeks ago: new for one hot step, consecutive for a run.
         HotspotKind::New => &[Pattern::NewHotSpot, Pattern::ConsecutiveHotSpot],
-        HotspotKind::Intensifying => &[Pattern::IntensifyingHotSpot],
+        // Intensifying from a few cases a week: in half a year its first weeks may still be too
+        // weak to be significant, and a run of hot steps to the end is then what ESHA calls
+        // consecutive (hot in under 90 % of the steps, never before the run).
+        HotspotKind::Intensifying => &[Pattern::IntensifyingHotSpot, Pattern::ConsecutiveHotSpot],
         HotspotKind::Diminishing => &[Pattern::DiminishingHotSpot],
     }
 }
@@ -284,6 +287,12 @@ fn check_emerging(case: &Case, bar: Bar) {
         .count();
     let precision = right as f64 / hot.len().max(1) as f64;
     let recall = centres_found as f64 / case.truth.hotspots.len() as f64;
+    // Where, whatever the class: a hot pattern at a planted hot spot or other planted pattern.
+    let at_planted = hot
+        .iter()
+        .filter(|l| kind_of.contains_key(l.location.as_str()) || other.contains(&l.location))
+        .count();
+    let place_precision = at_planted as f64 / hot.len().max(1) as f64;
     let wrong: Vec<String> = hot
         .iter()
         .filter(|l| match kind_of.get(l.location.as_str()) {
@@ -301,7 +310,7 @@ fn check_emerging(case: &Case, bar: Bar) {
         })
         .collect();
     eprintln!(
-        "{}: emerging {} hot-pattern cells, precision {precision:.3}, centre recall {recall:.3}, dispersion {:?}",
+        "{}: emerging {} hot-pattern cells, precision {precision:.3} (of the place alone {place_precision:.3}), centre recall {recall:.3}, dispersion {:?}",
         case.name,
         hot.len(),
         trends.options.dispersion
@@ -310,8 +319,8 @@ fn check_emerging(case: &Case, bar: Bar) {
     // Recall of the kinds (a hot spot's centre cell with its kind's pattern): a trend or a weak
     // first week decides between neighbouring classes, so this bar is lower than the map's.
     assert!(
-        precision >= 0.8 && recall >= bar.recall - 0.15,
-        "{}: precision {precision}, recall {recall}; wrong {wrong:#?}",
+        precision >= 0.8 && place_precision >= 0.9 && recall >= bar.recall - 0.15,
+        "{}: precision {precision} (of the place {place_precision}), recall {recall}; wrong {wrong:#?}",
         case.name
     );
 }
