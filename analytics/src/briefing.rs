@@ -373,22 +373,7 @@ pub fn briefing(conn: &Connection, region: &Region, opts: &BriefingOptions) -> R
         _ => None,
     };
 
-    // Hot spots: the API's heat map for the period, judged at its end.
-    let map = heatmap(
-        conn,
-        region,
-        &HeatmapOptions {
-            res: HEAT_RES,
-            k: 1,
-            kernel: false,
-            filter: filter.clone(),
-            weights: SeverityWeights::default(),
-            as_of: period.to(),
-            rules: opts.rules.clone(),
-            measure: opts.measure,
-            risk: crate::measure::RiskOptions::default(),
-        },
-    )?;
+    let map = hot_spot_map(conn, region, opts, &filter)?;
     let map_cells = map
         .cells
         .iter()
@@ -405,23 +390,7 @@ pub fn briefing(conn: &Connection, region: &Region, opts: &BriefingOptions) -> R
         from: None,
         ..filter.clone()
     };
-    let step = period.step();
-    let emerging_steps = match step {
-        Step::Month => 24,
-        _ => 52,
-    };
-    let cube = cube(
-        conn,
-        region,
-        &CubeOptions {
-            space: Space::Cells(HEAT_RES),
-            step,
-            steps: emerging_steps,
-            last_day: Some(period.last_day),
-            filter: history.clone(),
-            measure: opts.measure,
-        },
-    )?;
+    let cube = trend_cube(conn, region, opts, &history)?;
     let notes = cluster_notes(&map.clusters, &cube, &opts.departments);
     // As `/api/hotspots` lists them: clusters with cases (one hot only through its neighbours has no
     // village and no case; `fengqiao hotspots` lists those too).
@@ -431,38 +400,9 @@ pub fn briefing(conn: &Connection, region: &Region, opts: &BriefingOptions) -> R
         .zip(notes)
         .filter(|(c, _)| !c.villages.is_empty())
         .unzip();
-    let emerging_result = emerging_hot_spots(region, &cube, &EmergingOptions::default());
-    let mut emerging: Vec<LocationTrend> = emerging_result
-        .locations
-        .into_iter()
-        .filter(|l| EMERGING_PATTERNS.contains(&l.pattern))
-        .collect();
-    emerging.sort_by(|a, b| {
-        let rank = |p: Pattern| EMERGING_PATTERNS.iter().position(|&q| q == p);
-        rank(a.pattern)
-            .cmp(&rank(b.pattern))
-            .then(b.total.cmp(&a.total))
-            .then(a.location.cmp(&b.location))
-    });
-    emerging.truncate(opts.top);
+    let (emerging, emerging_periods) = emerging_in(region, &cube, opts.top);
 
-    let mut recurring_report = recurring(
-        conn,
-        region,
-        &opts.departments,
-        &RecurringOptions {
-            last_day: Some(period.last_day),
-            filter: history.clone(),
-            measure: opts.measure,
-            ..RecurringOptions::default()
-        },
-    )?;
-    recurring_report.problems.truncate(opts.top);
-
-    let mut alert_opts = AlertOptions::new(period.last_day);
-    alert_opts.limit = Some(opts.top);
-    alert_opts.filter = history;
-    let alert_list = alerts(conn, region, &opts.departments, &alert_opts)?;
+    let (recurring_problems, alert_list) = recurring_and_alerts(conn, region, opts, history)?;
 
     Ok(Briefing {
         period: period.clone(),
@@ -483,8 +423,8 @@ pub fn briefing(conn: &Connection, region: &Region, opts: &BriefingOptions) -> R
         heat_weeks: map.weeks,
         map_cells,
         emerging,
-        emerging_periods: emerging_result.periods,
-        recurring: recurring_report.problems,
+        emerging_periods,
+        recurring: recurring_problems,
         alerts: alert_list,
         overdue: overdue_by_county(conn, region, period, unit)?,
         trend: category_trend(conn, region, period, unit, opts.trend_steps)?,
@@ -492,6 +432,101 @@ pub fn briefing(conn: &Connection, region: &Region, opts: &BriefingOptions) -> R
         callback_seed: opts.seed,
         rules_name: opts.rules.name.clone(),
     })
+}
+
+/// The top 类案 and early-warning alerts up to the period's end.
+fn recurring_and_alerts(
+    conn: &Connection,
+    region: &Region,
+    opts: &BriefingOptions,
+    history: Filter,
+) -> Result<(Vec<RecurringProblem>, Vec<Alert>), AnalyticsError> {
+    let mut report = recurring(
+        conn,
+        region,
+        &opts.departments,
+        &RecurringOptions {
+            last_day: Some(opts.period.last_day),
+            filter: history.clone(),
+            measure: opts.measure,
+            ..RecurringOptions::default()
+        },
+    )?;
+    report.problems.truncate(opts.top);
+    let mut alert_opts = AlertOptions::new(opts.period.last_day);
+    alert_opts.limit = Some(opts.top);
+    alert_opts.filter = history;
+    Ok((report.problems, alerts(conn, region, &opts.departments, &alert_opts)?))
+}
+
+/// Hot spots: the API's heat map for the period, judged at its end.
+fn hot_spot_map(
+    conn: &Connection,
+    region: &Region,
+    opts: &BriefingOptions,
+    filter: &Filter,
+) -> Result<crate::hotspot::Heatmap, AnalyticsError> {
+    heatmap(
+        conn,
+        region,
+        &HeatmapOptions {
+            res: HEAT_RES,
+            k: 1,
+            kernel: false,
+            filter: filter.clone(),
+            weights: SeverityWeights::default(),
+            as_of: opts.period.to(),
+            rules: opts.rules.clone(),
+            measure: opts.measure,
+            risk: crate::measure::RiskOptions::default(),
+        },
+    )
+}
+
+/// The res-8 cube of the two years (by month) or the year (by week) up to the period's end.
+fn trend_cube(
+    conn: &Connection,
+    region: &Region,
+    opts: &BriefingOptions,
+    history: &Filter,
+) -> Result<crate::cube::Cube, AnalyticsError> {
+    let step = opts.period.step();
+    let steps = match step {
+        Step::Month => 24,
+        _ => 52,
+    };
+    cube(
+        conn,
+        region,
+        &CubeOptions {
+            space: Space::Cells(HEAT_RES),
+            step,
+            steps,
+            last_day: Some(opts.period.last_day),
+            filter: history.clone(),
+            measure: opts.measure,
+        },
+    )
+}
+
+/// The `top` emerging locations (new, intensifying, … in that order, then by cases) and the
+/// periods they were judged over.
+fn emerging_in(region: &Region, cube: &crate::cube::Cube, top: usize) -> (Vec<LocationTrend>, Vec<String>) {
+    let result = emerging_hot_spots(region, cube, &EmergingOptions::default());
+    let mut emerging: Vec<LocationTrend> = result
+        .locations
+        .into_iter()
+        .filter(|l| EMERGING_PATTERNS.contains(&l.pattern))
+        .collect();
+    emerging.sort_by(|a, b| {
+        let rank = |p: Pattern| EMERGING_PATTERNS.iter().position(|&q| q == p);
+        rank(a.pattern)
+            .cmp(&rank(b.pattern))
+            .then(b.total.cmp(&a.total))
+            .then(a.location.cmp(&b.location))
+    });
+    emerging.truncate(top);
+    (emerging, result.periods)
 }
 
 /// Each cluster's recent series (from the cube's res-8 cells) and department.

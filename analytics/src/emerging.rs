@@ -259,91 +259,24 @@ pub fn emerging_hot_spots(region: &Region, cube: &Cube, opts: &EmergingOptions) 
         let (scale, alpha) = location_scale_and_dispersion(cube, e, opts);
         (e.iter().map(|x| x * scale).collect(), alpha)
     });
-    let dispersion = risk_model.as_ref().map(|m| m.1);
-    let statistic_values = match &risk_model {
-        Some((expected, alpha)) => standardised_excess(cube, expected, *alpha, opts),
-        None => values.clone(),
-    };
-    let gi = match &risk_model {
-        _ if steps == 0 => Vec::new(),
-        Some((expected, alpha)) if opts.risk.residual == crate::measure::Residual::Quantile => {
-            space_time_neighbourhood_scores(cube, expected, *alpha, &weights, opts.time_window)
-        }
-        _ => space_time_gi_star(&statistic_values, steps, &weights, opts.time_window, opts.global),
-    };
-    let significant: Vec<bool> = match &risk_model {
-        Some((expected, alpha)) if opts.fdr && steps > 0 => {
-            screened_significance(cube, expected, *alpha, &weights, &gi, opts.alpha)
-        }
-        _ if opts.fdr => benjamini_hochberg(&gi.iter().map(|g| g.p).collect::<Vec<_>>(), opts.alpha),
-        _ => gi.iter().map(|g| g.p < opts.alpha).collect(),
-    };
-    let mut states: Vec<BinState> = gi
-        .iter()
-        .zip(&significant)
-        .map(|(g, &sig)| match (sig, g.z > 0.0) {
-            (true, true) => BinState::Hot,
-            (true, false) if g.z < 0.0 => BinState::Cold,
-            _ => BinState::NotSignificant,
-        })
-        .collect();
-    if let Some((expected, alpha)) = &risk_model {
-        keep_locations_that_carry_the_excess(&mut states, cube, expected, *alpha, &weights, opts);
-    }
-    let z: Vec<f64> = gi.iter().map(|g| g.z).collect();
+    let bins = bin_states(cube, opts, &weights, &values, risk_model.as_ref());
     // The trend that tells intensifying from persistent: of the z-series for counts (ArcGIS); for
     // risk, of the neighbourhood's excess cases — a hot spot of constant size stays persistent
     // when the season lowers what its place expects (its normal score would rise).
     let trend_series = match &risk_model {
         Some((expected, _)) => neighbourhood_excess(cube, expected, &weights, opts.time_window),
-        None => z.clone(),
+        None => bins.gi.iter().map(|g| g.z).collect(),
     };
     let classes = if steps == 0 {
         vec![(mann_kendall(&[]), Pattern::NoPattern); cube.locations.len()]
     } else {
-        classify_all_fdr(&trend_series, &states, steps, opts.alpha)
+        classify_all_fdr(&trend_series, &bins.states, steps, opts.alpha)
     };
     let count_trends: Vec<MannKendall> = (0..cube.locations.len())
         .into_par_iter()
         .map(|i| mann_kendall(&values[i * steps..(i + 1) * steps]))
         .collect();
-
-    let places = describe_locations(region, &cube.locations);
-    let mut rows: Vec<LocationTrend> = cube
-        .locations
-        .iter()
-        .enumerate()
-        .map(|(i, location)| {
-            let series = cube.series(i);
-            let bins = &states[i * steps..(i + 1) * steps];
-            let (mk, pattern) = classes[i];
-            let last = gi.get((i + 1) * steps - 1).filter(|_| steps > 0);
-            let place = &places[i];
-            LocationTrend {
-                location: location.key(region),
-                name: place.name.clone(),
-                county_code: place.county.clone(),
-                township_code: place.township.clone(),
-                village_code: place.village.clone(),
-                pattern,
-                counts: series.to_vec(),
-                total: series.iter().map(|&n| u64::from(n)).sum(),
-                hot_steps: bins.iter().filter(|&&b| b == BinState::Hot).count(),
-                cold_steps: bins.iter().filter(|&&b| b == BinState::Cold).count(),
-                mk_s: mk.s,
-                mk_z: mk.z,
-                mk_tau: mk.tau,
-                mk_p: mk.p,
-                count_mk_s: count_trends[i].s,
-                count_mk_tau: count_trends[i].tau,
-                count_mk_p: count_trends[i].p,
-                count_trend: count_trends[i].trend,
-                gi_z_last: last.map_or(0.0, |g| g.z),
-                gi_p_last: last.map_or(1.0, |g| g.p),
-                gi_z: z[i * steps..(i + 1) * steps].to_vec(),
-            }
-        })
-        .collect();
+    let mut rows = location_rows(region, cube, &bins, &classes, &count_trends);
     rows.sort_by(|a, b| {
         let rank = |p: Pattern| (p == Pattern::NoPattern, p.is_cold(), p);
         rank(a.pattern)
@@ -360,18 +293,118 @@ pub fn emerging_hot_spots(region: &Region, cube: &Cube, opts: &EmergingOptions) 
         periods: cube.periods.iter().map(|p| p.label(cube.step)).collect(),
         options: EmergingSummaryOptions {
             risk: cube.expected.is_some(),
-            dispersion,
+            dispersion: risk_model.as_ref().map(|m| m.1),
             k: opts.k,
             time_window: opts.time_window,
             alpha: opts.alpha,
             fdr: opts.fdr,
             global: opts.global,
-            significant_bins: significant.iter().filter(|&&s| s).count(),
-            bins: significant.len(),
+            significant_bins: bins.significant.iter().filter(|&&s| s).count(),
+            bins: bins.significant.len(),
         },
         pattern_counts,
         locations: rows,
     }
+}
+
+/// Each location × step's statistic, its significance and its state (hot, cold or neither).
+struct Bins {
+    gi: Vec<GiStar>,
+    significant: Vec<bool>,
+    states: Vec<BinState>,
+}
+
+/// The space–time statistic of every bin and which bins are hot or cold: on counts as ArcGIS
+/// computes it, on risk against the expected counts (see the module documentation).
+fn bin_states(
+    cube: &Cube,
+    opts: &EmergingOptions,
+    weights: &Weights,
+    values: &[f64],
+    risk_model: Option<&(Vec<f64>, f64)>,
+) -> Bins {
+    let steps = cube.steps();
+    let gi = match risk_model {
+        _ if steps == 0 => Vec::new(),
+        Some((expected, alpha)) if opts.risk.residual == crate::measure::Residual::Quantile => {
+            space_time_neighbourhood_scores(cube, expected, *alpha, weights, opts.time_window)
+        }
+        Some((expected, alpha)) => {
+            let excess = standardised_excess(cube, expected, *alpha, opts);
+            space_time_gi_star(&excess, steps, weights, opts.time_window, opts.global)
+        }
+        None => space_time_gi_star(values, steps, weights, opts.time_window, opts.global),
+    };
+    let significant: Vec<bool> = match risk_model {
+        Some((expected, alpha)) if opts.fdr && steps > 0 => {
+            screened_significance(cube, expected, *alpha, weights, &gi, opts.alpha)
+        }
+        _ if opts.fdr => benjamini_hochberg(&gi.iter().map(|g| g.p).collect::<Vec<_>>(), opts.alpha),
+        _ => gi.iter().map(|g| g.p < opts.alpha).collect(),
+    };
+    let mut states: Vec<BinState> = gi
+        .iter()
+        .zip(&significant)
+        .map(|(g, &sig)| match (sig, g.z > 0.0) {
+            (true, true) => BinState::Hot,
+            (true, false) if g.z < 0.0 => BinState::Cold,
+            _ => BinState::NotSignificant,
+        })
+        .collect();
+    if let Some((expected, alpha)) = risk_model {
+        keep_locations_that_carry_the_excess(&mut states, cube, expected, *alpha, weights, opts);
+    }
+    Bins {
+        gi,
+        significant,
+        states,
+    }
+}
+
+/// One row per location: its pattern, series, trends and last statistic.
+fn location_rows(
+    region: &Region,
+    cube: &Cube,
+    bins: &Bins,
+    classes: &[(MannKendall, Pattern)],
+    count_trends: &[MannKendall],
+) -> Vec<LocationTrend> {
+    let steps = cube.steps();
+    let places = describe_locations(region, &cube.locations);
+    cube.locations
+        .iter()
+        .enumerate()
+        .map(|(i, location)| {
+            let series = cube.series(i);
+            let states = &bins.states[i * steps..(i + 1) * steps];
+            let (mk, pattern) = classes[i];
+            let last = bins.gi.get((i + 1) * steps - 1).filter(|_| steps > 0);
+            let place = &places[i];
+            LocationTrend {
+                location: location.key(region),
+                name: place.name.clone(),
+                county_code: place.county.clone(),
+                township_code: place.township.clone(),
+                village_code: place.village.clone(),
+                pattern,
+                counts: series.to_vec(),
+                total: series.iter().map(|&n| u64::from(n)).sum(),
+                hot_steps: states.iter().filter(|&&b| b == BinState::Hot).count(),
+                cold_steps: states.iter().filter(|&&b| b == BinState::Cold).count(),
+                mk_s: mk.s,
+                mk_z: mk.z,
+                mk_tau: mk.tau,
+                mk_p: mk.p,
+                count_mk_s: count_trends[i].s,
+                count_mk_tau: count_trends[i].tau,
+                count_mk_p: count_trends[i].p,
+                count_trend: count_trends[i].trend,
+                gi_z_last: last.map_or(0.0, |g| g.z),
+                gi_p_last: last.map_or(1.0, |g| g.p),
+                gi_z: bins.gi[i * steps..(i + 1) * steps].iter().map(|g| g.z).collect(),
+            }
+        })
+        .collect()
 }
 
 /// The typical-rate scale and the dispersion of the locations' totals around their expected totals.

@@ -414,28 +414,90 @@ fn heatmap_of(
             rings.as_ref().unwrap_or(&weights),
         );
     }
-    let gi = match &risk {
-        // The excess as normal scores: the neighbourhood's cases against its expected cases, exactly
-        // (binary weights) or by the scores' own moments (kernel weights).
+    let gi = neighbourhood_statistic(opts, risk.as_ref(), &values, &counts, &weights);
+    let bins = bins_of(&gi, &weights, &counts, risk.as_ref(), opts.risk.min_cases);
+    let significant = benjamini_hochberg(&gi.iter().map(|g| g.p).collect::<Vec<_>>(), 0.05);
+    let stats = CellStats {
+        counts: &counts,
+        values: &values,
+        gi: &gi,
+        bins: &bins,
+        significant: &significant,
+    };
+    let mut rows = heat_rows(region, &cells, &by_cell, &stats, risk.as_ref());
+    let context = ClusterContext {
+        region,
+        cells: &cells,
+        by_cell: &by_cell,
+        bins: &bins,
+        weeks,
+        rules: &opts.rules,
+    };
+    let clusters = clusters_of(&context, risk.as_ref(), &mut rows);
+    Heatmap {
+        res: u8::from(opts.res),
+        k: opts.k,
+        measure: opts.measure,
+        risk: risk.map(|r| r.summary),
+        weeks,
+        cells: rows,
+        clusters,
+    }
+}
+
+/// Each cell's neighbourhood statistic. The excess as normal scores: the neighbourhood's cases
+/// against its expected cases, exactly (binary weights) or by the scores' own moments (kernel
+/// weights); Pearson residuals (Assunção–Reis), EB rates and counts: Gi* as PySAL computes it.
+fn neighbourhood_statistic(
+    opts: &HeatmapOptions,
+    risk: Option<&RiskCells>,
+    values: &[f64],
+    counts: &[u64],
+    weights: &Weights,
+) -> Vec<GiStar> {
+    match risk {
         Some(r) if opts.measure == Measure::Excess && opts.risk.residual == Residual::Quantile => {
             let expected = r.model_means();
             if opts.kernel {
                 let table = risk::ScoreMoments::new(r.summary.dispersion);
                 let moments: Vec<(f64, f64)> = expected.iter().map(|&e| table.of(e)).collect();
-                risk::model_gi(&values, &moments, &weights)
+                risk::model_gi(values, &moments, weights)
             } else {
-                risk::neighbourhood_scores(&counts, &expected, r.summary.dispersion, &weights)
+                risk::neighbourhood_scores(counts, &expected, r.summary.dispersion, weights)
             }
         }
-        // Pearson residuals (Assunção–Reis) and EB rates: Gi* as PySAL computes it.
-        _ => gi_star(&values, &weights),
-    };
-    let bins = bins_of(&gi, &weights, &counts, risk.as_ref(), opts.risk.min_cases);
-    let significant = benjamini_hochberg(&gi.iter().map(|g| g.p).collect::<Vec<_>>(), 0.05);
-    let places = cell_places(region, &cells);
-    let code = |id: u32| region.units[id as usize].code.clone();
+        _ => gi_star(values, weights),
+    }
+}
 
-    let mut rows: Vec<HeatCell> = cells
+/// What the map computed for each cell, in the order of its cells.
+struct CellStats<'a> {
+    counts: &'a [u64],
+    values: &'a [f64],
+    gi: &'a [GiStar],
+    bins: &'a [i8],
+    /// Gi*'s own FDR at 95 % (the count map's `gi_fdr_significant`).
+    significant: &'a [bool],
+}
+
+/// The map's rows, one per cell (without their clusters yet).
+fn heat_rows(
+    region: &Region,
+    cells: &[CellIndex],
+    by_cell: &HashMap<u64, &CellFigures>,
+    stats: &CellStats<'_>,
+    risk: Option<&RiskCells>,
+) -> Vec<HeatCell> {
+    let places = cell_places(region, cells);
+    let code = |id: u32| region.units[id as usize].code.clone();
+    let CellStats {
+        counts,
+        values,
+        gi,
+        bins,
+        significant,
+    } = stats;
+    cells
         .iter()
         .enumerate()
         .map(|(i, cell)| {
@@ -448,19 +510,18 @@ fn heatmap_of(
                     .max_by_key(|&(j, n)| (*n, std::cmp::Reverse(j)))?;
                 (*n > 0).then(|| Category::ALL[best])
             });
-            let r = risk.as_ref();
-            let expected = r.map(|r| r.expected[i]);
+            let expected = risk.map(|r| r.expected[i]);
             HeatCell {
                 h3: cell.to_string(),
                 count: Some(counts[i]),
                 score: Some(f.map_or(0.0, |f| f.score)),
                 open: Some(f.map_or(0, |f| f.open)),
                 overdue: Some(f.map_or(0, |f| f.overdue)),
-                population: r.map(|r| r.people[i]),
+                population: risk.map(|r| r.people[i]),
                 expected,
                 ratio: expected.filter(|&e| e > 0.0).map(|e| counts[i] as f64 / e),
-                excess_p: r.map(|r| r.upper_p[i]),
-                no_residents: r.is_some_and(|r| r.people[i] <= 0.0),
+                excess_p: risk.map(|r| r.upper_p[i]),
+                no_residents: risk.is_some_and(|r| r.people[i] <= 0.0),
                 value: Some(values[i]),
                 gi_z: gi[i].z,
                 gi_p: gi[i].p,
@@ -480,25 +541,18 @@ fn heatmap_of(
                 suppressed: false,
             }
         })
-        .collect();
+        .collect()
+}
 
-    let expected_of = |i: usize| risk.as_ref().map(|r| r.expected[i]);
+/// The clusters of hot cells, highest level first, each with its level; `rows` get their cluster.
+fn clusters_of(context: &ClusterContext<'_>, risk: Option<&RiskCells>, rows: &mut [HeatCell]) -> Vec<Cluster> {
+    let cells = context.cells;
     let index: HashMap<CellIndex, usize> = cells.iter().enumerate().map(|(i, &c)| (c, i)).collect();
-    let mut clusters: Vec<Cluster> = hot_components(&cells, &index, &bins)
+    let mut clusters: Vec<Cluster> = hot_components(cells, &index, context.bins)
         .into_iter()
         .map(|members| {
-            let expected = risk
-                .as_ref()
-                .map(|_| members.iter().filter_map(|&i| expected_of(i)).sum::<f64>());
-            let context = ClusterContext {
-                region,
-                cells: &cells,
-                by_cell: &by_cell,
-                bins: &bins,
-                weeks,
-                rules: &opts.rules,
-            };
-            describe_cluster(&context, &members, expected)
+            let expected = risk.map(|r| members.iter().map(|&i| r.expected[i]).sum::<f64>());
+            describe_cluster(context, &members, expected)
         })
         .collect();
     clusters.sort_by(|a, b| {
@@ -516,15 +570,7 @@ fn heatmap_of(
             rows[i].level_reason = cluster.reason.clone();
         }
     }
-    Heatmap {
-        res: u8::from(opts.res),
-        k: opts.k,
-        measure: opts.measure,
-        risk: risk.map(|r| r.summary),
-        weeks,
-        cells: rows,
-        clusters,
-    }
+    clusters
 }
 
 /// Connected components of hot cells (bin > 0) under grid adjacency, each sorted.

@@ -71,39 +71,15 @@ pub struct Profile {
 
 /// Computes the profile of the place `opts` describes.
 pub fn profile(conn: &Connection, region: &Region, opts: &ProfileOptions) -> Result<Profile, AnalyticsError> {
-    let err = |what| move |source| AnalyticsError::Query { what, source };
     let (clause, params) = where_in_cell(&opts.filter, region, opts.cell)?;
     let summary = summary_where(conn, &clause, &params)?;
 
-    let mut stmt = conn
-        .prepare(&format!(
-            "SELECT village_code, count(*) FROM cases WHERE {clause} GROUP BY 1 ORDER BY 2 DESC, 1"
-        ))
-        .map_err(err("cases by village"))?;
-    let by_village: Vec<(String, i64)> = stmt
-        .query_map(duckdb::params_from_iter(params.iter()), |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(err("cases by village"))?
-        .collect::<Result<_, _>>()
-        .map_err(err("cases by village"))?;
+    let by_village = cases_by_village(conn, &clause, &params)?;
     let involved: HashSet<&str> = by_village.iter().map(|(code, _)| code.as_str()).collect();
     let villages = by_village
         .iter()
         .take(opts.limit)
-        .map(|(code, n)| {
-            let lineage = region.id(code).and_then(|id| region.lineage(id));
-            let name = |pick: fn(&Lineage) -> UnitId| {
-                lineage
-                    .as_ref()
-                    .map_or_else(String::new, |l| region.units[pick(l) as usize].name.clone())
-            };
-            VillageCount {
-                code: code.clone(),
-                name: name(|l| l.village),
-                township_name: name(|l| l.township),
-                county_name: name(|l| l.county),
-                cases: *n as u64,
-            }
-        })
+        .map(|(code, n)| village_count(region, code, *n))
         .collect();
 
     // The series and the place's problems run over all time up to the last day, not the period.
@@ -126,7 +102,62 @@ pub fn profile(conn: &Connection, region: &Region, opts: &ProfileOptions) -> Res
     let steps = periods(Step::Week, opts.weeks.max(1), last_day);
     let weekly = weekly_counts(conn, region, &history, opts.cell, last_day, steps.len())?;
 
-    // A cell's problems are those of the villages its cases come from; a unit's, its own villages'.
+    let (recurring, alerts) = problems_of(conn, region, opts, history, &involved, last_day)?;
+    Ok(Profile {
+        summary,
+        weeks: steps.iter().map(|p| p.label(Step::Week)).collect(),
+        weekly,
+        villages,
+        recurring,
+        alerts,
+    })
+}
+
+/// The period's cases per village, most first.
+fn cases_by_village(conn: &Connection, clause: &str, params: &[String]) -> Result<Vec<(String, i64)>, AnalyticsError> {
+    let err = |source| AnalyticsError::Query {
+        what: "cases by village",
+        source,
+    };
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT village_code, count(*) FROM cases WHERE {clause} GROUP BY 1 ORDER BY 2 DESC, 1"
+        ))
+        .map_err(err)?;
+    let rows = stmt
+        .query_map(duckdb::params_from_iter(params.iter()), |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(err)?
+        .collect::<Result<_, _>>()
+        .map_err(err)?;
+    Ok(rows)
+}
+
+fn village_count(region: &Region, code: &str, cases: i64) -> VillageCount {
+    let lineage = region.id(code).and_then(|id| region.lineage(id));
+    let name = |pick: fn(&Lineage) -> UnitId| {
+        lineage
+            .as_ref()
+            .map_or_else(String::new, |l| region.units[pick(l) as usize].name.clone())
+    };
+    VillageCount {
+        code: code.to_string(),
+        name: name(|l| l.village),
+        township_name: name(|l| l.township),
+        county_name: name(|l| l.county),
+        cases: cases as u64,
+    }
+}
+
+/// The place's recurring problems and alerts up to `last_day`. A cell's problems are those of
+/// the villages its cases come from (`involved`); a unit's, its own villages'.
+fn problems_of(
+    conn: &Connection,
+    region: &Region,
+    opts: &ProfileOptions,
+    history: Filter,
+    involved: &HashSet<&str>,
+    last_day: NaiveDate,
+) -> Result<(Vec<RecurringProblem>, Vec<Alert>), AnalyticsError> {
     let keep = |code: &str| opts.cell.is_none() || involved.contains(code);
     let departments = &opts.departments;
     // A village's recurring problems depend on its own cases only, so for a cell they are computed
@@ -165,14 +196,7 @@ pub fn profile(conn: &Connection, region: &Region, opts: &ProfileOptions) -> Res
         .filter(|a| keep(&a.place.unit_code))
         .take(opts.limit)
         .collect();
-    Ok(Profile {
-        summary,
-        weeks: steps.iter().map(|p| p.label(Step::Week)).collect(),
-        weekly,
-        villages,
-        recurring,
-        alerts,
-    })
+    Ok((recurring, alerts))
 }
 
 /// The code of the smallest unit that holds every one of `codes` (`None` for none or an unknown one).

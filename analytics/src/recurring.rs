@@ -567,12 +567,46 @@ pub fn repeat_chains(
     region: &Region,
     opts: &ChainOptions,
 ) -> Result<Vec<RepeatChain>, AnalyticsError> {
+    let cases = chain_cases(conn)?;
+    let mut links = Links::of(&cases, opts.link_days);
+    let filter = &opts.filter;
+    let within = filter.unit_id(region)?;
+    let mut chains: Vec<RepeatChain> = links
+        .groups()
+        .into_iter()
+        .filter(|members| members.len() > 1)
+        .filter(|members| {
+            members.iter().any(|&i| {
+                let c = &cases[i];
+                filter.from.is_none_or(|f| c.reported >= f)
+                    && filter.to.is_none_or(|t| c.reported < t)
+                    && (filter.categories.is_empty() || filter.categories.contains(&c.category))
+                    && within.is_none_or(|w| region.id(&c.village).is_some_and(|v| is_within(region, v, w)))
+            })
+        })
+        .map(|members| links.chain(region, &cases, members))
+        .collect();
+    chains.sort_by(|a, b| {
+        b.escalation_risk
+            .cmp(&a.escalation_risk)
+            .then(b.open.cmp(&a.open))
+            .then(b.case_ids.len().cmp(&a.case_ids.len()))
+            .then(b.last_reported.cmp(&a.last_reported))
+            .then(a.case_ids.cmp(&b.case_ids))
+    });
+    for (i, c) in chains.iter_mut().enumerate() {
+        c.rank = i + 1;
+    }
+    Ok(chains)
+}
+
+/// The cases that could be in a chain, in the order they were reported: those naming an earlier
+/// case, those named, and those whose village, category and party occur more than once.
+fn chain_cases(conn: &Connection) -> Result<Vec<ChainCase>, AnalyticsError> {
     let err = |source| AnalyticsError::Query {
         what: "the repeat chains",
         source,
     };
-    // Cases that could be in a chain: those naming an earlier case, those named, and those whose
-    // village, category and party occur more than once.
     // Parties are compared by a 64-bit hash of name and phone computed inside DuckDB: no name or
     // phone ever reaches this process.
     // One 64-bit key per village, category and party; a key seen twice marks a candidate.
@@ -611,117 +645,113 @@ pub fn repeat_chains(
         });
     }
     cases.sort_by(|a, b| a.reported.cmp(&b.reported).then(a.case_id.cmp(&b.case_id)));
+    Ok(cases)
+}
 
-    // Union-find over the cases.
-    let mut parent: Vec<usize> = (0..cases.len()).collect();
-    fn root(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
+/// The cases linked into chains (union–find), and by what each was linked.
+struct Links {
+    parent: Vec<usize>,
+    via_repeat: Vec<bool>,
+    via_party: Vec<bool>,
+}
+
+impl Links {
+    /// Links a case to the case it names as its predecessor, and to the same party's previous
+    /// case of the village and category within `link_days`.
+    fn of(cases: &[ChainCase], link_days: i64) -> Links {
+        let n = cases.len();
+        let mut links = Links {
+            parent: (0..n).collect(),
+            via_repeat: vec![false; n],
+            via_party: vec![false; n],
+        };
+        let by_id: HashMap<&str, usize> = cases.iter().enumerate().map(|(i, c)| (c.case_id.as_str(), i)).collect();
+        for (i, c) in cases.iter().enumerate() {
+            if let Some(&j) = c.repeat_of.as_deref().and_then(|id| by_id.get(id)) {
+                links.join(i, j);
+                links.via_repeat[i] = true;
+                links.via_repeat[j] = true;
+            }
+        }
+        let mut last_of_party: HashMap<(&str, Category, u64), usize> = HashMap::new();
+        for (i, c) in cases.iter().enumerate() {
+            let Some(party) = c.party else { continue };
+            let key = (c.village.as_str(), c.category, party);
+            if let Some(&j) = last_of_party.get(&key) {
+                if (c.reported - cases[j].reported).num_days() <= link_days {
+                    links.join(i, j);
+                    links.via_party[i] = true;
+                    links.via_party[j] = true;
+                }
+            }
+            last_of_party.insert(key, i);
+        }
+        links
+    }
+
+    fn root(&mut self, mut i: usize) -> usize {
+        while self.parent[i] != i {
+            self.parent[i] = self.parent[self.parent[i]];
+            i = self.parent[i];
         }
         i
     }
-    let mut by_id: HashMap<&str, usize> = HashMap::new();
-    for (i, c) in cases.iter().enumerate() {
-        by_id.insert(c.case_id.as_str(), i);
-    }
-    let mut via_repeat = vec![false; cases.len()];
-    let mut via_party = vec![false; cases.len()];
-    for (i, c) in cases.iter().enumerate() {
-        if let Some(&j) = c.repeat_of.as_deref().and_then(|id| by_id.get(id)) {
-            let (a, b) = (root(&mut parent, i), root(&mut parent, j));
-            parent[a] = b;
-            via_repeat[i] = true;
-            via_repeat[j] = true;
-        }
-    }
-    let mut last_of_party: HashMap<(&str, Category, u64), usize> = HashMap::new();
-    for (i, c) in cases.iter().enumerate() {
-        let Some(party) = c.party else { continue };
-        let key = (c.village.as_str(), c.category, party);
-        if let Some(&j) = last_of_party.get(&key) {
-            if (c.reported - cases[j].reported).num_days() <= opts.link_days {
-                let (a, b) = (root(&mut parent, i), root(&mut parent, j));
-                parent[a] = b;
-                via_party[i] = true;
-                via_party[j] = true;
-            }
-        }
-        last_of_party.insert(key, i);
-    }
-    let mut groups: HashMap<usize, Vec<usize>> = HashMap::new();
-    for i in 0..cases.len() {
-        let r = root(&mut parent, i);
-        groups.entry(r).or_default().push(i);
+
+    fn join(&mut self, i: usize, j: usize) {
+        let (a, b) = (self.root(i), self.root(j));
+        self.parent[a] = b;
     }
 
-    let filter = &opts.filter;
-    let within = filter.unit_id(region)?;
-    let mut chains: Vec<RepeatChain> = groups
-        .into_values()
-        .filter(|members| members.len() > 1)
-        .filter(|members| {
-            members.iter().any(|&i| {
-                let c = &cases[i];
-                filter.from.is_none_or(|f| c.reported >= f)
-                    && filter.to.is_none_or(|t| c.reported < t)
-                    && (filter.categories.is_empty() || filter.categories.contains(&c.category))
-                    && within.is_none_or(|w| region.id(&c.village).is_some_and(|v| is_within(region, v, w)))
-            })
-        })
-        .map(|mut members| {
-            members.sort_unstable();
-            let first = &cases[members[0]];
-            let last = &cases[*members.last().expect("two or more")];
-            let min_gap_days = members
-                .windows(2)
-                .map(|w| (cases[w[1]].reported - cases[w[0]].reported).num_days())
-                .min()
-                .unwrap_or(0);
-            let escalating = members.windows(2).any(|w| cases[w[1]].severity > cases[w[0]].severity);
-            let place = match region.id(&last.village) {
-                Some(id) => UnitCategory::new(region, id, first.category),
-                None => UnitCategory {
-                    unit_code: last.village.clone(),
-                    unit_name: String::new(),
-                    county_name: String::new(),
-                    township_name: String::new(),
-                    category: first.category,
-                    category_zh: first.category.zh().to_string(),
-                },
-            };
-            let repeat = members.iter().any(|&i| via_repeat[i]);
-            let party = members.iter().any(|&i| via_party[i]);
-            RepeatChain {
-                rank: 0,
-                case_ids: members.iter().map(|&i| cases[i].case_id.clone()).collect(),
-                villages: members.iter().map(|&i| cases[i].village.clone()).collect(),
-                place,
-                first_reported: first.reported,
-                last_reported: last.reported,
-                min_gap_days,
-                open: !last.status.is_final(),
-                last_severity: last.severity,
-                escalating,
-                escalation_risk: escalating || matches!(first.category, Category::MarriageFamily | Category::Neighbour),
-                linked_by: match (repeat, party) {
-                    (true, true) => LinkedBy::Both,
-                    (true, false) => LinkedBy::RepeatOf,
-                    _ => LinkedBy::SameParty,
-                },
-            }
-        })
-        .collect();
-    chains.sort_by(|a, b| {
-        b.escalation_risk
-            .cmp(&a.escalation_risk)
-            .then(b.open.cmp(&a.open))
-            .then(b.case_ids.len().cmp(&a.case_ids.len()))
-            .then(b.last_reported.cmp(&a.last_reported))
-            .then(a.case_ids.cmp(&b.case_ids))
-    });
-    for (i, c) in chains.iter_mut().enumerate() {
-        c.rank = i + 1;
+    /// The linked groups, each in report order.
+    fn groups(&mut self) -> Vec<Vec<usize>> {
+        let mut groups: HashMap<usize, Vec<usize>> = HashMap::new();
+        for i in 0..self.parent.len() {
+            let r = self.root(i);
+            groups.entry(r).or_default().push(i);
+        }
+        groups.into_values().collect()
     }
-    Ok(chains)
+
+    /// The chain of the cases `members` (in report order).
+    fn chain(&self, region: &Region, cases: &[ChainCase], members: Vec<usize>) -> RepeatChain {
+        let first = &cases[members[0]];
+        let last = &cases[*members.last().expect("two or more")];
+        let min_gap_days = members
+            .windows(2)
+            .map(|w| (cases[w[1]].reported - cases[w[0]].reported).num_days())
+            .min()
+            .unwrap_or(0);
+        let escalating = members.windows(2).any(|w| cases[w[1]].severity > cases[w[0]].severity);
+        let place = match region.id(&last.village) {
+            Some(id) => UnitCategory::new(region, id, first.category),
+            None => UnitCategory {
+                unit_code: last.village.clone(),
+                unit_name: String::new(),
+                county_name: String::new(),
+                township_name: String::new(),
+                category: first.category,
+                category_zh: first.category.zh().to_string(),
+            },
+        };
+        let repeat = members.iter().any(|&i| self.via_repeat[i]);
+        let party = members.iter().any(|&i| self.via_party[i]);
+        RepeatChain {
+            rank: 0,
+            case_ids: members.iter().map(|&i| cases[i].case_id.clone()).collect(),
+            villages: members.iter().map(|&i| cases[i].village.clone()).collect(),
+            place,
+            first_reported: first.reported,
+            last_reported: last.reported,
+            min_gap_days,
+            open: !last.status.is_final(),
+            last_severity: last.severity,
+            escalating,
+            escalation_risk: escalating || matches!(first.category, Category::MarriageFamily | Category::Neighbour),
+            linked_by: match (repeat, party) {
+                (true, true) => LinkedBy::Both,
+                (true, false) => LinkedBy::RepeatOf,
+                _ => LinkedBy::SameParty,
+            },
+        }
+    }
 }

@@ -241,89 +241,17 @@ pub fn alerts(
     departments: &Departments,
     opts: &AlertOptions,
 ) -> Result<Vec<Alert>, AnalyticsError> {
-    // Windows oldest first; the current one last, the one before it (for "ongoing") second last.
-    let span = opts.baseline_windows + opts.guard_windows + 2;
-    let windows = periods(Step::Week, span, opts.as_of);
-    let space = Space::Units(opts.level);
-    let mut filter = opts.filter.clone();
-    filter.from = None;
-    filter.to = None;
-    let units = locations(region, space, &filter)?;
-    let inside: std::collections::HashSet<Location> = units.iter().copied().collect();
-    let rows = count_rows(conn, region, space, Step::Week, &windows, &filter, true)?;
-
-    let mut series: HashMap<(Location, u8), Vec<u32>> = HashMap::new();
-    let mut totals = vec![vec![0u64; span]; Category::ALL.len()];
-    for row in rows {
-        if !inside.contains(&row.location) {
-            continue;
-        }
-        let category = row.category.expect("counted by category");
-        series.entry((row.location, category)).or_insert_with(|| vec![0; span])[row.step] += row.n;
-        totals[category as usize][row.step] += u64::from(row.n);
-    }
-
-    // Evaluates the window `back` windows before the current one.
-    let baseline_range = |back: usize| {
-        let current = span - 1 - back;
-        let end = current - opts.guard_windows;
-        (end - opts.baseline_windows..end, current)
-    };
-    let mut phi = vec![0.0; Category::ALL.len()];
-    for (c, phi) in phi.iter_mut().enumerate() {
-        let (range, _) = baseline_range(0);
-        *phi = dispersion(
-            series
-                .iter()
-                .filter(|((_, cat), _)| *cat as usize == c)
-                .map(|(_, s)| &s[range.clone()]),
-        );
-    }
-    // The units' residents (none when the region gives no populations: the flat prior then).
-    let share: HashMap<Location, f64> = match PopulationSurface::of(region, &crate::source::CaseSource::Store(conn)) {
-        Ok(surface) => units
-            .iter()
-            .map(|&l| match l {
-                Location::Unit(u) => (l, surface.unit(u) / surface.total()),
-                Location::Cell(_) => (l, 0.0),
-            })
-            .collect(),
-        Err(_) => HashMap::new(),
-    };
-    let limit = p_limit(opts.min_recurrence_years);
-    let evaluate =
-        |location: &Location, counts: &[u32], category: usize, back: usize| -> Option<(u32, f64, f64, u32)> {
-            let (range, current) = baseline_range(back);
-            let observed = counts[current];
-            if observed < opts.min_cases {
-                return None;
-            }
-            let own: u64 = counts[range.clone()].iter().map(|&n| u64::from(n)).sum();
-            let all: u64 = totals[category][range].iter().sum();
-            let rest_current = totals[category][current] - u64::from(observed);
-            let unit_share = share.get(location).copied().unwrap_or(0.0);
-            let mean = expected_count_with_population(own, all - own, rest_current, unit_share);
-            let p = upper_tail(observed, mean, phi[category]);
-            if p > limit {
-                return None;
-            }
-            let mut threshold = opts.min_cases.max(mean.ceil() as u32);
-            while upper_tail(threshold, mean, phi[category]) > limit {
-                threshold += 1;
-            }
-            Some((observed, mean, p, threshold))
-        };
-
+    let detector = Detector::new(conn, region, opts)?;
     let mut out: Vec<Alert> = Vec::new();
-    for ((location, category), counts) in &series {
+    for ((location, category), counts) in &detector.series {
         let Location::Unit(unit) = *location else { continue };
         let c = *category as usize;
-        let Some((observed, expected, p, threshold)) = evaluate(location, counts, c, 0) else {
+        let Some(test) = detector.evaluate(location, counts, c, 0) else {
             continue;
         };
-        let ongoing = evaluate(location, counts, c, 1).is_some();
-        let recurrence = recurrence_years(p);
-        let severity = if recurrence >= 1000.0 && observed >= 10 {
+        let ongoing = detector.evaluate(location, counts, c, 1).is_some();
+        let recurrence = recurrence_years(test.p);
+        let severity = if recurrence >= 1000.0 && test.observed >= 10 {
             AlertSeverity::Red
         } else if recurrence >= 100.0 {
             AlertSeverity::Orange
@@ -331,24 +259,25 @@ pub fn alerts(
             AlertSeverity::Yellow
         };
         let category = Category::ALL[c];
-        let (range, current) = baseline_range(0);
+        let (range, current) = detector.baseline_range(0);
+        let phi = detector.phi[c];
         out.push(Alert {
             rank: 0,
             place: UnitCategory::new(region, unit, category),
-            window_start: windows[current].start,
-            window_end: windows[current].end,
-            observed,
-            expected,
-            ratio: f64::from(observed) / expected.max(1e-9),
-            threshold,
-            p,
-            ln_p: ln_upper_tail(observed, expected, phi[c]),
+            window_start: detector.windows[current].start,
+            window_end: detector.windows[current].end,
+            observed: test.observed,
+            expected: test.expected,
+            ratio: f64::from(test.observed) / test.expected.max(1e-9),
+            threshold: test.threshold,
+            p: test.p,
+            ln_p: ln_upper_tail(test.observed, test.expected, phi),
             recurrence_years: recurrence,
             severity,
             severity_zh: severity.zh().to_string(),
             ongoing,
             baseline: counts[range].to_vec(),
-            dispersion: phi[c],
+            dispersion: phi,
             department: departments.of(category).clone(),
         });
     }
@@ -367,6 +296,128 @@ pub fn alerts(
         a.rank = i + 1;
     }
     Ok(out)
+}
+
+/// The weekly series the alerts are judged on and what judging them needs.
+struct Detector<'a> {
+    opts: &'a AlertOptions,
+    /// Windows oldest first; the current one last, the one before it (for "ongoing") second last.
+    windows: Vec<crate::cube::Period>,
+    span: usize,
+    series: HashMap<(Location, u8), Vec<u32>>,
+    /// The study area's cases per category and window.
+    totals: Vec<Vec<u64>>,
+    /// Each category's over-dispersion over the baseline windows.
+    phi: Vec<f64>,
+    /// Each unit's share of the residents (empty when the region gives no populations: the flat
+    /// prior then).
+    share: HashMap<Location, f64>,
+    limit: f64,
+}
+
+/// One window's test of a unit and category.
+struct WindowTest {
+    observed: u32,
+    expected: f64,
+    p: f64,
+    /// The fewest cases that would have raised the alert.
+    threshold: u32,
+}
+
+impl<'a> Detector<'a> {
+    fn new(conn: &Connection, region: &Region, opts: &'a AlertOptions) -> Result<Detector<'a>, AnalyticsError> {
+        let span = opts.baseline_windows + opts.guard_windows + 2;
+        let windows = periods(Step::Week, span, opts.as_of);
+        let space = Space::Units(opts.level);
+        let mut filter = opts.filter.clone();
+        filter.from = None;
+        filter.to = None;
+        let units = locations(region, space, &filter)?;
+        let inside: std::collections::HashSet<Location> = units.iter().copied().collect();
+        let rows = count_rows(conn, region, space, Step::Week, &windows, &filter, true)?;
+        let mut series: HashMap<(Location, u8), Vec<u32>> = HashMap::new();
+        let mut totals = vec![vec![0u64; span]; Category::ALL.len()];
+        for row in rows {
+            if !inside.contains(&row.location) {
+                continue;
+            }
+            let category = row.category.expect("counted by category");
+            series.entry((row.location, category)).or_insert_with(|| vec![0; span])[row.step] += row.n;
+            totals[category as usize][row.step] += u64::from(row.n);
+        }
+        let share: HashMap<Location, f64> = match PopulationSurface::of(region, &crate::source::CaseSource::Store(conn))
+        {
+            Ok(surface) => units
+                .iter()
+                .map(|&l| match l {
+                    Location::Unit(u) => (l, surface.unit(u) / surface.total()),
+                    Location::Cell(_) => (l, 0.0),
+                })
+                .collect(),
+            Err(_) => HashMap::new(),
+        };
+        let mut detector = Detector {
+            opts,
+            windows,
+            span,
+            series,
+            totals,
+            phi: Vec::new(),
+            share,
+            limit: p_limit(opts.min_recurrence_years),
+        };
+        let (range, _) = detector.baseline_range(0);
+        detector.phi = (0..Category::ALL.len())
+            .map(|c| {
+                dispersion(
+                    detector
+                        .series
+                        .iter()
+                        .filter(|((_, cat), _)| *cat as usize == c)
+                        .map(|(_, s)| &s[range.clone()]),
+                )
+            })
+            .collect();
+        Ok(detector)
+    }
+
+    /// The baseline windows and the window judged, `back` windows before the current one.
+    fn baseline_range(&self, back: usize) -> (std::ops::Range<usize>, usize) {
+        let current = self.span - 1 - back;
+        let end = current - self.opts.guard_windows;
+        (end - self.opts.baseline_windows..end, current)
+    }
+
+    /// The test of the window `back` windows before the current one; `None` when it raises no
+    /// alert.
+    fn evaluate(&self, location: &Location, counts: &[u32], category: usize, back: usize) -> Option<WindowTest> {
+        let (range, current) = self.baseline_range(back);
+        let observed = counts[current];
+        if observed < self.opts.min_cases {
+            return None;
+        }
+        let totals = &self.totals[category];
+        let own: u64 = counts[range.clone()].iter().map(|&n| u64::from(n)).sum();
+        let all: u64 = totals[range].iter().sum();
+        let rest_current = totals[current] - u64::from(observed);
+        let unit_share = self.share.get(location).copied().unwrap_or(0.0);
+        let expected = expected_count_with_population(own, all - own, rest_current, unit_share);
+        let phi = self.phi[category];
+        let p = upper_tail(observed, expected, phi);
+        if p > self.limit {
+            return None;
+        }
+        let mut threshold = self.opts.min_cases.max(expected.ceil() as u32);
+        while upper_tail(threshold, expected, phi) > self.limit {
+            threshold += 1;
+        }
+        Some(WindowTest {
+            observed,
+            expected,
+            p,
+            threshold,
+        })
+    }
 }
 
 /// The first day of the window ending on `as_of`.

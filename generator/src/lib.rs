@@ -202,21 +202,7 @@ pub fn generate_with_progress(
 ) -> Result<GenerateSummary, GenerateError> {
     let started = Instant::now();
     let format = OutputFormat::from_path(out).ok_or_else(|| GenerateError::UnknownFormat { path: out.into() })?;
-    let options_error = |message: String| GenerateError::Options {
-        path: out.into(),
-        message,
-    };
-    if !(opts.dispersion.is_finite() && (0.0..=5.0).contains(&opts.dispersion)) {
-        return Err(options_error(format!(
-            "dispersion must be 0 to 5, not {}",
-            opts.dispersion
-        )));
-    }
-    if !(1..=1200).contains(&opts.months) {
-        return Err(options_error(format!("months must be 1 to 1200, not {}", opts.months)));
-    }
-    let start = calendar::period_start(opts.end, opts.months)
-        .ok_or_else(|| options_error(format!("no period of {} months ends on {}", opts.months, opts.end)))?;
+    let start = period_start(opts, out)?;
     let places = Places::new(region).map_err(|message| GenerateError::Region {
         path: out.into(),
         region: region.code.clone(),
@@ -262,55 +248,12 @@ pub fn generate_with_progress(
         now,
         seed: opts.seed,
     };
-    let n_days = period.days.len();
-    let per_day = (total as usize / n_days.max(1)).max(1);
-    let chunk_days = (200_000 / per_day).clamp(4, 64);
-    let mut chain_ids: Vec<Vec<Option<(NaiveDate, u32)>>> =
-        plan.chains.iter().map(|c| vec![None; c.days.len()]).collect();
-    let mut written = 0u64;
-    for chunk_start in (0..n_days).step_by(chunk_days) {
-        let chunk = chunk_start..(chunk_start + chunk_days).min(n_days);
-        let mut days: Vec<Vec<cases::Case>> = chunk
-            .clone()
-            .into_par_iter()
-            .map(|i| cases::generate_day(&ctx, i))
-            .collect();
-        for (i, day) in chunk.clone().zip(days.iter_mut()) {
-            for case in day.iter_mut() {
-                if let Some((chain, pos)) = case.chain {
-                    let ids = &mut chain_ids[chain as usize];
-                    ids[pos as usize] = Some((period.days[i], case.seq));
-                    if pos > 0 {
-                        case.repeat_of = ids[pos as usize - 1];
-                    }
-                }
-            }
-        }
-        let bytes: Vec<Vec<u8>> = chunk
-            .clone()
-            .into_par_iter()
-            .zip(days.par_iter())
-            .map(|(i, day)| write::serialize_day(day, period.days[i], format, opts.headers, region, &places))
-            .collect();
-        for b in &bytes {
-            file.write_all(b).map_err(io(out))?;
-        }
-        written += days.iter().map(|d| d.len() as u64).sum::<u64>();
-        progress(written, total);
-    }
+    let (written, chain_ids) =
+        write_days(&ctx, total, format, opts.headers, region, &mut file, progress).map_err(io(out))?;
     file.flush().map_err(io(out))?;
     drop(file);
 
-    match format {
-        OutputFormat::Parquet => {
-            write::csv_to_parquet(&data_tmp, &parquet_tmp, opts.headers).map_err(|source| GenerateError::Parquet {
-                path: out.into(),
-                source,
-            })?;
-            std::fs::rename(&parquet_tmp, out).map_err(io(out))?;
-        }
-        _ => std::fs::rename(&data_tmp, out).map_err(io(out))?,
-    }
+    finish_output(format, &data_tmp, &parquet_tmp, out, opts.headers)?;
 
     let truth = build_truth(
         region, &places, &period, &plan, &tables, opts, written, scale, &chain_ids,
@@ -338,6 +281,102 @@ pub fn generate_with_progress(
         repeat_chains: plan.chains.len(),
         elapsed: started.elapsed(),
     })
+}
+
+/// The first day of `opts`'s period, once its options are checked.
+fn period_start(opts: &GenerateOptions, out: &Path) -> Result<NaiveDate, GenerateError> {
+    let options_error = |message: String| GenerateError::Options {
+        path: out.into(),
+        message,
+    };
+    if !(opts.dispersion.is_finite() && (0.0..=5.0).contains(&opts.dispersion)) {
+        return Err(options_error(format!(
+            "dispersion must be 0 to 5, not {}",
+            opts.dispersion
+        )));
+    }
+    if !(1..=1200).contains(&opts.months) {
+        return Err(options_error(format!("months must be 1 to 1200, not {}", opts.months)));
+    }
+    calendar::period_start(opts.end, opts.months)
+        .ok_or_else(|| options_error(format!("no period of {} months ends on {}", opts.months, opts.end)))
+}
+
+/// Each repeat chain's cases, in order: the day and the day's sequence number (the case id).
+type ChainIds = Vec<Vec<Option<(NaiveDate, u32)>>>;
+
+/// Generates and writes every day of the period, in chunks of days made in parallel; links each
+/// repeat chain's cases to their predecessors. The rows written, and each chain's case ids.
+fn write_days(
+    ctx: &DayContext<'_>,
+    total: u64,
+    format: OutputFormat,
+    headers: HeaderLanguage,
+    region: &Region,
+    file: &mut impl Write,
+    progress: &mut dyn FnMut(u64, u64),
+) -> std::io::Result<(u64, ChainIds)> {
+    let (period, plan) = (ctx.period, ctx.plan);
+    let n_days = period.days.len();
+    let per_day = (total as usize / n_days.max(1)).max(1);
+    let chunk_days = (200_000 / per_day).clamp(4, 64);
+    let mut chain_ids: ChainIds = plan.chains.iter().map(|c| vec![None; c.days.len()]).collect();
+    let mut written = 0u64;
+    for chunk_start in (0..n_days).step_by(chunk_days) {
+        let chunk = chunk_start..(chunk_start + chunk_days).min(n_days);
+        let mut days: Vec<Vec<cases::Case>> = chunk
+            .clone()
+            .into_par_iter()
+            .map(|i| cases::generate_day(ctx, i))
+            .collect();
+        for (i, day) in chunk.clone().zip(days.iter_mut()) {
+            for case in day.iter_mut() {
+                if let Some((chain, pos)) = case.chain {
+                    let ids = &mut chain_ids[chain as usize];
+                    ids[pos as usize] = Some((period.days[i], case.seq));
+                    if pos > 0 {
+                        case.repeat_of = ids[pos as usize - 1];
+                    }
+                }
+            }
+        }
+        let bytes: Vec<Vec<u8>> = chunk
+            .clone()
+            .into_par_iter()
+            .zip(days.par_iter())
+            .map(|(i, day)| write::serialize_day(day, period.days[i], format, headers, region, ctx.places))
+            .collect();
+        for b in &bytes {
+            file.write_all(b)?;
+        }
+        written += days.iter().map(|d| d.len() as u64).sum::<u64>();
+        progress(written, total);
+    }
+    Ok((written, chain_ids))
+}
+
+/// Moves the finished temporary file to `out` (through Parquet for a `.parquet` output).
+fn finish_output(
+    format: OutputFormat,
+    data_tmp: &Path,
+    parquet_tmp: &Path,
+    out: &Path,
+    headers: HeaderLanguage,
+) -> Result<(), GenerateError> {
+    let io = |source| GenerateError::Io {
+        path: out.into(),
+        source,
+    };
+    match format {
+        OutputFormat::Parquet => {
+            write::csv_to_parquet(data_tmp, parquet_tmp, headers).map_err(|source| GenerateError::Parquet {
+                path: out.into(),
+                source,
+            })?;
+            std::fs::rename(parquet_tmp, out).map_err(io)
+        }
+        _ => std::fs::rename(data_tmp, out).map_err(io),
+    }
 }
 
 /// Background class shares: the targets, with the planted disputes taken out so that the total mix
@@ -520,85 +559,8 @@ fn build_truth(
     scale: f64,
     chain_ids: &[Vec<Option<(NaiveDate, u32)>>],
 ) -> truth::Truth {
-    let code = |id: u32| region.units[id as usize].code.clone();
-    let name = |id: u32| region.units[id as usize].name.clone();
-    let lineage = |village: u32| region.lineage(village).expect("villages have a lineage");
+    let names = Names { region, places, period };
     let weeks = period.weeks();
-    let hotspots = plan
-        .hotspots
-        .iter()
-        .map(|h| {
-            let l = lineage(h.village);
-            truth::Hotspot {
-                id: h.id.clone(),
-                kind: h.kind,
-                county_code: code(l.county),
-                township_code: code(l.township),
-                village_code: code(h.village),
-                village_name: name(h.village),
-                grid_code: places.places[h.place as usize].grid.map(code),
-                centre: [h.centre.0, h.centre.1],
-                cells: h.cells.iter().map(|c| c.to_string()).collect(),
-                categories: h.categories.clone(),
-                start_week: h.start_week,
-                start_monday: period.monday(h.start_week),
-                start_iso: calendar::iso_label(period.monday(h.start_week)),
-                end_week: h.end_week,
-                end_monday: period.monday(h.end_week),
-                end_iso: calendar::iso_label(period.monday(h.end_week)),
-                rate_start: h.rate_start,
-                rate_end: h.rate_end,
-                weekly_planted: h.weekly.clone(),
-            }
-        })
-        .collect();
-    let recurring = plan
-        .recurring
-        .iter()
-        .map(|r| {
-            let l = lineage(r.village);
-            truth::Recurring {
-                county_code: code(l.county),
-                township_code: code(l.township),
-                village_code: code(r.village),
-                village_name: name(r.village),
-                category: r.category,
-                weeks: (0..weeks).filter(|&w| r.weekly[w as usize] > 0).collect(),
-                weekly_planted: r.weekly.clone(),
-            }
-        })
-        .collect();
-    let spike = plan.spike.as_ref().map(|s| {
-        let l = lineage(s.village);
-        truth::Spike {
-            county_code: code(l.county),
-            township_code: code(l.township),
-            village_code: code(s.village),
-            village_name: name(s.village),
-            category: s.category,
-            week: s.week,
-            week_monday: period.monday(s.week),
-            week_iso: calendar::iso_label(period.monday(s.week)),
-            days: s.days.iter().map(|&d| period.days[d as usize]).collect(),
-            daily: s.daily.clone(),
-            count: s.daily.iter().sum(),
-            background_weekly_mean: background_weekly_mean(places, period, tables, s.village, s.category),
-        }
-    });
-    let repeat_chains = plan
-        .chains
-        .iter()
-        .zip(chain_ids)
-        .map(|(c, ids)| truth::RepeatChain {
-            village_code: code(c.village),
-            grid_code: places.places[c.place as usize].grid.map(code),
-            category: c.category,
-            party_name: c.party.name(),
-            party_phone: c.party.phone(),
-            case_ids: ids.iter().flatten().map(|&(d, seq)| write::case_id(d, seq)).collect(),
-            days: c.days.iter().map(|&d| period.days[d as usize]).collect(),
-        })
-        .collect();
     truth::Truth {
         format_version: truth::FORMAT_VERSION,
         seed: opts.seed,
@@ -623,12 +585,114 @@ fn build_truth(
         planted_scale: scale,
         dispersion: opts.dispersion,
         targets: truth_targets(),
-        hotspots,
+        hotspots: plan.hotspots.iter().map(|h| names.hotspot(h)).collect(),
         quiet_cells: plan.quiet_cells.iter().map(|c| c.to_string()).collect(),
         quiet_min_distance_m: plan.quiet_min_distance_m,
-        recurring,
-        spike,
-        repeat_chains,
+        recurring: plan.recurring.iter().map(|r| names.recurring(r)).collect(),
+        spike: plan.spike.as_ref().map(|s| names.spike(s, tables)),
+        repeat_chains: plan
+            .chains
+            .iter()
+            .zip(chain_ids)
+            .map(|(c, ids)| names.chain(c, ids))
+            .collect(),
+    }
+}
+
+/// How the ground truth names the plan's places and weeks.
+struct Names<'a> {
+    region: &'a Region,
+    places: &'a Places,
+    period: &'a Period,
+}
+
+impl Names<'_> {
+    fn code(&self, id: u32) -> String {
+        self.region.units[id as usize].code.clone()
+    }
+
+    fn name(&self, id: u32) -> String {
+        self.region.units[id as usize].name.clone()
+    }
+
+    /// The county and township codes of a village.
+    fn parents(&self, village: u32) -> (String, String) {
+        let l = self.region.lineage(village).expect("villages have a lineage");
+        (self.code(l.county), self.code(l.township))
+    }
+
+    fn grid_of(&self, place: u32) -> Option<String> {
+        self.places.places[place as usize].grid.map(|g| self.code(g))
+    }
+
+    fn hotspot(&self, h: &plan::HotspotPlan) -> truth::Hotspot {
+        let (county_code, township_code) = self.parents(h.village);
+        let monday = |w: u32| self.period.monday(w);
+        truth::Hotspot {
+            id: h.id.clone(),
+            kind: h.kind,
+            county_code,
+            township_code,
+            village_code: self.code(h.village),
+            village_name: self.name(h.village),
+            grid_code: self.grid_of(h.place),
+            centre: [h.centre.0, h.centre.1],
+            cells: h.cells.iter().map(|c| c.to_string()).collect(),
+            categories: h.categories.clone(),
+            start_week: h.start_week,
+            start_monday: monday(h.start_week),
+            start_iso: calendar::iso_label(monday(h.start_week)),
+            end_week: h.end_week,
+            end_monday: monday(h.end_week),
+            end_iso: calendar::iso_label(monday(h.end_week)),
+            rate_start: h.rate_start,
+            rate_end: h.rate_end,
+            weekly_planted: h.weekly.clone(),
+        }
+    }
+
+    fn recurring(&self, r: &plan::RecurringPlan) -> truth::Recurring {
+        let (county_code, township_code) = self.parents(r.village);
+        truth::Recurring {
+            county_code,
+            township_code,
+            village_code: self.code(r.village),
+            village_name: self.name(r.village),
+            category: r.category,
+            weeks: (0..self.period.weeks()).filter(|&w| r.weekly[w as usize] > 0).collect(),
+            weekly_planted: r.weekly.clone(),
+        }
+    }
+
+    fn spike(&self, s: &plan::SpikePlan, tables: &Tables) -> truth::Spike {
+        let (county_code, township_code) = self.parents(s.village);
+        let period = self.period;
+        truth::Spike {
+            county_code,
+            township_code,
+            village_code: self.code(s.village),
+            village_name: self.name(s.village),
+            category: s.category,
+            week: s.week,
+            week_monday: period.monday(s.week),
+            week_iso: calendar::iso_label(period.monday(s.week)),
+            days: s.days.iter().map(|&d| period.days[d as usize]).collect(),
+            daily: s.daily.clone(),
+            count: s.daily.iter().sum(),
+            background_weekly_mean: background_weekly_mean(self.places, period, tables, s.village, s.category),
+        }
+    }
+
+    fn chain(&self, c: &plan::ChainPlan, ids: &[Option<(NaiveDate, u32)>]) -> truth::RepeatChain {
+        truth::RepeatChain {
+            village_code: self.code(c.village),
+            grid_code: self.grid_of(c.place),
+            category: c.category,
+            party_name: c.party.name(),
+            party_phone: c.party.phone(),
+            case_ids: ids.iter().flatten().map(|&(d, seq)| write::case_id(d, seq)).collect(),
+            days: c.days.iter().map(|&d| self.period.days[d as usize]).collect(),
+        }
     }
 }
 

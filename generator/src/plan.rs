@@ -10,6 +10,7 @@ use fengqiao_ingest::Region;
 use h3o::{CellIndex, LatLng, Resolution};
 use rand::seq::SliceRandom;
 use rand::Rng;
+use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, LogNormal, Poisson};
 
 use crate::calendar;
@@ -324,105 +325,22 @@ impl Plan {
     /// `total_cases` is the size of the data set (planting is switched off when the planted cases
     /// would exceed [`p::MAX_PLANTED_SHARE`] of it).
     pub fn build(region: &Region, places: &Places, period: &Period, scale: f64, total_cases: u64, seed: u64) -> Plan {
-        let weeks = period.weeks();
         let mut plan = Plan {
             by_day: vec![Vec::new(); period.days.len()],
             ..Plan::default()
         };
         plan.hotspots = choose_hotspots(region, places, period, scale, seed);
         let hotspot_centres: Vec<(f64, f64)> = plan.hotspots.iter().map(|h| h.centre).collect();
-        let hotspot_villages: HashSet<UnitId> = plan.hotspots.iter().map(|h| h.village).collect();
-
-        // Recurring problems: distinct townships, away from the hot spots.
-        let mut rng = rng_for(seed, Stream::Recurring, 0);
-        let mut pool = candidates(region, places, p::RECURRING_MIN_POPULATION);
-        pool.shuffle(&mut rng);
-        let mut townships = HashSet::new();
-        let mut recurring_points = Vec::new();
-        for c in &pool {
-            if plan.recurring.len() == p::RECURRING {
-                break;
-            }
-            if hotspot_villages.contains(&c.id)
-                || !far_from(c, &hotspot_centres, p::HOTSPOT_MIN_SPACING_M)
-                || !recurring_abnormal_enough(region, c)
-                || !townships.insert(c.township)
-            {
-                continue;
-            }
-            let category = p::RECURRING_CATEGORIES[rng.random_range(0..p::RECURRING_CATEGORIES.len())];
-            let weekly = recurring_weeks(weeks, scale, &mut rng);
-            recurring_points.push((c.lng, c.lat));
-            plan.recurring.push(RecurringPlan {
-                village: c.id,
-                category,
-                weekly,
-            });
-        }
-        let recurring_villages: HashSet<UnitId> = plan.recurring.iter().map(|r| r.village).collect();
-
-        // The spike: a village away from hot spots and recurring villages, in the week before the last.
-        let mut rng = rng_for(seed, Stream::Spike, 0);
-        let mut pool = candidates(region, places, p::HOTSPOT_MIN_POPULATION);
-        pool.shuffle(&mut rng);
+        let (recurring, recurring_points) =
+            choose_recurring(region, places, period.weeks(), scale, seed, &plan.hotspots);
+        plan.recurring = recurring;
         let anchors: Vec<(f64, f64)> = hotspot_centres.iter().chain(&recurring_points).copied().collect();
-        let spike_village = pool.iter().find(|c| {
-            !hotspot_villages.contains(&c.id)
-                && !recurring_villages.contains(&c.id)
-                && far_from(c, &anchors, p::HOTSPOT_MIN_SPACING_M)
-        });
-        if let Some(c) = spike_village {
-            let week = weeks.saturating_sub(2);
-            let week_days = &period.week_days[week as usize];
-            let len = p::SPIKE_DAYS.min(week_days.len());
-            let first = rng.random_range(0..=week_days.len() - len);
-            let days = week_days[first..first + len].to_vec();
-            let count = (p::SPIKE_CASES * scale).round().max(len as f64) as u32;
-            let mut daily = vec![0u32; len];
-            for _ in 0..count {
-                daily[draw_weighted(&p::SPIKE_DAY_WEIGHTS[..len], &mut rng)] += 1;
-            }
-            plan.spike = Some(SpikePlan {
-                village: c.id,
-                category: p::SPIKE_CATEGORIES[rng.random_range(0..p::SPIKE_CATEGORIES.len())],
-                week,
-                days,
-                daily,
-            });
-        }
-        let spike_point = spike_village.map(|c| (c.lng, c.lat));
-
-        // Quiet cells: far from every hot spot, recurring village and the spike.
-        let mut rng = rng_for(seed, Stream::Quiet, 0);
-        // A quiet cell must also be quiet by nature: a small village (not a dense community) with
-        // few people around it, so that no real concentration of background cases is there either.
-        let villages = village_points(region);
-        let mut pool: Vec<Candidate> = candidates(region, places, p::QUIET_MIN_POPULATION)
-            .into_iter()
-            .filter(|c| region.units[c.id as usize].population.unwrap_or(0) <= p::QUIET_MAX_POPULATION)
-            .filter(|c| people_around(&villages, c) <= p::QUIET_MAX_NEIGHBOURHOOD_POPULATION)
-            .collect();
-        pool.shuffle(&mut rng);
-        let anchors: Vec<(f64, f64)> = anchors.into_iter().chain(spike_point).collect();
-        let hot_cells: HashSet<CellIndex> = plan.hotspots.iter().flat_map(|h| h.cells.iter().copied()).collect();
-        for min_m in [p::QUIET_MIN_DISTANCE_M, 8_000.0, 6_000.0, 4_000.0] {
-            let mut cells = Vec::new();
-            for c in pool.iter().filter(|c| far_from(c, &anchors, min_m)) {
-                if cells.len() == p::QUIET_CELLS {
-                    break;
-                }
-                if let Some(cell) = cell_of(c.lng, c.lat) {
-                    if !hot_cells.contains(&cell) && !cells.contains(&cell) {
-                        cells.push(cell);
-                    }
-                }
-            }
-            plan.quiet_cells = cells;
-            plan.quiet_min_distance_m = min_m;
-            if plan.quiet_cells.len() == p::QUIET_CELLS {
-                break;
-            }
-        }
+        let spike = choose_spike(region, places, period, scale, seed, &plan, &anchors);
+        let anchors: Vec<(f64, f64)> = anchors.into_iter().chain(spike.as_ref().map(|s| s.1)).collect();
+        plan.spike = spike.map(|s| s.0);
+        let (quiet_cells, quiet_min_distance_m) = choose_quiet_cells(region, places, seed, &anchors, &plan.hotspots);
+        plan.quiet_cells = quiet_cells;
+        plan.quiet_min_distance_m = quiet_min_distance_m;
         let quiet_centres: Vec<(f64, f64)> = plan
             .quiet_cells
             .iter()
@@ -531,13 +449,144 @@ fn rate(kind: HotspotKind, scale: f64) -> (f64, f64) {
     (a * scale, b * scale)
 }
 
-fn choose_hotspots(region: &Region, places: &Places, period: &Period, scale: f64, seed: u64) -> Vec<HotspotPlan> {
-    let mut rng = rng_for(seed, Stream::Hotspots, 0);
+/// Recurring problems: distinct townships, away from the hot spots, where they are abnormal for
+/// the residents; with their villages' points.
+fn choose_recurring(
+    region: &Region,
+    places: &Places,
+    weeks: u32,
+    scale: f64,
+    seed: u64,
+    hotspots: &[HotspotPlan],
+) -> (Vec<RecurringPlan>, Vec<(f64, f64)>) {
+    let hotspot_centres: Vec<(f64, f64)> = hotspots.iter().map(|h| h.centre).collect();
+    let hotspot_villages: HashSet<UnitId> = hotspots.iter().map(|h| h.village).collect();
+    let mut rng = rng_for(seed, Stream::Recurring, 0);
+    let mut pool = candidates(region, places, p::RECURRING_MIN_POPULATION);
+    pool.shuffle(&mut rng);
+    let mut townships = HashSet::new();
+    let (mut recurring, mut points) = (Vec::new(), Vec::new());
+    for c in &pool {
+        if recurring.len() == p::RECURRING {
+            break;
+        }
+        if hotspot_villages.contains(&c.id)
+            || !far_from(c, &hotspot_centres, p::HOTSPOT_MIN_SPACING_M)
+            || !recurring_abnormal_enough(region, c)
+            || !townships.insert(c.township)
+        {
+            continue;
+        }
+        let category = p::RECURRING_CATEGORIES[rng.random_range(0..p::RECURRING_CATEGORIES.len())];
+        let weekly = recurring_weeks(weeks, scale, &mut rng);
+        points.push((c.lng, c.lat));
+        recurring.push(RecurringPlan {
+            village: c.id,
+            category,
+            weekly,
+        });
+    }
+    (recurring, points)
+}
+
+/// The spike: a village away from the hot spots and recurring villages (`anchors`), in the week
+/// before the last; with its village's point.
+fn choose_spike(
+    region: &Region,
+    places: &Places,
+    period: &Period,
+    scale: f64,
+    seed: u64,
+    plan: &Plan,
+    anchors: &[(f64, f64)],
+) -> Option<(SpikePlan, (f64, f64))> {
+    let hotspot_villages: HashSet<UnitId> = plan.hotspots.iter().map(|h| h.village).collect();
+    let recurring_villages: HashSet<UnitId> = plan.recurring.iter().map(|r| r.village).collect();
+    let mut rng = rng_for(seed, Stream::Spike, 0);
     let mut pool = candidates(region, places, p::HOTSPOT_MIN_POPULATION);
     pool.shuffle(&mut rng);
+    let c = pool.iter().find(|c| {
+        !hotspot_villages.contains(&c.id)
+            && !recurring_villages.contains(&c.id)
+            && far_from(c, anchors, p::HOTSPOT_MIN_SPACING_M)
+    })?;
+    let week = period.weeks().saturating_sub(2);
+    let week_days = &period.week_days[week as usize];
+    let len = p::SPIKE_DAYS.min(week_days.len());
+    let first = rng.random_range(0..=week_days.len() - len);
+    let days = week_days[first..first + len].to_vec();
+    let count = (p::SPIKE_CASES * scale).round().max(len as f64) as u32;
+    let mut daily = vec![0u32; len];
+    for _ in 0..count {
+        daily[draw_weighted(&p::SPIKE_DAY_WEIGHTS[..len], &mut rng)] += 1;
+    }
+    let spike = SpikePlan {
+        village: c.id,
+        category: p::SPIKE_CATEGORIES[rng.random_range(0..p::SPIKE_CATEGORIES.len())],
+        week,
+        days,
+        daily,
+    };
+    Some((spike, (c.lng, c.lat)))
+}
+
+/// Quiet cells: far from every hot spot, recurring village and the spike (`anchors`), at the
+/// largest of a few distances that still finds them all; with that distance.
+fn choose_quiet_cells(
+    region: &Region,
+    places: &Places,
+    seed: u64,
+    anchors: &[(f64, f64)],
+    hotspots: &[HotspotPlan],
+) -> (Vec<CellIndex>, f64) {
+    let mut rng = rng_for(seed, Stream::Quiet, 0);
+    // A quiet cell must also be quiet by nature: a small village (not a dense community) with
+    // few people around it, so that no real concentration of background cases is there either.
+    let villages = village_points(region);
+    let mut pool: Vec<Candidate> = candidates(region, places, p::QUIET_MIN_POPULATION)
+        .into_iter()
+        .filter(|c| region.units[c.id as usize].population.unwrap_or(0) <= p::QUIET_MAX_POPULATION)
+        .filter(|c| people_around(&villages, c) <= p::QUIET_MAX_NEIGHBOURHOOD_POPULATION)
+        .collect();
+    pool.shuffle(&mut rng);
+    let hot_cells: HashSet<CellIndex> = hotspots.iter().flat_map(|h| h.cells.iter().copied()).collect();
+    let mut found = (Vec::new(), p::QUIET_MIN_DISTANCE_M);
+    for min_m in [p::QUIET_MIN_DISTANCE_M, 8_000.0, 6_000.0, 4_000.0] {
+        let mut cells = Vec::new();
+        for c in pool.iter().filter(|c| far_from(c, anchors, min_m)) {
+            if cells.len() == p::QUIET_CELLS {
+                break;
+            }
+            if let Some(cell) = cell_of(c.lng, c.lat) {
+                if !hot_cells.contains(&cell) && !cells.contains(&cell) {
+                    cells.push(cell);
+                }
+            }
+        }
+        found = (cells, min_m);
+        if found.0.len() == p::QUIET_CELLS {
+            break;
+        }
+    }
+    found
+}
+
+fn choose_hotspots(region: &Region, places: &Places, period: &Period, scale: f64, seed: u64) -> Vec<HotspotPlan> {
+    let mut rng = rng_for(seed, Stream::Hotspots, 0);
+    hotspot_places(region, places, &mut rng)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (c, kind))| plan_hotspot(i, c, kind, places, period, scale, &mut rng))
+        .collect()
+}
+
+/// The hot spots' villages, by kind: spaced apart, in distinct counties where possible, on cells of
+/// their own, and abnormal for their places even in their weakest weeks.
+fn hotspot_places(region: &Region, places: &Places, rng: &mut ChaCha8Rng) -> Vec<(Candidate, HotspotKind)> {
+    let mut pool = candidates(region, places, p::HOTSPOT_MIN_POPULATION);
+    pool.shuffle(rng);
     let mut small_pool = candidates(region, places, p::NEW_MIN_POPULATION);
-    small_pool.shuffle(&mut rng);
-    let weeks = period.weeks();
+    small_pool.shuffle(rng);
     let villages = village_points(region);
     let sparse = |c: &Candidate| people_around(&villages, c) <= p::NEW_MAX_NEIGHBOURHOOD_POPULATION;
     let mut chosen: Vec<(Candidate, HotspotKind)> = Vec::new();
@@ -574,79 +623,87 @@ fn choose_hotspots(region: &Region, places: &Places, period: &Period, scale: f64
         }
     }
     chosen
-        .into_iter()
-        .enumerate()
-        .map(|(i, (c, kind))| {
-            let centre_cell = cell_of(c.lng, c.lat).expect("checked above");
-            let mut cells = vec![centre_cell];
-            cells.extend(
-                centre_cell
-                    .grid_disk::<Vec<_>>(1)
-                    .into_iter()
-                    .filter(|&x| x != centre_cell),
-            );
-            let cell_centres = cells
-                .iter()
-                .map(|&x| {
-                    let ll = LatLng::from(x);
-                    (ll.lng(), ll.lat())
-                })
-                .collect();
-            let n_categories = rng.random_range(1..=3);
-            let mut categories = p::HOTSPOT_CATEGORIES.to_vec();
-            categories.shuffle(&mut rng);
-            categories.truncate(n_categories);
-            let weights: &[f64] = match n_categories {
-                1 => &[1.0],
-                2 => &[0.6, 0.4],
-                _ => &[0.5, 0.3, 0.2],
-            };
-            let category_cumulative = weights
-                .iter()
-                .scan(0.0, |acc, w| {
-                    *acc += w;
-                    Some(*acc)
-                })
-                .collect();
-            let last = weeks - 1;
-            let start_week = match kind {
-                HotspotKind::New => {
-                    let earliest = weeks.saturating_sub(p::NEW_START_WINDOW);
-                    let latest = weeks.saturating_sub(p::NEW_MIN_WEEKS).max(earliest);
-                    rng.random_range(earliest..=latest)
-                }
-                _ => 0,
-            };
-            let (rate_start, rate_end) = rate(kind, scale);
-            let weekly = (0..weeks)
-                .map(|w| {
-                    if w < start_week {
-                        return 0;
-                    }
-                    let t = if last > 0 { f64::from(w) / f64::from(last) } else { 1.0 };
-                    let full_week_rate = rate_start + (rate_end - rate_start) * t;
-                    let days = period.week_days[w as usize].len() as f64;
-                    poisson(full_week_rate * days / 7.0, &mut rng)
-                })
-                .collect();
-            HotspotPlan {
-                id: format!("HS{:02}", i + 1),
-                kind,
-                village: c.id,
-                place: places.nearest_in_village(c.id, c.lng, c.lat),
-                centre: (c.lng, c.lat),
-                cells,
-                cell_centres,
-                categories,
-                category_cumulative,
-                start_week,
-                end_week: last,
-                rate_start,
-                rate_end,
-                weekly,
-            }
+}
+
+/// The plan of hot spot `i` of `kind` at `c`: its cells, categories, start and weekly counts.
+fn plan_hotspot(
+    i: usize,
+    c: Candidate,
+    kind: HotspotKind,
+    places: &Places,
+    period: &Period,
+    scale: f64,
+    rng: &mut ChaCha8Rng,
+) -> HotspotPlan {
+    let weeks = period.weeks();
+    let centre_cell = cell_of(c.lng, c.lat).expect("checked above");
+    let mut cells = vec![centre_cell];
+    cells.extend(
+        centre_cell
+            .grid_disk::<Vec<_>>(1)
+            .into_iter()
+            .filter(|&x| x != centre_cell),
+    );
+    let cell_centres = cells
+        .iter()
+        .map(|&x| {
+            let ll = LatLng::from(x);
+            (ll.lng(), ll.lat())
         })
-        .collect()
+        .collect();
+    let n_categories = rng.random_range(1..=3);
+    let mut categories = p::HOTSPOT_CATEGORIES.to_vec();
+    categories.shuffle(rng);
+    categories.truncate(n_categories);
+    let weights: &[f64] = match n_categories {
+        1 => &[1.0],
+        2 => &[0.6, 0.4],
+        _ => &[0.5, 0.3, 0.2],
+    };
+    let category_cumulative = weights
+        .iter()
+        .scan(0.0, |acc, w| {
+            *acc += w;
+            Some(*acc)
+        })
+        .collect();
+    let last = weeks - 1;
+    let start_week = match kind {
+        HotspotKind::New => {
+            let earliest = weeks.saturating_sub(p::NEW_START_WINDOW);
+            let latest = weeks.saturating_sub(p::NEW_MIN_WEEKS).max(earliest);
+            rng.random_range(earliest..=latest)
+        }
+        _ => 0,
+    };
+    let (rate_start, rate_end) = rate(kind, scale);
+    let weekly = (0..weeks)
+        .map(|w| {
+            if w < start_week {
+                return 0;
+            }
+            let t = if last > 0 { f64::from(w) / f64::from(last) } else { 1.0 };
+            let full_week_rate = rate_start + (rate_end - rate_start) * t;
+            let days = period.week_days[w as usize].len() as f64;
+            poisson(full_week_rate * days / 7.0, rng)
+        })
+        .collect();
+    HotspotPlan {
+        id: format!("HS{:02}", i + 1),
+        kind,
+        village: c.id,
+        place: places.nearest_in_village(c.id, c.lng, c.lat),
+        centre: (c.lng, c.lat),
+        cells,
+        cell_centres,
+        categories,
+        category_cumulative,
+        start_week,
+        end_week: last,
+        rate_start,
+        rate_end,
+        weekly,
+    }
 }
 
 /// Weekly planted counts of a recurring problem: present with probability 0.75 a week, then topped

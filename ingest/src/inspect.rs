@@ -9,7 +9,7 @@
 //! containing the other (0.85), then the synonyms below (0.6–0.9 by how much of the word they
 //! cover). Confidences are ordinal scores, not probabilities.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use crate::mapping::{header_key, vocabulary, Mapping, SheetRef};
@@ -482,7 +482,28 @@ pub fn inspect(
         file: file.clone(),
         message,
     })?;
-    // Headers: the best guess per header; a column guessed twice goes to the more confident one.
+    let guesses = guess_headers(&headers);
+    let (values, date_formats) = guess_values(&guesses, &rows);
+    let guessed: HashSet<Column> = guesses.iter().filter_map(|g| g.column).collect();
+    let missing = Column::ALL
+        .into_iter()
+        .filter(|c| c.required() && !guessed.contains(c))
+        .collect();
+    Ok(Inspection {
+        file,
+        sheet,
+        header_row: header_line,
+        encoding,
+        rows_sampled: rows.len(),
+        headers: guesses,
+        values,
+        date_formats,
+        missing,
+    })
+}
+
+/// The best column guess per header; a column guessed twice goes to the more confident one.
+fn guess_headers(headers: &[String]) -> Vec<HeaderGuess> {
     let mut guesses: Vec<HeaderGuess> = headers
         .iter()
         .map(|h| match guess_column(h) {
@@ -515,7 +536,12 @@ pub fn inspect(
             g.column = None;
         }
     }
-    // Coded columns: every source word with its count and guess.
+    guesses
+}
+
+/// Coded columns: every source word with its count and guess; time columns: the date formats
+/// their unread cells need.
+fn guess_values(guesses: &[HeaderGuess], rows: &[Vec<String>]) -> (Vec<ValueGuess>, Vec<String>) {
     let mut values = Vec::new();
     let mut date_formats: Vec<String> = Vec::new();
     for (i, g) in guesses.iter().enumerate() {
@@ -555,21 +581,7 @@ pub fn inspect(
             }
         }
     }
-    let missing = Column::ALL
-        .into_iter()
-        .filter(|c| c.required() && !best_for.contains_key(c))
-        .collect();
-    Ok(Inspection {
-        file,
-        sheet,
-        header_row: header_line,
-        encoding,
-        rows_sampled: rows.len(),
-        headers: guesses,
-        values,
-        date_formats,
-        missing,
-    })
+    (values, date_formats)
 }
 
 /// TOML string literal.

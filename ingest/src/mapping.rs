@@ -156,70 +156,9 @@ impl Mapping {
             message,
         };
         let raw: MappingFile = toml::from_str(text).map_err(|e| err(e.to_string()))?;
-        let column_named = |section: &str, name: &str| {
-            Column::from_name(name).ok_or_else(|| {
-                err(format!(
-                    "[{section}] {name:?} is not a column (expected one of: {}, or ignore)",
-                    Column::EVERY.map(Column::name).join(", ")
-                ))
-            })
-        };
-        let mut headers = HashMap::new();
-        let mut target_of: HashMap<Column, String> = HashMap::new();
-        for (header, target) in &raw.columns {
-            let target = target
-                .as_str()
-                .ok_or_else(|| err(format!("[columns] {header:?}: the column must be a string")))?;
-            let column = match target.trim() {
-                "ignore" | "" => None,
-                name => Some(column_named("columns", name)?),
-            };
-            if let Some(c) = column {
-                if let Some(first) = target_of.insert(c, header.clone()) {
-                    return Err(err(format!(
-                        "[columns] headers {first:?} and {header:?} both map to {}: map one, and the other to \"ignore\"",
-                        c.name()
-                    )));
-                }
-            }
-            headers.insert(header_key(header), column);
-        }
-        let mut values: HashMap<Column, HashMap<String, &'static str>> = HashMap::new();
-        for (name, table) in &raw.values {
-            let column = column_named("values", name)?;
-            if vocabulary(column).is_none() {
-                let coded: Vec<&str> = Column::EVERY
-                    .into_iter()
-                    .filter(|c| c.vocabulary().is_some())
-                    .map(Column::name)
-                    .collect();
-                return Err(err(format!(
-                    "[values.{name}]: {name} is not a coded column (coded: {})",
-                    coded.join(", ")
-                )));
-            }
-            let table = table.as_table().ok_or_else(|| {
-                err(format!(
-                    "[values.{name}] must be a table of \"source word\" = \"value\""
-                ))
-            })?;
-            let words = values.entry(column).or_default();
-            for (word, value) in table {
-                let value = value.as_str().unwrap_or_default();
-                let code = value_code(column, value).ok_or_else(|| {
-                    err(format!(
-                        "[values.{name}] {word:?} = {value:?}: {value:?} is not a {name} (expected one of: {})",
-                        vocabulary(column)
-                            .unwrap_or_default()
-                            .iter()
-                            .map(|(c, z)| format!("{c} {z}"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ))
-                })?;
-                words.insert(word.trim().to_string(), code);
-            }
-        }
+        let column_named = |section: &str, name: &str| column_named(file, section, name);
+        let headers = header_columns(&raw.columns, file)?;
+        let values = value_words(&raw.values, file)?;
         let mut defaults = Vec::new();
         for (name, value) in &raw.defaults {
             let column = column_named("defaults", name)?;
@@ -318,6 +257,94 @@ impl Mapping {
             })
         })
     }
+}
+
+/// The column a section names, or an error listing the columns.
+fn column_named(file: &str, section: &str, name: &str) -> Result<Column, MappingError> {
+    Column::from_name(name).ok_or_else(|| MappingError {
+        file: file.to_string(),
+        message: format!(
+            "[{section}] {name:?} is not a column (expected one of: {}, or ignore)",
+            Column::EVERY.map(Column::name).join(", ")
+        ),
+    })
+}
+
+/// `[columns]`: each export header's column (`None`: ignored); no column filled by two headers.
+fn header_columns(columns: &toml::Table, file: &str) -> Result<HashMap<String, Option<Column>>, MappingError> {
+    let err = |message: String| MappingError {
+        file: file.to_string(),
+        message,
+    };
+    let mut headers = HashMap::new();
+    let mut target_of: HashMap<Column, String> = HashMap::new();
+    for (header, target) in columns {
+        let target = target
+            .as_str()
+            .ok_or_else(|| err(format!("[columns] {header:?}: the column must be a string")))?;
+        let column = match target.trim() {
+            "ignore" | "" => None,
+            name => Some(column_named(file, "columns", name)?),
+        };
+        if let Some(c) = column {
+            if let Some(first) = target_of.insert(c, header.clone()) {
+                return Err(err(format!(
+                    "[columns] headers {first:?} and {header:?} both map to {}: map one, and the other to \"ignore\"",
+                    c.name()
+                )));
+            }
+        }
+        headers.insert(header_key(header), column);
+    }
+    Ok(headers)
+}
+
+/// `[values.COLUMN]`: the export's words for a coded column's values.
+fn value_words(
+    tables: &toml::Table,
+    file: &str,
+) -> Result<HashMap<Column, HashMap<String, &'static str>>, MappingError> {
+    let err = |message: String| MappingError {
+        file: file.to_string(),
+        message,
+    };
+    let mut values: HashMap<Column, HashMap<String, &'static str>> = HashMap::new();
+    for (name, table) in tables {
+        let column = column_named(file, "values", name)?;
+        if vocabulary(column).is_none() {
+            let coded: Vec<&str> = Column::EVERY
+                .into_iter()
+                .filter(|c| c.vocabulary().is_some())
+                .map(Column::name)
+                .collect();
+            return Err(err(format!(
+                "[values.{name}]: {name} is not a coded column (coded: {})",
+                coded.join(", ")
+            )));
+        }
+        let table = table.as_table().ok_or_else(|| {
+            err(format!(
+                "[values.{name}] must be a table of \"source word\" = \"value\""
+            ))
+        })?;
+        let words = values.entry(column).or_default();
+        for (word, value) in table {
+            let value = value.as_str().unwrap_or_default();
+            let code = value_code(column, value).ok_or_else(|| {
+                err(format!(
+                    "[values.{name}] {word:?} = {value:?}: {value:?} is not a {name} (expected one of: {})",
+                    vocabulary(column)
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|(c, z)| format!("{c} {z}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?;
+            words.insert(word.trim().to_string(), code);
+        }
+    }
+    Ok(values)
 }
 
 #[cfg(test)]

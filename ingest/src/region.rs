@@ -267,6 +267,160 @@ impl RegionFiles {
     }
 }
 
+/// `region.toml` and the root's level (a province, city or county).
+fn read_meta(files: &RegionFiles) -> Result<(RegionToml, AdminLevel), RegionError> {
+    let format = |message: String| RegionError::Format {
+        file: format!("{}/region.toml", files.origin),
+        message,
+    };
+    let toml_text = files.get("region.toml").ok_or_else(|| format("missing".into()))?;
+    let meta: RegionToml = toml::from_str(toml_text).map_err(|e| format(e.to_string()))?;
+    if !meta.crs.eq_ignore_ascii_case("wgs84") {
+        return Err(format(format!(
+            "crs must be wgs84 (convert the region first), not {:?}",
+            meta.crs
+        )));
+    }
+    let level = match meta.level.as_deref().map(str::parse::<AdminLevel>) {
+        None => AdminLevel::City,
+        Some(Ok(l @ (AdminLevel::Province | AdminLevel::City | AdminLevel::County))) => l,
+        Some(_) => {
+            return Err(format(format!(
+                "level must be province, city or county, not {:?}",
+                meta.level.clone().unwrap_or_default()
+            )))
+        }
+    };
+    Ok((meta, level))
+}
+
+/// Every polygon of the region's GeoJSON files by unit code, with the file it came from.
+fn read_polygons(files: &RegionFiles) -> Result<HashMap<String, (MultiPolygon<f64>, &'static str)>, RegionError> {
+    let format = |file: &str, message: String| RegionError::Format {
+        file: format!("{}/{file}", files.origin),
+        message,
+    };
+    let mut boundaries = HashMap::new();
+    for name in POLYGON_FILES {
+        let Some(text) = files.get(name) else {
+            if name == "boundary.geojson" {
+                return Err(format(name, "missing".into()));
+            }
+            continue;
+        };
+        let features = read_features(text).map_err(|m| format(name, m))?;
+        for (i, feature) in features.into_iter().enumerate() {
+            let code = match feature.properties.get("code") {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                _ => return Err(format(name, format!("feature {} has no string property `code`", i + 1))),
+            };
+            if let Some((_, first)) = boundaries.insert(code.clone(), (feature.geometry, name)) {
+                return Err(format(name, format!("code {code} has a polygon here and in {first}")));
+            }
+        }
+    }
+    Ok(boundaries)
+}
+
+/// The units of the region's tables, root first, with their codes and former codes.
+struct UnitTables {
+    units: Vec<AdminUnit>,
+    by_code: HashMap<String, UnitId>,
+    former: HashMap<String, UnitId>,
+}
+
+/// Reads the unit tables below `root`'s level, taking each unit's polygon out of `boundaries`.
+fn read_unit_tables(
+    files: &RegionFiles,
+    root: AdminUnit,
+    boundaries: &mut HashMap<String, (MultiPolygon<f64>, &'static str)>,
+) -> Result<UnitTables, RegionError> {
+    let level = root.level;
+    let mut tables = UnitTables {
+        by_code: HashMap::from([(root.code.clone(), 0)]),
+        units: vec![root],
+        former: HashMap::new(),
+    };
+    for (table_level, name) in UNIT_TABLES.into_iter().filter(|(l, _)| *l > level) {
+        let file = format!("{}/{name}", files.origin);
+        let Some(text) = files.get(name) else {
+            if table_level == AdminLevel::Grid {
+                continue;
+            }
+            return Err(RegionError::Format {
+                file,
+                message: format!("missing: a region whose root is a {} needs it", level.code()),
+            });
+        };
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let headers = reader
+            .headers()
+            .map_err(|e| RegionError::Format {
+                file: file.clone(),
+                message: e.to_string(),
+            })?
+            .clone();
+        for record in reader.records() {
+            let row_error = |line: u64, message: String| RegionError::Row {
+                file: file.clone(),
+                line,
+                message,
+            };
+            let record = record.map_err(|e| row_error(e.position().map_or(0, |p| p.line()), e.to_string()))?;
+            let line = record.position().map_or(0, |p| p.line());
+            let row: UnitRow = record
+                .deserialize(Some(&headers))
+                .map_err(|e| row_error(line, e.to_string()))?;
+            tables
+                .add(level, table_level, row, boundaries)
+                .map_err(|m| row_error(line, m))?;
+        }
+    }
+    Ok(tables)
+}
+
+impl UnitTables {
+    /// Adds a row of the `table_level` table of a region whose root is a `root_level`.
+    fn add(
+        &mut self,
+        root_level: AdminLevel,
+        table_level: AdminLevel,
+        row: UnitRow,
+        boundaries: &mut HashMap<String, (MultiPolygon<f64>, &'static str)>,
+    ) -> Result<(), String> {
+        let parent = self.by_code.get(&row.parent).map(|&p| self.units[p as usize].level);
+        if !parent.is_some_and(|p| may_parent(root_level, table_level, p)) {
+            return Err(format!(
+                "unit {} names parent {:?}, which is not a {} of this region",
+                row.code,
+                row.parent,
+                table_level.parent_level().map_or("root", AdminLevel::code)
+            ));
+        }
+        let id = self.units.len() as UnitId;
+        if self.by_code.insert(row.code.clone(), id).is_some() {
+            return Err(format!("code {} appears twice", row.code));
+        }
+        let former_codes = list(row.former_codes);
+        for old in &former_codes {
+            self.former.insert(old.clone(), id);
+        }
+        self.units.push(AdminUnit {
+            level: table_level,
+            boundary: boundaries.remove(&row.code).map(|(b, _)| b),
+            code: row.code,
+            name: row.name,
+            parent: Some(row.parent),
+            lng: row.lng,
+            lat: row.lat,
+            population: row.population,
+            aliases: list(row.aliases),
+            former_codes,
+        });
+        Ok(())
+    }
+}
+
 impl Region {
     /// The default region (Chenzhou), compiled in from `data/chenzhou/`.
     pub fn chenzhou() -> Region {
@@ -296,50 +450,9 @@ impl Region {
             file: format!("{dir}/{file}"),
             message,
         };
-        let toml_text = files
-            .get("region.toml")
-            .ok_or_else(|| format("region.toml", "missing".into()))?;
-        let meta: RegionToml = toml::from_str(toml_text).map_err(|e| format("region.toml", e.to_string()))?;
-        if !meta.crs.eq_ignore_ascii_case("wgs84") {
-            return Err(format(
-                "region.toml",
-                format!("crs must be wgs84 (convert the region first), not {:?}", meta.crs),
-            ));
-        }
-        let level = match meta.level.as_deref().map(str::parse::<AdminLevel>) {
-            None => AdminLevel::City,
-            Some(Ok(l @ (AdminLevel::Province | AdminLevel::City | AdminLevel::County))) => l,
-            Some(_) => {
-                return Err(format(
-                    "region.toml",
-                    format!(
-                        "level must be province, city or county, not {:?}",
-                        meta.level.unwrap_or_default()
-                    ),
-                ))
-            }
-        };
-        let mut boundaries: HashMap<String, (MultiPolygon<f64>, &str)> = HashMap::new();
-        for name in POLYGON_FILES {
-            let Some(text) = files.get(name) else {
-                if name == "boundary.geojson" {
-                    return Err(format(name, "missing".into()));
-                }
-                continue;
-            };
-            let features = read_features(text).map_err(|m| format(name, m))?;
-            for (i, feature) in features.into_iter().enumerate() {
-                let code = match feature.properties.get("code") {
-                    Some(serde_json::Value::String(s)) => s.clone(),
-                    _ => return Err(format(name, format!("feature {} has no string property `code`", i + 1))),
-                };
-                if let Some((_, first)) = boundaries.insert(code.clone(), (feature.geometry, name)) {
-                    return Err(format(name, format!("code {code} has a polygon here and in {first}")));
-                }
-            }
-        }
-
-        let mut units = vec![AdminUnit {
+        let (meta, level) = read_meta(files)?;
+        let mut boundaries = read_polygons(files)?;
+        let root = AdminUnit {
             level,
             code: meta.code.clone(),
             name: meta.name.clone(),
@@ -350,73 +463,12 @@ impl Region {
             boundary: boundaries.remove(&meta.code).map(|(b, _)| b),
             aliases: Vec::new(),
             former_codes: Vec::new(),
-        }];
-        let mut by_code = HashMap::from([(meta.code.clone(), 0)]);
-        let mut former = HashMap::new();
-        for (table_level, name) in UNIT_TABLES.into_iter().filter(|(l, _)| *l > level) {
-            let file = format!("{dir}/{name}");
-            let Some(text) = files.get(name) else {
-                if table_level == AdminLevel::Grid {
-                    continue;
-                }
-                return Err(RegionError::Format {
-                    file,
-                    message: format!("missing: a region whose root is a {} needs it", level.code()),
-                });
-            };
-            let mut reader = csv::Reader::from_reader(text.as_bytes());
-            let headers = reader
-                .headers()
-                .map_err(|e| RegionError::Format {
-                    file: file.clone(),
-                    message: e.to_string(),
-                })?
-                .clone();
-            for record in reader.records() {
-                let row_error = |line: u64, message: String| RegionError::Row {
-                    file: file.clone(),
-                    line,
-                    message,
-                };
-                let record = record.map_err(|e| row_error(e.position().map_or(0, |p| p.line()), e.to_string()))?;
-                let line = record.position().map_or(0, |p| p.line());
-                let row: UnitRow = record
-                    .deserialize(Some(&headers))
-                    .map_err(|e| row_error(line, e.to_string()))?;
-                let parent = by_code.get(&row.parent).map(|&p| units[p as usize].level);
-                if !parent.is_some_and(|p| may_parent(level, table_level, p)) {
-                    return Err(row_error(
-                        line,
-                        format!(
-                            "unit {} names parent {:?}, which is not a {} of this region",
-                            row.code,
-                            row.parent,
-                            table_level.parent_level().map_or("root", AdminLevel::code)
-                        ),
-                    ));
-                }
-                let id = units.len() as UnitId;
-                if by_code.insert(row.code.clone(), id).is_some() {
-                    return Err(row_error(line, format!("code {} appears twice", row.code)));
-                }
-                let former_codes = list(row.former_codes);
-                for old in &former_codes {
-                    former.insert(old.clone(), id);
-                }
-                units.push(AdminUnit {
-                    level: table_level,
-                    boundary: boundaries.remove(&row.code).map(|(b, _)| b),
-                    code: row.code,
-                    name: row.name,
-                    parent: Some(row.parent),
-                    lng: row.lng,
-                    lat: row.lat,
-                    population: row.population,
-                    aliases: list(row.aliases),
-                    former_codes,
-                });
-            }
-        }
+        };
+        let UnitTables {
+            mut units,
+            by_code,
+            former,
+        } = read_unit_tables(files, root, &mut boundaries)?;
         if let Some((code, (_, file))) = boundaries.iter().min_by(|a, b| a.0.cmp(b.0)) {
             return Err(format(
                 file,

@@ -52,15 +52,151 @@ fn orphans_message(orphans: BTreeMap<String, u64>) -> String {
     )
 }
 
+/// A stored case's place as the store has it.
+struct StoredPlace<'a> {
+    county: &'a str,
+    township: &'a str,
+    village: &'a str,
+    grid: Option<&'a str>,
+    lng: f64,
+    lat: f64,
+    /// Its own point (`geo_precision = 'point'`), not its unit's.
+    own_point: bool,
+    /// Placed by the polygon its point lies in (`place_match = 'contained'`).
+    contained: bool,
+}
+
+/// A case's place in the new region.
+struct NewPlace<'r> {
+    county: &'r str,
+    township: &'r str,
+    village: &'r str,
+    grid: Option<&'r str>,
+    lng: f64,
+    lat: f64,
+    precision: &'static str,
+}
+
+impl NewPlace<'_> {
+    /// Which of the case's columns the new place changes.
+    fn changes(&self, old: &StoredPlace) -> [(&'static str, bool); 5] {
+        [
+            ("county_code", old.county != self.county),
+            ("township_code", old.township != self.township),
+            ("village_code", old.village != self.village),
+            ("grid_code", old.grid != self.grid),
+            ("position", self.lng != old.lng || self.lat != old.lat),
+        ]
+    }
+}
+
+/// Where `old` goes in `new` (see the module documentation); `Err` with the code the new region
+/// lacks.
+fn place_again<'r>(new: &'r Region, old: &StoredPlace) -> Result<NewPlace<'r>, String> {
+    let (x, y) = (old.lng, old.lat);
+    let relocated = old
+        .contained
+        .then(|| {
+            new.locate(AdminLevel::Grid, x, y)
+                .or_else(|| new.locate(AdminLevel::Village, x, y))
+        })
+        .flatten();
+    let by_code = |code: &str, level: AdminLevel| new.id(code).filter(|&u| new.units[u as usize].level == level);
+    let unit = relocated
+        .or_else(|| old.grid.and_then(|g| by_code(g, AdminLevel::Grid)))
+        .or_else(|| by_code(old.village, AdminLevel::Village));
+    let Some(mut lineage) = unit.and_then(|u| new.lineage(u)) else {
+        return Err(old.grid.unwrap_or(old.village).to_string());
+    };
+    if old.own_point && lineage.grid.is_none() {
+        lineage.grid = new
+            .locate(AdminLevel::Grid, x, y)
+            .filter(|&g| new.parent(g) == Some(lineage.village));
+    }
+    let code = |u: u32| new.units[u as usize].code.as_str();
+    let (lng, lat, precision) = if old.own_point {
+        (x, y, "point")
+    } else {
+        let (u, p) = lineage.grid.map_or((lineage.village, "village"), |g| (g, "grid"));
+        (new.units[u as usize].lng, new.units[u as usize].lat, p)
+    };
+    Ok(NewPlace {
+        county: code(lineage.county),
+        township: code(lineage.township),
+        village: code(lineage.village),
+        grid: lineage.grid.map(code),
+        lng,
+        lat,
+        precision,
+    })
+}
+
+/// The re-placed cases' new columns, as one Arrow batch for the store's `UPDATE`.
+#[derive(Default)]
+struct Replacements {
+    ids: StringBuilder,
+    counties: StringBuilder,
+    townships: StringBuilder,
+    villages: StringBuilder,
+    grids: StringBuilder,
+    lngs: Float64Builder,
+    lats: Float64Builder,
+    cells: UInt64Builder,
+    precisions: StringBuilder,
+}
+
+impl Replacements {
+    fn push(&mut self, id: &str, place: &NewPlace) {
+        let h3 = LatLng::new(place.lat, place.lng)
+            .map(|ll| u64::from(ll.to_cell(H3_RESOLUTION)))
+            .unwrap_or(0);
+        self.ids.append_value(id);
+        self.counties.append_value(place.county);
+        self.townships.append_value(place.township);
+        self.villages.append_value(place.village);
+        self.grids.append_option(place.grid);
+        self.lngs.append_value(place.lng);
+        self.lats.append_value(place.lat);
+        self.cells.append_value(h3);
+        self.precisions.append_value(place.precision);
+    }
+
+    fn finish(mut self) -> RecordBatch {
+        let text = |n: &str| Field::new(n, DataType::Utf8, true);
+        let schema = Arc::new(Schema::new(vec![
+            text("case_id"),
+            text("county_code"),
+            text("township_code"),
+            text("village_code"),
+            text("grid_code"),
+            Field::new("lng", DataType::Float64, false),
+            Field::new("lat", DataType::Float64, false),
+            Field::new("h3", DataType::UInt64, false),
+            text("geo_precision"),
+        ]));
+        RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(self.ids.finish()),
+                Arc::new(self.counties.finish()),
+                Arc::new(self.townships.finish()),
+                Arc::new(self.villages.finish()),
+                Arc::new(self.grids.finish()),
+                Arc::new(self.lngs.finish()),
+                Arc::new(self.lats.finish()),
+                Arc::new(self.cells.finish()),
+                Arc::new(self.precisions.finish()),
+            ],
+        )
+        .expect("columns match the schema")
+    }
+}
+
 impl Store {
     /// Moves the store to `new`, a version of its region (same root code); with `dry_run` only
     /// reports what would change.
     pub fn update_region(&mut self, new: &Region, dry_run: bool) -> Result<RegionUpdate, IngestError> {
         let name = self.name();
-        let db = |source| IngestError::Db {
-            file: name.clone(),
-            source,
-        };
         let old = stored::region_for(self.conn(), &name, None)?;
         if old.code != new.code {
             return Err(RegionRecordError::Mismatch {
@@ -79,6 +215,30 @@ impl Store {
             dry_run,
             ..RegionUpdate::default()
         };
+        let replacements = self.replacements(new, &mut update)?;
+        if dry_run || old.hash == new.hash {
+            return Ok(update);
+        }
+        let changed: Vec<String> = update.changed.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let message = format!(
+            "from {}; re-placed {} of {} cases ({})",
+            old.describe(),
+            update.replaced,
+            update.cases,
+            changed.join(", ")
+        );
+        self.write_replacements(replacements, new, &old.hash, update.replaced, &message)?;
+        Ok(update)
+    }
+
+    /// Every case placed again in `new`: the ones whose columns change, counted into `update`;
+    /// an error listing the codes the new region lacks.
+    fn replacements(&self, new: &Region, update: &mut RegionUpdate) -> Result<RecordBatch, IngestError> {
+        let name = self.name();
+        let db = |source| IngestError::Db {
+            file: name.clone(),
+            source,
+        };
         let mut stmt = self
             .conn()
             .prepare(
@@ -86,19 +246,7 @@ impl Store {
                         coalesce(geo_precision, 'village'), coalesce(place_match, 'exact') FROM cases",
             )
             .map_err(db)?;
-        let (mut ids, mut counties, mut townships, mut villages, mut grids) = (
-            StringBuilder::new(),
-            StringBuilder::new(),
-            StringBuilder::new(),
-            StringBuilder::new(),
-            StringBuilder::new(),
-        );
-        let (mut lngs, mut lats, mut cells, mut precisions) = (
-            Float64Builder::new(),
-            Float64Builder::new(),
-            UInt64Builder::new(),
-            StringBuilder::new(),
-        );
+        let mut replaced = Replacements::default();
         let mut orphans: BTreeMap<String, u64> = BTreeMap::new();
         for batch in stmt.query_arrow([]).map_err(db)? {
             let text = |i: usize| batch.column(i).as_string::<i32>().clone();
@@ -110,70 +258,34 @@ impl Store {
             let (precision, placed) = (text(7), text(8));
             for row in 0..batch.num_rows() {
                 update.cases += 1;
-                let grid_code = (!grid.is_null(row)).then(|| grid.value(row));
-                let (x, y) = (lng.value(row), lat.value(row));
-                let own_point = precision.value(row) == "point";
-                let relocated = (placed.value(row) == "contained")
-                    .then(|| {
-                        new.locate(AdminLevel::Grid, x, y)
-                            .or_else(|| new.locate(AdminLevel::Village, x, y))
-                    })
-                    .flatten();
-                let by_code =
-                    |code: &str, level: AdminLevel| new.id(code).filter(|&u| new.units[u as usize].level == level);
-                let unit = relocated
-                    .or_else(|| grid_code.and_then(|g| by_code(g, AdminLevel::Grid)))
-                    .or_else(|| by_code(village.value(row), AdminLevel::Village));
-                let Some(lineage) = unit.and_then(|u| new.lineage(u)) else {
-                    *orphans
-                        .entry(grid_code.unwrap_or(village.value(row)).to_string())
-                        .or_default() += 1;
-                    continue;
+                let old = StoredPlace {
+                    county: county.value(row),
+                    township: township.value(row),
+                    village: village.value(row),
+                    grid: (!grid.is_null(row)).then(|| grid.value(row)),
+                    lng: lng.value(row),
+                    lat: lat.value(row),
+                    own_point: precision.value(row) == "point",
+                    contained: placed.value(row) == "contained",
                 };
-                let mut lineage = lineage;
-                if own_point && lineage.grid.is_none() {
-                    lineage.grid = new
-                        .locate(AdminLevel::Grid, x, y)
-                        .filter(|&g| new.parent(g) == Some(lineage.village));
-                }
-                let code = |u: u32| new.units[u as usize].code.as_str();
-                let (nx, ny, new_precision) = if own_point {
-                    (x, y, "point")
-                } else {
-                    let (u, p) = lineage.grid.map_or((lineage.village, "village"), |g| (g, "grid"));
-                    (new.units[u as usize].lng, new.units[u as usize].lat, p)
+                let place = match place_again(new, &old) {
+                    Ok(place) => place,
+                    Err(code) => {
+                        *orphans.entry(code).or_default() += 1;
+                        continue;
+                    }
                 };
-                let changes = [
-                    ("county_code", county.value(row) != code(lineage.county)),
-                    ("township_code", township.value(row) != code(lineage.township)),
-                    ("village_code", village.value(row) != code(lineage.village)),
-                    ("grid_code", grid_code != lineage.grid.map(code)),
-                    ("position", nx != x || ny != y),
-                ];
+                let changes = place.changes(&old);
                 if !changes.iter().any(|c| c.1) {
                     continue;
                 }
                 update.replaced += 1;
-                for (what, changed) in changes {
-                    if changed {
-                        *update.changed.entry(what.to_string()).or_default() += 1;
-                    }
+                for (what, _) in changes.iter().filter(|c| c.1) {
+                    *update.changed.entry(what.to_string()).or_default() += 1;
                 }
-                let h3 = LatLng::new(ny, nx)
-                    .map(|ll| u64::from(ll.to_cell(H3_RESOLUTION)))
-                    .unwrap_or(0);
-                ids.append_value(id.value(row));
-                counties.append_value(code(lineage.county));
-                townships.append_value(code(lineage.township));
-                villages.append_value(code(lineage.village));
-                grids.append_option(lineage.grid.map(code));
-                lngs.append_value(nx);
-                lats.append_value(ny);
-                cells.append_value(h3);
-                precisions.append_value(new_precision);
+                replaced.push(id.value(row), &place);
             }
         }
-        drop(stmt);
         if !orphans.is_empty() {
             return Err(IngestError::File {
                 file: name.clone(),
@@ -181,37 +293,23 @@ impl Store {
                 message: orphans_message(orphans),
             });
         }
-        if dry_run || old.hash == new.hash {
-            return Ok(update);
-        }
-        let text = |n: &str| Field::new(n, DataType::Utf8, true);
-        let schema = Arc::new(Schema::new(vec![
-            text("case_id"),
-            text("county_code"),
-            text("township_code"),
-            text("village_code"),
-            text("grid_code"),
-            Field::new("lng", DataType::Float64, false),
-            Field::new("lat", DataType::Float64, false),
-            Field::new("h3", DataType::UInt64, false),
-            text("geo_precision"),
-        ]));
-        let batch = RecordBatch::try_new(
-            schema,
-            vec![
-                Arc::new(ids.finish()),
-                Arc::new(counties.finish()),
-                Arc::new(townships.finish()),
-                Arc::new(villages.finish()),
-                Arc::new(grids.finish()),
-                Arc::new(lngs.finish()),
-                Arc::new(lats.finish()),
-                Arc::new(cells.finish()),
-                Arc::new(precisions.finish()),
-            ],
-        )
-        .expect("columns match the schema");
+        Ok(replaced.finish())
+    }
+
+    /// Writes the re-placed cases and the new region in one transaction, logged.
+    fn write_replacements(
+        &self,
+        batch: RecordBatch,
+        new: &Region,
+        old_hash: &str,
+        replaced: u64,
+        message: &str,
+    ) -> Result<(), IngestError> {
         let conn = self.conn();
+        let db = |source| IngestError::Db {
+            file: self.name(),
+            source,
+        };
         conn.execute_batch("BEGIN TRANSACTION").map_err(db)?;
         let result = (|| -> duckdb::Result<()> {
             conn.execute_batch(
@@ -231,29 +329,14 @@ impl Store {
                  DROP TABLE replaced;",
             )?;
             stored::write_region(conn, new)?;
-            let changed: Vec<String> = update.changed.iter().map(|(k, v)| format!("{k} {v}")).collect();
-            stored::log(
-                conn,
-                "updated",
-                Some(&old.hash),
-                new,
-                update.replaced,
-                &format!(
-                    "from {}; re-placed {} of {} cases ({})",
-                    old.describe(),
-                    update.replaced,
-                    update.cases,
-                    changed.join(", ")
-                ),
-            )
+            stored::log(conn, "updated", Some(old_hash), new, replaced, message)
         })();
         match result {
-            Ok(()) => conn.execute_batch("COMMIT").map_err(db)?,
+            Ok(()) => conn.execute_batch("COMMIT").map_err(db),
             Err(e) => {
                 let _ = conn.execute_batch("ROLLBACK");
-                return Err(db(e));
+                Err(db(e))
             }
         }
-        Ok(update)
     }
 }

@@ -289,7 +289,6 @@ impl Store {
         progress: &dyn Progress,
     ) -> Result<IngestReport, IngestError> {
         let db = db_err(path);
-        let encoding = ctx.encoding;
         let file_name = path.display().to_string();
         // Into an empty store, rows go straight to `cases`; otherwise through a staging table that is
         // merged at the end (insert new cases, update those with a newer record).
@@ -308,84 +307,12 @@ impl Store {
             self.conn.appender_to_catalog_and_db("staging", "temp", "main")
         }
         .map_err(&db)?;
-
-        let schema = cases_arrow_schema();
-        // The kill -9 test's hook (tests/cli.rs): compiled into debug builds only.
-        let pause_after: Option<u64> = if cfg!(debug_assertions) {
-            std::env::var("FENGQIAO_FAULT_PAUSE_AFTER_BATCHES")
-                .ok()
-                .and_then(|v| v.parse().ok())
-        } else {
-            None
-        };
         let mut report = IngestReport {
             file: file_name.clone(),
             ..IngestReport::default()
         };
-        let mut rejected: Vec<RejectedRow> = Vec::new();
-        let mut batches_appended = 0u64;
-        let mut staged = 0u64;
-
-        // Three stages overlap: the reader thread parses chunk n+2, the validator thread validates
-        // chunk n+1 (in parallel with rayon), and this thread appends chunk n to DuckDB.
-        std::thread::scope(|scope| -> Result<(), IngestError> {
-            let (raw_tx, raw_rx) = sync_channel::<Result<RawChunk, read::FileProblem>>(2);
-            let (valid_tx, valid_rx) = sync_channel::<Result<ValidatedChunk, read::FileProblem>>(2);
-            scope.spawn(move || loop {
-                let (mut records, mut bad) = (Vec::with_capacity(CHUNK_ROWS), Vec::new());
-                match source.read_chunk(CHUNK_ROWS, &mut records, &mut bad) {
-                    Ok(more) => {
-                        let empty = records.is_empty() && bad.is_empty();
-                        if !empty && raw_tx.send(Ok((records, bad, source.position()))).is_err() {
-                            return;
-                        }
-                        if !more {
-                            return;
-                        }
-                    }
-                    Err(problem) => {
-                        let _ = raw_tx.send(Err(problem));
-                        return;
-                    }
-                }
-            });
-            let schema = &schema;
-            let file_name = &file_name;
-            scope.spawn(move || {
-                let mut seen_ids: HashSet<u64> = HashSet::new();
-                for chunk in raw_rx {
-                    let validated =
-                        chunk.map(|c| validate_chunk(c, ctx, encoding, &mut seen_ids, schema, file_name, started_at));
-                    if valid_tx.send(validated).is_err() {
-                        return;
-                    }
-                }
-            });
-            for chunk in valid_rx {
-                let chunk = chunk.map_err(|p| IngestError::File {
-                    file: file_name.clone(),
-                    line: p.line,
-                    message: p.message,
-                })?;
-                report.rows_read += chunk.rows_read;
-                rejected.extend(chunk.rejected);
-                for (source, n) in chunk.placed_by {
-                    *report.placed_by.entry(source.to_string()).or_default() += n;
-                }
-                for batch in chunk.batches {
-                    staged += batch.num_rows() as u64;
-                    appender.append_record_batch(batch).map_err(&db)?;
-                    batches_appended += 1;
-                    if pause_after == Some(batches_appended) {
-                        appender.flush().map_err(&db)?;
-                        eprintln!("fault injection: paused after {batches_appended} batches");
-                        std::thread::sleep(std::time::Duration::from_secs(600));
-                    }
-                }
-                progress.advance(chunk.position);
-            }
-            Ok(())
-        })?;
+        let (mut rejected, staged) =
+            append_chunks(&mut appender, source, ctx, path, started_at, progress, &mut report)?;
         appender.flush().map_err(&db)?;
         drop(appender);
 
@@ -478,6 +405,95 @@ impl Store {
 type TaskResult = (Option<RecordBatch>, Vec<RejectedRow>, BTreeMap<&'static str, u64>);
 
 /// Raw records of a chunk, its unreadable lines, and the reader's position after it.
+/// Reads, validates and appends `source` in three overlapping stages: the reader thread parses
+/// chunk n+2, the validator thread validates chunk n+1 (in parallel with rayon), and this thread
+/// appends chunk n to DuckDB. Counts rows read and how they were placed into `report`; returns the
+/// rejected rows and the number of rows appended.
+fn append_chunks(
+    appender: &mut duckdb::Appender<'_>,
+    source: &mut dyn read::RecordSource,
+    ctx: &Context<'_>,
+    path: &Path,
+    started_at: NaiveDateTime,
+    progress: &dyn Progress,
+    report: &mut IngestReport,
+) -> Result<(Vec<RejectedRow>, u64), IngestError> {
+    let db = db_err(path);
+    let encoding = ctx.encoding;
+    let file_name = path.display().to_string();
+    let schema = cases_arrow_schema();
+    // The kill -9 test's hook (tests/cli.rs): compiled into debug builds only.
+    let pause_after: Option<u64> = if cfg!(debug_assertions) {
+        std::env::var("FENGQIAO_FAULT_PAUSE_AFTER_BATCHES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    } else {
+        None
+    };
+    let mut rejected: Vec<RejectedRow> = Vec::new();
+    let mut batches_appended = 0u64;
+    let mut staged = 0u64;
+    std::thread::scope(|scope| -> Result<(), IngestError> {
+        let (raw_tx, raw_rx) = sync_channel::<Result<RawChunk, read::FileProblem>>(2);
+        let (valid_tx, valid_rx) = sync_channel::<Result<ValidatedChunk, read::FileProblem>>(2);
+        scope.spawn(move || loop {
+            let (mut records, mut bad) = (Vec::with_capacity(CHUNK_ROWS), Vec::new());
+            match source.read_chunk(CHUNK_ROWS, &mut records, &mut bad) {
+                Ok(more) => {
+                    let empty = records.is_empty() && bad.is_empty();
+                    if !empty && raw_tx.send(Ok((records, bad, source.position()))).is_err() {
+                        return;
+                    }
+                    if !more {
+                        return;
+                    }
+                }
+                Err(problem) => {
+                    let _ = raw_tx.send(Err(problem));
+                    return;
+                }
+            }
+        });
+        let schema = &schema;
+        let file_name = &file_name;
+        scope.spawn(move || {
+            let mut seen_ids: HashSet<u64> = HashSet::new();
+            for chunk in raw_rx {
+                let validated =
+                    chunk.map(|c| validate_chunk(c, ctx, encoding, &mut seen_ids, schema, file_name, started_at));
+                if valid_tx.send(validated).is_err() {
+                    return;
+                }
+            }
+        });
+        for chunk in valid_rx {
+            let chunk = chunk.map_err(|p| IngestError::File {
+                file: file_name.clone(),
+                line: p.line,
+                message: p.message,
+            })?;
+            report.rows_read += chunk.rows_read;
+            rejected.extend(chunk.rejected);
+            for (source, n) in chunk.placed_by {
+                *report.placed_by.entry(source.to_string()).or_default() += n;
+            }
+            for batch in chunk.batches {
+                staged += batch.num_rows() as u64;
+                appender.append_record_batch(batch).map_err(&db)?;
+                batches_appended += 1;
+                if pause_after == Some(batches_appended) {
+                    appender.flush().map_err(&db)?;
+                    eprintln!("fault injection: paused after {batches_appended} batches");
+                    std::thread::sleep(std::time::Duration::from_secs(600));
+                }
+            }
+            progress.advance(chunk.position);
+        }
+        Ok(())
+    })?;
+    Ok((rejected, staged))
+}
+
 type RawChunk = (Vec<RawRecord>, Vec<Unreadable>, u64);
 
 /// A chunk after validation: record batches of its good rows, its rejected rows.

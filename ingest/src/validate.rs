@@ -305,7 +305,60 @@ pub fn validate(record: &RawRecord, ctx: &Context<'_>) -> Result<CaseRow, Reject
     let status: Status = f.enumeration(Column::Status)?;
     let satisfaction: Option<Satisfaction> = f.parse(Column::Satisfaction)?;
 
-    // Times: in range, and in order.
+    let times = check_times(&f, line, ctx, reported_at, status)?;
+    let point = own_point(&f, line, ctx)?;
+    let (units, found_by, place_match) = resolve_place(&f, line, ctx, point)?;
+    let (units, lng, lat, crs, geo_source, precision) = position(ctx, units, found_by, point);
+    let h3 = LatLng::new(lat, lng)
+        .map(|ll| u64::from(ll.to_cell(H3_RESOLUTION)))
+        .map_err(|e| reject(line, Column::Lat, "invalid_coordinate", format!("({lng}, {lat}): {e}")))?;
+
+    Ok(CaseRow {
+        line,
+        case_id,
+        reported_at,
+        class,
+        category,
+        severity,
+        channel,
+        status,
+        units,
+        lng,
+        lat,
+        crs,
+        geo_source,
+        precision,
+        place_match,
+        h3,
+        replied_at: times.replied_at,
+        closed_at: times.closed_at,
+        updated_at: times.updated_at,
+        satisfaction,
+        repeat_of: f.owned(Column::RepeatOf)?,
+        party_name: f.owned(Column::PartyName)?,
+        party_phone: f.owned(Column::PartyPhone)?,
+        summary: f.owned(Column::Summary)?,
+        address: f.owned(Column::Address)?,
+    })
+}
+
+/// A record's later times, checked.
+struct Times {
+    replied_at: Option<NaiveDateTime>,
+    closed_at: Option<NaiveDateTime>,
+    /// The record's own `updated_at`, else its latest time.
+    updated_at: NaiveDateTime,
+}
+
+/// Times in range and in order: none in the future or before 2000, none before `reported_at`, and a
+/// closing time for a final status.
+fn check_times(
+    f: &Fields<'_>,
+    line: u64,
+    ctx: &Context<'_>,
+    reported_at: NaiveDateTime,
+    status: Status,
+) -> Result<Times, Rejection> {
     if reported_at > ctx.latest {
         return Err(reject(
             line,
@@ -366,40 +419,10 @@ pub fn validate(record: &RawRecord, ctx: &Context<'_>) -> Result<CaseRow, Reject
         .chain([Some(reported_at), replied_at, closed_at].into_iter().flatten())
         .max()
         .expect("reported_at is always there");
-
-    let point = own_point(&f, line, ctx)?;
-    let (units, found_by, place_match) = resolve_place(&f, line, ctx, point)?;
-    let (units, lng, lat, crs, geo_source, precision) = position(ctx, units, found_by, point);
-    let h3 = LatLng::new(lat, lng)
-        .map(|ll| u64::from(ll.to_cell(H3_RESOLUTION)))
-        .map_err(|e| reject(line, Column::Lat, "invalid_coordinate", format!("({lng}, {lat}): {e}")))?;
-
-    Ok(CaseRow {
-        line,
-        case_id,
-        reported_at,
-        class,
-        category,
-        severity,
-        channel,
-        status,
-        units,
-        lng,
-        lat,
-        crs,
-        geo_source,
-        precision,
-        place_match,
-        h3,
+    Ok(Times {
         replied_at,
         closed_at,
         updated_at,
-        satisfaction,
-        repeat_of: f.owned(Column::RepeatOf)?,
-        party_name: f.owned(Column::PartyName)?,
-        party_phone: f.owned(Column::PartyPhone)?,
-        summary: f.owned(Column::Summary)?,
-        address: f.owned(Column::Address)?,
     })
 }
 

@@ -169,24 +169,28 @@ fn map_caption(b: &Briefing) -> String {
     format!("图1 {}{measure}热点聚集区分布（{}）", b.unit_name, b.period.id)
 }
 
-/// The hot-spot map.
-fn draw_map(b: &Briefing, region: &Region, root: &Area) -> Drawn {
-    let (w, h) = MAP_SIZE;
-    // The unit's own outline (its county's below county level), else the city.
-    let focus = region
-        .id(&b.unit_code)
+/// The unit whose outline frames the map: the briefing's unit, else the nearest ancestor with a
+/// boundary (0, the city, when none has).
+fn map_focus(region: &Region, unit_code: &str) -> u32 {
+    region
+        .id(unit_code)
         .and_then(|id| {
             let mut at = Some(id);
             while let Some(u) = at {
-                let unit = &region.units[u as usize];
-                if unit.boundary.is_some() {
+                if region.units[u as usize].boundary.is_some() {
                     return Some(u);
                 }
                 at = region.parent(u);
             }
             None
         })
-        .unwrap_or(0);
+        .unwrap_or(0)
+}
+
+/// The hot-spot map.
+fn draw_map(b: &Briefing, region: &Region, root: &Area) -> Drawn {
+    let (_, h) = MAP_SIZE;
+    let focus = map_focus(region, &b.unit_code);
     let bounds = region.units[focus as usize]
         .boundary
         .as_ref()
@@ -194,16 +198,27 @@ fn draw_map(b: &Briefing, region: &Region, root: &Area) -> Drawn {
         .unwrap_or((112.0, 24.5, 114.3, 26.8));
     let legend_x = 1540;
     let proj = Projection::fit(bounds, (40.0, 40.0, (legend_x - 80) as f64, (h - 80) as f64));
+    draw_places(b, region, root, &proj, focus)?;
+    draw_legend(b, root, legend_x, focus)?;
+    draw_north_arrow(root, legend_x)?;
+    draw_scale_bar(root, &proj)
+}
 
+/// A ring's outline in pixels.
+fn outline(proj: &Projection, ring: &[(f64, f64)]) -> Vec<(i32, i32)> {
+    ring.iter().map(|&(x, y)| proj.px(x, y)).collect()
+}
+
+/// The map itself: counties, the hot and cold cells, outlines, the clusters' numbers and the
+/// county names (or the focus unit's outline).
+fn draw_places(b: &Briefing, region: &Region, root: &Area, proj: &Projection, focus: u32) -> Drawn {
     let counties: Vec<_> = region
         .level(AdminLevel::County)
         .filter_map(|(_, u)| u.boundary.as_ref().map(|shape| (u, rings(shape))))
         .collect();
-    for (_, rs) in &counties {
-        for ring in rs {
-            let points: Vec<(i32, i32)> = ring.iter().map(|&(x, y)| proj.px(x, y)).collect();
-            root.draw(&Polygon::new(points, RGBColor(0xf3, 0xf4, 0xf6).filled()))?;
-        }
+    let dark = RGBColor(0x1f, 0x29, 0x37);
+    for ring in counties.iter().flat_map(|(_, rs)| rs) {
+        root.draw(&Polygon::new(outline(proj, ring), RGBColor(0xf3, 0xf4, 0xf6).filled()))?;
     }
     // Hot and cold cells.
     for cell in &b.map_cells {
@@ -214,21 +229,31 @@ fn draw_map(b: &Briefing, region: &Region, root: &Area) -> Drawn {
         root.draw(&Polygon::new(points, confidence_colour(cell.confidence).filled()))?;
     }
     // Outlines: counties thin, the city thick.
-    for (_, rs) in &counties {
-        for ring in rs {
-            let points: Vec<(i32, i32)> = ring.iter().map(|&(x, y)| proj.px(x, y)).collect();
-            root.draw(&PathElement::new(points, RGBColor(0x6b, 0x72, 0x80).stroke_width(3)))?;
-        }
+    for ring in counties.iter().flat_map(|(_, rs)| rs) {
+        root.draw(&PathElement::new(
+            outline(proj, ring),
+            RGBColor(0x6b, 0x72, 0x80).stroke_width(3),
+        ))?;
     }
     if let Some(city) = &region.units[0].boundary {
         for ring in rings(city) {
-            let points: Vec<(i32, i32)> = ring.iter().map(|&(x, y)| proj.px(x, y)).collect();
-            root.draw(&PathElement::new(points, RGBColor(0x1f, 0x29, 0x37).stroke_width(6)))?;
+            root.draw(&PathElement::new(outline(proj, &ring), dark.stroke_width(6)))?;
         }
     }
-    let centred = |size: u32| font(size).pos(Pos::new(HPos::Center, VPos::Center));
-    // County names with a white halo, drawn after the clusters' numbers so both stay legible.
-    let county_names = |root: &Area| -> Drawn {
+    // The top clusters' numbers (as in the table).
+    for (i, c) in b.clusters.iter().take(10).enumerate() {
+        let (x, y) = proj.px(c.lng, c.lat);
+        root.draw(&Circle::new((x, y), 26, level_colour(c.level).filled()))?;
+        root.draw(&Circle::new((x, y), 26, WHITE.stroke_width(4)))?;
+        root.draw(&Text::new(
+            (i + 1).to_string(),
+            (x, y),
+            bold(32).color(&WHITE).pos(Pos::new(HPos::Center, VPos::Center)),
+        ))?;
+    }
+    if focus == 0 {
+        // County names with a white halo, drawn after the clusters' numbers so both stay legible.
+        let centred = |size: u32| font(size).pos(Pos::new(HPos::Center, VPos::Center));
         for (unit, _) in &counties {
             let (x, y) = proj.px(unit.lng, unit.lat);
             let y = y + 44; // below the label point, clear of a marker on it
@@ -239,38 +264,20 @@ fn draw_map(b: &Briefing, region: &Region, root: &Area) -> Drawn {
                     centred(38).color(&WHITE),
                 ))?;
             }
-            root.draw(&Text::new(
-                unit.name.clone(),
-                (x, y),
-                centred(38).color(&RGBColor(0x1f, 0x29, 0x37)),
-            ))?;
+            root.draw(&Text::new(unit.name.clone(), (x, y), centred(38).color(&dark)))?;
         }
-        Ok(())
-    };
-    // The top clusters' numbers (as in the table).
-    for (i, c) in b.clusters.iter().take(10).enumerate() {
-        let (x, y) = proj.px(c.lng, c.lat);
-        let colour = level_colour(c.level);
-        root.draw(&Circle::new((x, y), 26, colour.filled()))?;
-        root.draw(&Circle::new((x, y), 26, WHITE.stroke_width(4)))?;
-        root.draw(&Text::new(
-            (i + 1).to_string(),
-            (x, y),
-            bold(32).color(&WHITE).pos(Pos::new(HPos::Center, VPos::Center)),
-        ))?;
-    }
-
-    if focus == 0 {
-        county_names(root)?;
     } else if let Some(shape) = &region.units[focus as usize].boundary {
         // The unit reported on, outlined like the city; its neighbours stay unlabelled.
         for ring in rings(shape) {
-            let points: Vec<(i32, i32)> = ring.iter().map(|&(x, y)| proj.px(x, y)).collect();
-            root.draw(&PathElement::new(points, RGBColor(0x1f, 0x29, 0x37).stroke_width(6)))?;
+            root.draw(&PathElement::new(outline(proj, &ring), dark.stroke_width(6)))?;
         }
     }
+    Ok(())
+}
 
-    // The legend panel.
+/// The legend panel right of the map.
+fn draw_legend(b: &Briefing, root: &Area, legend_x: i32, focus: u32) -> Drawn {
+    let (w, h) = MAP_SIZE;
     root.draw(&Rectangle::new([(legend_x, 0), (w as i32, h as i32)], WHITE.filled()))?;
     let lx = legend_x + 20;
     root.draw(&Text::new("图例", (lx, 60), bold(44)))?;
@@ -330,8 +337,11 @@ fn draw_map(b: &Briefing, region: &Region, root: &Area) -> Drawn {
         (lx, y + 140),
         font(30).color(&RGBColor(0x4b, 0x55, 0x63)),
     ))?;
+    Ok(())
+}
 
-    // North arrow, top right of the map.
+/// North arrow, top right of the map.
+fn draw_north_arrow(root: &Area, legend_x: i32) -> Drawn {
     let (nx, ny) = (legend_x - 90, 70);
     root.draw(&Polygon::new(
         vec![(nx, ny), (nx - 30, ny + 90), (nx, ny + 70), (nx + 30, ny + 90)],
@@ -342,8 +352,12 @@ fn draw_map(b: &Briefing, region: &Region, root: &Area) -> Drawn {
         (nx, ny + 125),
         bold(40).pos(Pos::new(HPos::Center, VPos::Center)),
     ))?;
+    Ok(())
+}
 
-    // Scale bar, bottom left: the largest round length up to 300 px.
+/// Scale bar, bottom left: the largest round length up to 320 px.
+fn draw_scale_bar(root: &Area, proj: &Projection) -> Drawn {
+    let (_, h) = MAP_SIZE;
     let km_per_px = proj.km_per_px();
     let km = [1.0, 2.0, 5.0, 10.0, 20.0, 25.0, 50.0, 100.0, 200.0]
         .into_iter()

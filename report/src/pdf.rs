@@ -280,8 +280,10 @@ fn fill(colour: Colour) -> Fill {
 
 /// Renders the blocks into a PDF (figures read from `dir`); returns its bytes and page count.
 pub fn render(title: &str, blocks: &[Block], dir: &Path) -> Result<(Vec<u8>, usize), ReportError> {
-    let regular = Font::new(crate::fonts::REGULAR.into(), 0).ok_or(ReportError::Font)?;
-    let bold = Font::new(crate::fonts::BOLD.into(), 0).ok_or(ReportError::Font)?;
+    let fonts = Fonts {
+        regular: Font::new(crate::fonts::REGULAR.into(), 0).ok_or(ReportError::Font)?,
+        bold: Font::new(crate::fonts::BOLD.into(), 0).ok_or(ReportError::Font)?,
+    };
     let (pages, anchors) = layout(blocks);
     let count = pages.len();
     let mut images = std::collections::HashMap::new();
@@ -297,102 +299,9 @@ pub fn render(title: &str, blocks: &[Block], dir: &Path) -> Result<(Vec<u8>, usi
         let mut page = document.start_page_with(settings);
         let mut surface = page.surface();
         for op in ops {
-            match op {
-                Op::Text {
-                    x,
-                    baseline,
-                    size,
-                    bold: is_bold,
-                    colour,
-                    text,
-                } => {
-                    surface.set_fill(Some(fill(*colour)));
-                    let font = if *is_bold { bold.clone() } else { regular.clone() };
-                    surface.draw_text(
-                        Point::from_xy(*x, *baseline),
-                        font,
-                        *size,
-                        text,
-                        false,
-                        TextDirection::Auto,
-                    );
-                }
-                Op::Fill { rect, colour } => {
-                    let mut pb = PathBuilder::new();
-                    if let Some(r) = Rect::from_xywh(rect.0, rect.1, rect.2, rect.3) {
-                        pb.push_rect(r);
-                    }
-                    if let Some(path) = pb.finish() {
-                        surface.set_fill(Some(fill(*colour)));
-                        surface.set_stroke(None);
-                        surface.draw_path(&path);
-                    }
-                }
-                Op::Line {
-                    from,
-                    to,
-                    width,
-                    colour,
-                } => {
-                    let mut pb = PathBuilder::new();
-                    pb.move_to(from.0, from.1);
-                    pb.line_to(to.0, to.1);
-                    if let Some(path) = pb.finish() {
-                        surface.set_fill(None);
-                        surface.set_stroke(Some(Stroke {
-                            paint: rgb::Color::new(colour.0, colour.1, colour.2).into(),
-                            width: *width,
-                            ..Stroke::default()
-                        }));
-                        surface.draw_path(&path);
-                        surface.set_stroke(None);
-                    }
-                }
-                Op::Image { file, rect } => {
-                    if !images.contains_key(file) {
-                        let path = dir.join(file);
-                        let bytes = std::fs::read(&path).map_err(crate::io_error(&path))?;
-                        let image = Image::from_png(bytes.into(), true)
-                            .map_err(|e| ReportError::Pdf(format!("{file}: {e}")))?;
-                        images.insert(file.clone(), image);
-                    }
-                    let size = Size::from_wh(rect.2, rect.3).ok_or_else(|| ReportError::Pdf("image size".into()))?;
-                    surface.push_transform(&Transform::from_translate(rect.0, rect.1));
-                    surface.draw_image(images[file].clone(), size);
-                    surface.pop();
-                }
-            }
+            draw_op(&mut surface, op, &fonts, &mut images, dir)?;
         }
-        // Running head (from page 2) and page number.
-        surface.set_fill(Some(fill(GREY)));
-        if number > 0 {
-            surface.draw_text(
-                Point::from_xy(MARGIN_X, 40.0),
-                regular.clone(),
-                8.0,
-                title,
-                false,
-                TextDirection::Auto,
-            );
-        }
-        let mark = "内部资料 注意保密";
-        surface.draw_text(
-            Point::from_xy(MARGIN_X + WIDTH - text_width(mark, 8.0, false), 40.0),
-            regular.clone(),
-            8.0,
-            mark,
-            false,
-            TextDirection::Auto,
-        );
-        let footer = format!("— {} / {} —", number + 1, count);
-        surface.draw_text(
-            Point::from_xy((PAGE_W - text_width(&footer, 9.0, false)) / 2.0, PAGE_H - 30.0),
-            regular.clone(),
-            9.0,
-            &footer,
-            false,
-            TextDirection::Auto,
-        );
+        draw_page_marks(&mut surface, &fonts.regular, title, number, count);
         surface.finish();
         page.finish();
     }
@@ -407,6 +316,128 @@ pub fn render(title: &str, blocks: &[Block], dir: &Path) -> Result<(Vec<u8>, usi
     document.set_outline(outline);
     let bytes = document.finish().map_err(|e| ReportError::Pdf(format!("{e:?}")))?;
     Ok((bytes, count))
+}
+
+/// The briefing's two faces.
+struct Fonts {
+    regular: Font,
+    bold: Font,
+}
+
+/// Draws one laid-out operation; figures are read from `dir` once each.
+fn draw_op(
+    surface: &mut krilla::surface::Surface<'_>,
+    op: &Op,
+    fonts: &Fonts,
+    images: &mut std::collections::HashMap<String, Image>,
+    dir: &Path,
+) -> Result<(), ReportError> {
+    let (regular, bold) = (&fonts.regular, &fonts.bold);
+    match op {
+        Op::Text {
+            x,
+            baseline,
+            size,
+            bold: is_bold,
+            colour,
+            text,
+        } => {
+            surface.set_fill(Some(fill(*colour)));
+            let font = if *is_bold { bold.clone() } else { regular.clone() };
+            surface.draw_text(
+                Point::from_xy(*x, *baseline),
+                font,
+                *size,
+                text,
+                false,
+                TextDirection::Auto,
+            );
+        }
+        Op::Fill { rect, colour } => {
+            let mut pb = PathBuilder::new();
+            if let Some(r) = Rect::from_xywh(rect.0, rect.1, rect.2, rect.3) {
+                pb.push_rect(r);
+            }
+            if let Some(path) = pb.finish() {
+                surface.set_fill(Some(fill(*colour)));
+                surface.set_stroke(None);
+                surface.draw_path(&path);
+            }
+        }
+        Op::Line {
+            from,
+            to,
+            width,
+            colour,
+        } => {
+            let mut pb = PathBuilder::new();
+            pb.move_to(from.0, from.1);
+            pb.line_to(to.0, to.1);
+            if let Some(path) = pb.finish() {
+                surface.set_fill(None);
+                surface.set_stroke(Some(Stroke {
+                    paint: rgb::Color::new(colour.0, colour.1, colour.2).into(),
+                    width: *width,
+                    ..Stroke::default()
+                }));
+                surface.draw_path(&path);
+                surface.set_stroke(None);
+            }
+        }
+        Op::Image { file, rect } => {
+            if !images.contains_key(file) {
+                let path = dir.join(file);
+                let bytes = std::fs::read(&path).map_err(crate::io_error(&path))?;
+                let image =
+                    Image::from_png(bytes.into(), true).map_err(|e| ReportError::Pdf(format!("{file}: {e}")))?;
+                images.insert(file.clone(), image);
+            }
+            let size = Size::from_wh(rect.2, rect.3).ok_or_else(|| ReportError::Pdf("image size".into()))?;
+            surface.push_transform(&Transform::from_translate(rect.0, rect.1));
+            surface.draw_image(images[file].clone(), size);
+            surface.pop();
+        }
+    }
+    Ok(())
+}
+
+/// Running head (from page 2), the classification mark and the page number.
+fn draw_page_marks(
+    surface: &mut krilla::surface::Surface<'_>,
+    regular: &Font,
+    title: &str,
+    number: usize,
+    count: usize,
+) {
+    surface.set_fill(Some(fill(GREY)));
+    if number > 0 {
+        surface.draw_text(
+            Point::from_xy(MARGIN_X, 40.0),
+            regular.clone(),
+            8.0,
+            title,
+            false,
+            TextDirection::Auto,
+        );
+    }
+    let mark = "内部资料 注意保密";
+    surface.draw_text(
+        Point::from_xy(MARGIN_X + WIDTH - text_width(mark, 8.0, false), 40.0),
+        regular.clone(),
+        8.0,
+        mark,
+        false,
+        TextDirection::Auto,
+    );
+    let footer = format!("— {} / {} —", number + 1, count);
+    surface.draw_text(
+        Point::from_xy((PAGE_W - text_width(&footer, 9.0, false)) / 2.0, PAGE_H - 30.0),
+        regular.clone(),
+        9.0,
+        &footer,
+        false,
+        TextDirection::Auto,
+    );
 }
 
 #[cfg(test)]

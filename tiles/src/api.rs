@@ -258,7 +258,7 @@ fn location_area(state: &AppState, space: Space, location: &str) -> Option<Area>
 
 pub async fn trends(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Response, ApiError> {
     let format = ask.start(&["res", "level", "step", "steps", "k", "time_window", "measure"], false)?;
-    let (who, params) = (&ask.who, &ask.params);
+    let params = &ask.params;
     let display = ask.display();
     let mut space = match params.get("level") {
         Some(level) => Space::Units(level_of(level, display)?),
@@ -275,42 +275,8 @@ pub async fn trends(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Resp
         time_window: params.number_in("time_window", 1usize, 0..=8)?,
         ..EmergingOptions::default()
     };
-    // A display token: weekly steps over the region ending on a block's last day, counts from the
-    // projection; others: the filter within their area.
-    let mut period = None;
-    let (filter, last_day, selection) = if display {
-        if step != Step::Week {
-            return Err(ApiError::Forbidden(format!(
-                "step={}: a display token sees weekly steps only",
-                step.code()
-            )));
-        }
-        if params.get("from").is_some() {
-            return Err(ApiError::BadRequest("trends take `to` and `steps`, not `from`".into()));
-        }
-        let (window, unit, projection) = ask.display_period(&state).await?;
-        let Window::Blocks { newest, .. } = window else {
-            return Err(ApiError::BadRequest(
-                "trends end on a week's last day, not a single day".into(),
-            ));
-        };
-        if steps > usize::from(display::BLOCKS - newest) {
-            return Err(ApiError::BadRequest(format!(
-                "steps={steps}: a display token sees the last {} weeks",
-                display::BLOCKS
-            )));
-        }
-        if let Space::Cells(res) = space {
-            space = Space::Cells(res.min(display::FINEST_RES));
-        }
-        let last = window.last_day(projection.last_day_or_today());
-        period = Some((newest, projection));
-        (Filter::default(), Some(last), unit)
-    } else {
-        let filter = ask.filter(&state)?;
-        let last = filter.last_day();
-        (filter, last, who.scope)
-    };
+    let scope = trend_scope(&state, &ask, step, steps, &mut space).await?;
+    let (filter, last_day, selection, period) = (scope.filter, scope.last_day, scope.selection, scope.display);
     let locations = match space {
         // The cube covers the region's whole study area, whatever its filter.
         Space::Cells(res) => state.area.cells_in(None, res),
@@ -350,21 +316,7 @@ pub async fn trends(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Resp
     });
     if let Some((newest, projection)) = period {
         let k = state.config.suppress_below;
-        for row in &mut rows {
-            let area = row["location"].as_str().and_then(|l| location_area(&state, space, l));
-            let counts: Vec<Option<u64>> = (0..steps)
-                .map(|i| {
-                    let block = newest + (steps - 1 - i) as u8;
-                    let window = Window::Blocks {
-                        newest: block,
-                        oldest: block,
-                    };
-                    area.and_then(|a| projection.count(&state.region, a, slice::ALL, window))
-                })
-                .collect();
-            row["total"] = counts.iter().copied().sum::<Option<u64>>().into();
-            row["counts"] = counts.into();
-        }
+        display_counts(&state, &mut rows, space, steps, newest, &projection);
         let rows = projected(&rows, &display::TREND_LOCATION, k);
         let mut whole = display::project(&display::TRENDS, &whole, k);
         whole["locations"] = Value::Array(rows.clone());
@@ -373,6 +325,90 @@ pub async fn trends(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Resp
     let mut whole = whole;
     whole["locations"] = Value::Array(rows.clone());
     table::respond(format, &whole, &rows)
+}
+
+/// What a trends request covers. A display token: weekly steps over the region ending on a
+/// block's last day, its counts to come from the projection (`display`: the newest block and the
+/// projection); others: the filter within their area.
+struct TrendScope {
+    filter: Filter,
+    last_day: Option<chrono::NaiveDate>,
+    selection: Option<UnitId>,
+    display: Option<(u8, Arc<Projection>)>,
+}
+
+async fn trend_scope(
+    state: &Arc<AppState>,
+    ask: &Ask,
+    step: Step,
+    steps: usize,
+    space: &mut Space,
+) -> Result<TrendScope, ApiError> {
+    if !ask.display() {
+        let filter = ask.filter(state)?;
+        return Ok(TrendScope {
+            last_day: filter.last_day(),
+            filter,
+            selection: ask.who.scope,
+            display: None,
+        });
+    }
+    if step != Step::Week {
+        return Err(ApiError::Forbidden(format!(
+            "step={}: a display token sees weekly steps only",
+            step.code()
+        )));
+    }
+    if ask.params.get("from").is_some() {
+        return Err(ApiError::BadRequest("trends take `to` and `steps`, not `from`".into()));
+    }
+    let (window, unit, projection) = ask.display_period(state).await?;
+    let Window::Blocks { newest, .. } = window else {
+        return Err(ApiError::BadRequest(
+            "trends end on a week's last day, not a single day".into(),
+        ));
+    };
+    if steps > usize::from(display::BLOCKS - newest) {
+        return Err(ApiError::BadRequest(format!(
+            "steps={steps}: a display token sees the last {} weeks",
+            display::BLOCKS
+        )));
+    }
+    if let Space::Cells(res) = *space {
+        *space = Space::Cells(res.min(display::FINEST_RES));
+    }
+    Ok(TrendScope {
+        filter: Filter::default(),
+        last_day: Some(window.last_day(projection.last_day_or_today())),
+        selection: unit,
+        display: Some((newest, projection)),
+    })
+}
+
+/// A display answer's weekly counts and totals, from the projection (a hidden week is `None`).
+fn display_counts(
+    state: &AppState,
+    rows: &mut [Value],
+    space: Space,
+    steps: usize,
+    newest: u8,
+    projection: &Projection,
+) {
+    for row in rows {
+        let area = row["location"].as_str().and_then(|l| location_area(state, space, l));
+        let counts: Vec<Option<u64>> = (0..steps)
+            .map(|i| {
+                let block = newest + (steps - 1 - i) as u8;
+                let window = Window::Blocks {
+                    newest: block,
+                    oldest: block,
+                };
+                area.and_then(|a| projection.count(&state.region, a, slice::ALL, window))
+            })
+            .collect();
+        row["total"] = counts.iter().copied().sum::<Option<u64>>().into();
+        row["counts"] = counts.into();
+    }
 }
 
 pub async fn recurring(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Response, ApiError> {

@@ -355,6 +355,68 @@ struct Draft {
     population_place: Option<Place>,
 }
 
+impl Draft {
+    /// Combines a later row's facts about the same unit into this draft: a unit table's values win
+    /// over a polygon file's (`from_table`), other gaps are filled; what disagrees is returned.
+    fn combine(&mut self, fresh: Draft, from_table: bool) -> Vec<String> {
+        let existing = self;
+        let mut conflicts = Vec::new();
+        if let (Some(a), Some(b)) = (existing.level, fresh.level) {
+            if a != b {
+                conflicts.push(format!("level {} here, {} at {}", b.code(), a.code(), existing.place));
+            }
+        }
+        let take = |mine: &mut Option<String>, theirs: Option<String>, what: &str, conflicts: &mut Vec<String>| match (
+            mine.as_ref(),
+            theirs,
+        ) {
+            (None, t) => *mine = t,
+            (Some(m), Some(t)) if *m != t => {
+                conflicts.push(format!("{what} {t:?} here, {m:?} at {}", existing.place));
+                if from_table {
+                    *mine = Some(t);
+                }
+            }
+            _ => {}
+        };
+        take(&mut existing.name, fresh.name, "name", &mut conflicts);
+        let parent_before = existing.parent.clone();
+        take(&mut existing.parent, fresh.parent, "parent", &mut conflicts);
+        if existing.parent != parent_before {
+            existing.parent_place = fresh.parent_place;
+        }
+        existing.level = existing.level.or(fresh.level);
+        let population_before = existing.population;
+        existing.population = if from_table {
+            fresh.population.or(existing.population)
+        } else {
+            existing.population.or(fresh.population)
+        };
+        if existing.population != population_before {
+            existing.population_place = fresh.population_place;
+        }
+        let point_before = existing.point;
+        existing.point = if from_table {
+            fresh.point.or(existing.point)
+        } else {
+            existing.point.or(fresh.point)
+        };
+        if existing.point != point_before {
+            existing.point_place = fresh.point_place;
+        }
+        if fresh.boundary.is_some() {
+            if existing.boundary.is_some() {
+                conflicts.push(format!("a second polygon (the first at {})", existing.place));
+            } else {
+                existing.boundary = fresh.boundary;
+            }
+        }
+        existing.aliases.extend(fresh.aliases);
+        existing.former_codes.extend(fresh.former_codes);
+        conflicts
+    }
+}
+
 fn parse_level(name: &str, place: &Place) -> Result<AdminLevel, Issue> {
     let n = name.trim();
     let level = match n {
@@ -486,6 +548,31 @@ impl Importer<'_> {
         boundary: Option<MultiPolygon<f64>>,
         from_table: bool,
     ) {
+        let fresh = self.draft(level, row, cols, place.clone(), point_crs, boundary);
+        let Some(existing) = self.units.get_mut(&code) else {
+            self.units.insert(code, fresh);
+            return;
+        };
+        for c in existing.combine(fresh, from_table) {
+            let kind_is_error = c.starts_with("level") || c.starts_with("a second polygon");
+            if kind_is_error {
+                self.error(&place, format!("unit {code}: {c}"));
+            } else {
+                self.warn(&place, format!("unit {code}: {c} (the unit table's is kept)"));
+            }
+        }
+    }
+
+    /// One row's facts as a draft unit; problems with its values reported at their column.
+    fn draft(
+        &mut self,
+        level: Option<AdminLevel>,
+        row: &SourceRow,
+        cols: &HashMap<Role, String>,
+        place: Place,
+        point_crs: &SourceCrs,
+        boundary: Option<MultiPolygon<f64>>,
+    ) -> Draft {
         let get = |role: Role| -> Option<String> {
             let name = cols.get(&role)?;
             row.attrs
@@ -542,7 +629,7 @@ impl Importer<'_> {
             None => None,
         };
         let level = level.or(row_level);
-        let fresh = Draft {
+        Draft {
             level,
             name: get(Role::Name),
             parent: get(Role::Parent),
@@ -554,72 +641,7 @@ impl Importer<'_> {
             parent_place: get(Role::Parent).map(|_| column_place(Role::Parent)),
             point_place: point.map(|_| column_place(Role::Lng)),
             population_place: population.map(|_| column_place(Role::Population)),
-            place: place.clone(),
-        };
-        let Some(existing) = self.units.get_mut(&code) else {
-            self.units.insert(code, fresh);
-            return;
-        };
-        let mut conflicts = Vec::new();
-        if let (Some(a), Some(b)) = (existing.level, fresh.level) {
-            if a != b {
-                conflicts.push(format!("level {} here, {} at {}", b.code(), a.code(), existing.place));
-            }
-        }
-        let take = |mine: &mut Option<String>, theirs: Option<String>, what: &str, conflicts: &mut Vec<String>| match (
-            mine.as_ref(),
-            theirs,
-        ) {
-            (None, t) => *mine = t,
-            (Some(m), Some(t)) if *m != t => {
-                conflicts.push(format!("{what} {t:?} here, {m:?} at {}", existing.place));
-                if from_table {
-                    *mine = Some(t);
-                }
-            }
-            _ => {}
-        };
-        take(&mut existing.name, fresh.name, "name", &mut conflicts);
-        let parent_before = existing.parent.clone();
-        take(&mut existing.parent, fresh.parent, "parent", &mut conflicts);
-        if existing.parent != parent_before {
-            existing.parent_place = fresh.parent_place;
-        }
-        existing.level = existing.level.or(fresh.level);
-        let population_before = existing.population;
-        existing.population = if from_table {
-            fresh.population.or(existing.population)
-        } else {
-            existing.population.or(fresh.population)
-        };
-        if existing.population != population_before {
-            existing.population_place = fresh.population_place;
-        }
-        let point_before = existing.point;
-        existing.point = if from_table {
-            fresh.point.or(existing.point)
-        } else {
-            existing.point.or(fresh.point)
-        };
-        if existing.point != point_before {
-            existing.point_place = fresh.point_place;
-        }
-        if fresh.boundary.is_some() {
-            if existing.boundary.is_some() {
-                conflicts.push(format!("a second polygon (the first at {})", existing.place));
-            } else {
-                existing.boundary = fresh.boundary;
-            }
-        }
-        existing.aliases.extend(fresh.aliases);
-        existing.former_codes.extend(fresh.former_codes);
-        for c in conflicts {
-            let kind_is_error = c.starts_with("level") || c.starts_with("a second polygon");
-            if kind_is_error {
-                self.error(&place, format!("unit {code}: {c}"));
-            } else {
-                self.warn(&place, format!("unit {code}: {c} (the unit table's is kept)"));
-            }
+            place,
         }
     }
 
