@@ -355,6 +355,18 @@ struct Draft {
     population_place: Option<Place>,
 }
 
+/// Fills `mine` from `theirs`: a unit table's value (`from_table`) wins, otherwise the first one
+/// given stays. Whether `mine` changed.
+fn fill<T: Copy + PartialEq>(mine: &mut Option<T>, theirs: Option<T>, from_table: bool) -> bool {
+    let before = *mine;
+    *mine = if from_table {
+        theirs.or(before)
+    } else {
+        before.or(theirs)
+    };
+    *mine != before
+}
+
 impl Draft {
     /// Combines a later row's facts about the same unit into this draft: a unit table's values win
     /// over a polygon file's (`from_table`), other gaps are filled; what disagrees is returned.
@@ -386,22 +398,10 @@ impl Draft {
             existing.parent_place = fresh.parent_place;
         }
         existing.level = existing.level.or(fresh.level);
-        let population_before = existing.population;
-        existing.population = if from_table {
-            fresh.population.or(existing.population)
-        } else {
-            existing.population.or(fresh.population)
-        };
-        if existing.population != population_before {
+        if fill(&mut existing.population, fresh.population, from_table) {
             existing.population_place = fresh.population_place;
         }
-        let point_before = existing.point;
-        existing.point = if from_table {
-            fresh.point.or(existing.point)
-        } else {
-            existing.point.or(fresh.point)
-        };
-        if existing.point != point_before {
+        if fill(&mut existing.point, fresh.point, from_table) {
             existing.point_place = fresh.point_place;
         }
         if fresh.boundary.is_some() {
