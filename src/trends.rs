@@ -258,42 +258,7 @@ pub struct RecurringArgs {
 pub fn run_recurring(args: &RecurringArgs, config: &Config) -> Result<()> {
     let (region, store) = args.cases.open()?;
     if args.chains {
-        let chains = repeat_chains(
-            store.conn(),
-            &region,
-            &ChainOptions {
-                link_days: args.link_days,
-                filter: args.cases.filter()?,
-            },
-        )?;
-        eprintln!(
-            "{} repeat chains, {} at risk of escalation",
-            chains.len(),
-            chains.iter().filter(|c| c.escalation_risk).count()
-        );
-        if args.output.format() == TableFormat::Json {
-            return args.output.write_json(&chains);
-        }
-        let columns: [Column<RepeatChain>; 17] = [
-            ("rank", |c| c.rank.to_string()),
-            ("cases", |c| c.case_ids.len().to_string()),
-            ("case_ids", |c| c.case_ids.join(";")),
-            ("county", |c| c.place.county_name.clone()),
-            ("township", |c| c.place.township_name.clone()),
-            ("village_code", |c| c.place.unit_code.clone()),
-            ("village", |c| c.place.unit_name.clone()),
-            ("category", |c| c.place.category.code().to_string()),
-            ("category_zh", |c| c.place.category_zh.clone()),
-            ("first_reported", |c| c.first_reported.to_string()),
-            ("last_reported", |c| c.last_reported.to_string()),
-            ("min_gap_days", |c| c.min_gap_days.to_string()),
-            ("open", |c| c.open.to_string()),
-            ("last_severity", |c| c.last_severity.code().to_string()),
-            ("escalating", |c| c.escalating.to_string()),
-            ("escalation_risk", |c| c.escalation_risk.to_string()),
-            ("linked_by", |c| c.linked_by.code().to_string()),
-        ];
-        return args.output.write_table(&columns, &chains);
+        return write_chains(args, &region, &store);
     }
     let report = recurring(
         store.conn(),
@@ -357,6 +322,46 @@ pub fn run_recurring(args: &RecurringArgs, config: &Config) -> Result<()> {
         ("support_departments", |p| p.department.support.join(";")),
     ];
     args.output.write_table(&columns, &report.problems)
+}
+
+/// `fengqiao recurring --chains`: the repeat chains.
+fn write_chains(args: &RecurringArgs, region: &fengqiao_ingest::Region, store: &fengqiao_ingest::Store) -> Result<()> {
+    let chains = repeat_chains(
+        store.conn(),
+        region,
+        &ChainOptions {
+            link_days: args.link_days,
+            filter: args.cases.filter()?,
+        },
+    )?;
+    eprintln!(
+        "{} repeat chains, {} at risk of escalation",
+        chains.len(),
+        chains.iter().filter(|c| c.escalation_risk).count()
+    );
+    if args.output.format() == TableFormat::Json {
+        return args.output.write_json(&chains);
+    }
+    let columns: [Column<RepeatChain>; 17] = [
+        ("rank", |c| c.rank.to_string()),
+        ("cases", |c| c.case_ids.len().to_string()),
+        ("case_ids", |c| c.case_ids.join(";")),
+        ("county", |c| c.place.county_name.clone()),
+        ("township", |c| c.place.township_name.clone()),
+        ("village_code", |c| c.place.unit_code.clone()),
+        ("village", |c| c.place.unit_name.clone()),
+        ("category", |c| c.place.category.code().to_string()),
+        ("category_zh", |c| c.place.category_zh.clone()),
+        ("first_reported", |c| c.first_reported.to_string()),
+        ("last_reported", |c| c.last_reported.to_string()),
+        ("min_gap_days", |c| c.min_gap_days.to_string()),
+        ("open", |c| c.open.to_string()),
+        ("last_severity", |c| c.last_severity.code().to_string()),
+        ("escalating", |c| c.escalating.to_string()),
+        ("escalation_risk", |c| c.escalation_risk.to_string()),
+        ("linked_by", |c| c.linked_by.code().to_string()),
+    ];
+    args.output.write_table(&columns, &chains)
 }
 
 /// `fengqiao scan`.

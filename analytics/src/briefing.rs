@@ -212,6 +212,16 @@ pub struct MapCell {
     pub cluster: Option<usize>,
 }
 
+impl MapCell {
+    fn of(c: &crate::hotspot::HeatCell) -> MapCell {
+        MapCell {
+            h3: c.h3.clone(),
+            confidence: c.confidence,
+            cluster: c.cluster,
+        }
+    }
+}
+
 /// What the briefing adds to a hot-spot cluster.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClusterNote {
@@ -353,24 +363,21 @@ pub const HEAT_RES: h3o::Resolution = h3o::Resolution::Eight;
 pub fn briefing(conn: &Connection, region: &Region, opts: &BriefingOptions) -> Result<Briefing, AnalyticsError> {
     let period = &opts.period;
     let unit = opts.unit.as_deref();
-    let unit_id = Filter {
-        unit: opts.unit.clone(),
-        ..Filter::default()
-    }
-    .unit_id(region)?;
-    let unit_ref = &region.units[unit_id.unwrap_or(0) as usize];
+    let unit_ref = briefing_unit(region, opts)?;
     let (data_first_day, data_last_day) = data_days(conn, region, unit)?;
 
     let filter = period.filter(unit);
+    let (previous, year_before) = (period.previous(), period.year_before());
     let current = summary_of(conn, region, &filter)?;
-    let previous = period.previous();
     let last_period = summary_of(conn, region, &previous.filter(unit))?;
-    let year_before = period.year_before();
-    let last_year = match (data_first_day, data_last_day) {
-        (Some(first), Some(last)) if first <= year_before.first_day && last >= year_before.last_day => {
-            Some(summary_of(conn, region, &year_before.filter(unit))?)
-        }
-        _ => None,
+    // The year before only when the data cover it.
+    let covered = data_first_day
+        .zip(data_last_day)
+        .is_some_and(|(first, last)| first <= year_before.first_day && last >= year_before.last_day);
+    let last_year = if covered {
+        Some(summary_of(conn, region, &year_before.filter(unit))?)
+    } else {
+        None
     };
 
     let map = hot_spot_map(conn, region, opts, &filter)?;
@@ -378,11 +385,7 @@ pub fn briefing(conn: &Connection, region: &Region, opts: &BriefingOptions) -> R
         .cells
         .iter()
         .filter(|c| c.confidence != 0)
-        .map(|c| MapCell {
-            h3: c.h3.clone(),
-            confidence: c.confidence,
-            cluster: c.cluster,
-        })
+        .map(MapCell::of)
         .collect();
 
     // Trends up to the period's end: the filter keeps the unit and the end, not the start.
@@ -432,6 +435,19 @@ pub fn briefing(conn: &Connection, region: &Region, opts: &BriefingOptions) -> R
         callback_seed: opts.seed,
         rules_name: opts.rules.name.clone(),
     })
+}
+
+/// The unit a briefing reports on (the region's root without `opts.unit`).
+fn briefing_unit<'r>(
+    region: &'r Region,
+    opts: &BriefingOptions,
+) -> Result<&'r fengqiao_ingest::region::AdminUnit, AnalyticsError> {
+    let id = Filter {
+        unit: opts.unit.clone(),
+        ..Filter::default()
+    }
+    .unit_id(region)?;
+    Ok(&region.units[id.unwrap_or(0) as usize])
 }
 
 /// The top 类案 and early-warning alerts up to the period's end.

@@ -420,26 +420,9 @@ pub(crate) fn count_rows(
             if !(0..steps).contains(&index) || batch.column(0).is_null(row) {
                 continue;
             }
-            let location = match space {
-                Space::Cells(_) => {
-                    let h3 = batch.column(0).as_primitive::<UInt64Type>().value(row);
-                    Location::Cell(CellIndex::try_from(h3).map_err(|_| AnalyticsError::Store(format!("cell {h3}")))?)
-                }
-                Space::Units(_) => {
-                    let code = batch.column(0).as_string::<i32>().value(row);
-                    Location::Unit(
-                        region
-                            .id(code)
-                            .ok_or_else(|| AnalyticsError::Store(format!("unit code {code:?}")))?,
-                    )
-                }
-            };
+            let location = location_at(&batch, row, space, region)?;
             let category = if by_category {
-                let code = batch.column(3).as_string::<i32>().value(row);
-                let category: Category = code
-                    .parse()
-                    .map_err(|_| AnalyticsError::Store(format!("category {code:?}")))?;
-                Some(Category::ALL.iter().position(|&c| c == category).expect("a category") as u8)
+                Some(category_at(&batch, row)?)
             } else {
                 None
             };
@@ -452,6 +435,38 @@ pub(crate) fn count_rows(
         }
     }
     Ok(rows)
+}
+
+/// The location of row `row` of a count batch (column 0).
+fn location_at(
+    batch: &duckdb::arrow::record_batch::RecordBatch,
+    row: usize,
+    space: Space,
+    region: &Region,
+) -> Result<Location, AnalyticsError> {
+    Ok(match space {
+        Space::Cells(_) => {
+            let h3 = batch.column(0).as_primitive::<UInt64Type>().value(row);
+            Location::Cell(CellIndex::try_from(h3).map_err(|_| AnalyticsError::Store(format!("cell {h3}")))?)
+        }
+        Space::Units(_) => {
+            let code = batch.column(0).as_string::<i32>().value(row);
+            Location::Unit(
+                region
+                    .id(code)
+                    .ok_or_else(|| AnalyticsError::Store(format!("unit code {code:?}")))?,
+            )
+        }
+    })
+}
+
+/// The category index of row `row` of a count batch (column 3).
+fn category_at(batch: &duckdb::arrow::record_batch::RecordBatch, row: usize) -> Result<u8, AnalyticsError> {
+    let code = batch.column(3).as_string::<i32>().value(row);
+    let category: Category = code
+        .parse()
+        .map_err(|_| AnalyticsError::Store(format!("category {code:?}")))?;
+    Ok(Category::ALL.iter().position(|&c| c == category).expect("a category") as u8)
 }
 
 /// The locations of a cube, sorted (cells by index, units in region order).

@@ -227,8 +227,7 @@ struct RiskCells {
 impl RiskCells {
     /// The expected counts the model uses (the floor where nobody lives).
     fn model_means(&self) -> Vec<f64> {
-        let floor = risk::expected_floor(&self.expected);
-        self.expected.iter().map(|&e| if e > 0.0 { e } else { floor }).collect()
+        (0..self.expected.len()).map(floored_means(&self.expected)).collect()
     }
 
     fn compute(
@@ -257,43 +256,8 @@ impl RiskCells {
         for e in &mut expected {
             *e *= scale;
         }
-        // A cell with cases but no residents is compared with the smallest expected count of a
-        // populated cell, not with zero.
-        let floor = risk::expected_floor(&expected);
-        let model_mean = |i: usize| if expected[i] > 0.0 { expected[i] } else { floor };
-        let values: Vec<f64> = match opts.measure {
-            Measure::Rate => {
-                let observed: Vec<f64> = counts.iter().map(|&n| n as f64).collect();
-                risk::marshall_eb_rates(&observed, &people)
-                    .into_iter()
-                    .map(|r| r * 10_000.0)
-                    .collect()
-            }
-            _ => (0..cells.len())
-                .into_par_iter()
-                .map(|i| {
-                    if counts[i] == 0 && expected[i] <= 0.0 {
-                        return 0.0;
-                    }
-                    match opts.risk.residual {
-                        Residual::Quantile => risk::mid_quantile_residual(counts[i], model_mean(i), alpha),
-                        Residual::Pearson => risk::pearson_residual(counts[i] as f64, model_mean(i), alpha),
-                    }
-                })
-                .collect(),
-        };
-        let (upper_p, lower_p): (Vec<f64>, Vec<f64>) = (0..cells.len())
-            .into_par_iter()
-            .map(|i| {
-                if counts[i] == 0 {
-                    return (1.0, risk::cdf(0, model_mean(i), alpha));
-                }
-                (
-                    risk::upper_tail(counts[i], model_mean(i), alpha),
-                    risk::cdf(counts[i], model_mean(i), alpha),
-                )
-            })
-            .unzip();
+        let values = cell_values(opts, counts, &expected, &people, alpha);
+        let (upper_p, lower_p) = cell_tails(counts, &expected, alpha);
         let residents = surface.total();
         let summary = RiskSummary {
             residents,
@@ -314,6 +278,54 @@ impl RiskCells {
             summary,
         })
     }
+}
+
+/// A cell with cases but no residents is compared with the smallest expected count of a
+/// populated cell, not with zero.
+fn floored_means(expected: &[f64]) -> impl Fn(usize) -> f64 + '_ {
+    let floor = risk::expected_floor(expected);
+    move |i| if expected[i] > 0.0 { expected[i] } else { floor }
+}
+
+/// Each cell's value of the measure: EB rates per 10,000 (`rate`), else the standardised excess.
+fn cell_values(opts: &HeatmapOptions, counts: &[u64], expected: &[f64], people: &[f64], alpha: f64) -> Vec<f64> {
+    if opts.measure == Measure::Rate {
+        let observed: Vec<f64> = counts.iter().map(|&n| n as f64).collect();
+        return risk::marshall_eb_rates(&observed, people)
+            .into_iter()
+            .map(|r| r * 10_000.0)
+            .collect();
+    }
+    let model_mean = floored_means(expected);
+    (0..counts.len())
+        .into_par_iter()
+        .map(|i| {
+            if counts[i] == 0 && expected[i] <= 0.0 {
+                return 0.0;
+            }
+            match opts.risk.residual {
+                Residual::Quantile => risk::mid_quantile_residual(counts[i], model_mean(i), alpha),
+                Residual::Pearson => risk::pearson_residual(counts[i] as f64, model_mean(i), alpha),
+            }
+        })
+        .collect()
+}
+
+/// Each cell's `P(Y ≥ own)` and `P(Y ≤ own)` under its expected count.
+fn cell_tails(counts: &[u64], expected: &[f64], alpha: f64) -> (Vec<f64>, Vec<f64>) {
+    let model_mean = floored_means(expected);
+    (0..counts.len())
+        .into_par_iter()
+        .map(|i| {
+            if counts[i] == 0 {
+                return (1.0, risk::cdf(0, model_mean(i), alpha));
+            }
+            (
+                risk::upper_tail(counts[i], model_mean(i), alpha),
+                risk::cdf(counts[i], model_mean(i), alpha),
+            )
+        })
+        .unzip()
 }
 
 /// The dispersion a choice gives for these counts.
@@ -616,55 +628,15 @@ fn describe_cluster(context: &ClusterContext<'_>, members: &[usize], expected: O
     let ClusterContext {
         region,
         cells,
-        by_cell,
         bins,
         weeks,
         rules,
+        ..
     } = *context;
-    let mut cases = 0;
-    let mut serious = 0;
-    let mut categories = [0u64; 18];
-    let mut villages: BTreeMap<String, u64> = BTreeMap::new();
-    let (mut lng, mut lat) = (0.0, 0.0);
-    for &i in members {
-        let centre = h3o::LatLng::from(cells[i]);
-        lng += centre.lng();
-        lat += centre.lat();
-        let Some(f) = by_cell.get(&u64::from(cells[i])) else {
-            continue;
-        };
-        cases += f.count;
-        serious += f.serious;
-        for (c, n) in categories.iter_mut().zip(f.by_category) {
-            *c += u64::from(n);
-        }
-        for (v, n) in &f.villages {
-            *villages.entry(v.clone()).or_default() += u64::from(*n);
-        }
-    }
-    let roll_up = |codes: &BTreeMap<String, u64>| -> Vec<Place> {
-        let mut places: Vec<Place> = codes
-            .iter()
-            .map(|(code, &cases)| Place {
-                code: code.clone(),
-                name: region.unit(code).map_or_else(String::new, |u| u.name.clone()),
-                cases: Some(cases),
-            })
-            .collect();
-        places.sort_by(|a, b| b.cases.cmp(&a.cases).then(a.code.cmp(&b.code)));
-        places
-    };
-    let parents = |codes: &BTreeMap<String, u64>| -> BTreeMap<String, u64> {
-        let mut up = BTreeMap::new();
-        for (code, n) in codes {
-            if let Some(parent) = region.unit(code).and_then(|u| u.parent.clone()) {
-                *up.entry(parent).or_default() += n;
-            }
-        }
-        up
-    };
-    let townships = parents(&villages);
-    let counties = parents(&townships);
+    let totals = ClusterTotals::of(context, members);
+    let cases = totals.cases;
+    let townships = parent_counts(region, &totals.villages);
+    let counties = parent_counts(region, &townships);
     let confidence = members.iter().map(|&i| bins[i]).max().unwrap_or(0);
     let cases_per_week = if weeks > 0.0 { cases as f64 / weeks } else { 0.0 };
     let facts = ClusterFacts {
@@ -673,16 +645,20 @@ fn describe_cluster(context: &ClusterContext<'_>, members: &[usize], expected: O
         expected,
         cases_per_week,
         excess_per_week: expected.map_or(0.0, |e| (cases as f64 - e) / weeks.max(1e-9)),
-        villages: villages.len(),
+        villages: totals.villages.len(),
         townships: townships.len(),
-        category_counts: categories.to_vec(),
-        serious_share: if cases > 0 { serious as f64 / cases as f64 } else { 0.0 },
+        category_counts: totals.categories.to_vec(),
+        serious_share: if cases > 0 {
+            totals.serious as f64 / cases as f64
+        } else {
+            0.0
+        },
     };
     let (level, reason) = rules.decide(&facts);
     let mut top_categories: Vec<(Category, u64)> = Category::ALL
         .iter()
         .copied()
-        .zip(categories)
+        .zip(totals.categories)
         .filter(|&(_, n)| n > 0)
         .collect();
     top_categories.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -698,13 +674,80 @@ fn describe_cluster(context: &ClusterContext<'_>, members: &[usize], expected: O
         cases_per_week: Some(cases_per_week),
         expected,
         ratio: expected.filter(|&e| e > 0.0).map(|e| cases as f64 / e),
-        counties: roll_up(&counties),
-        townships: roll_up(&townships),
-        villages: roll_up(&villages),
+        counties: places_by_cases(region, &counties),
+        townships: places_by_cases(region, &townships),
+        villages: places_by_cases(region, &totals.villages),
         top_categories,
-        lng: lng / n,
-        lat: lat / n,
+        lng: totals.lng / n,
+        lat: totals.lat / n,
     }
+}
+
+/// A cluster's cells added up.
+struct ClusterTotals {
+    cases: u64,
+    serious: u64,
+    categories: [u64; 18],
+    villages: BTreeMap<String, u64>,
+    /// The sums of the cells' centres.
+    lng: f64,
+    lat: f64,
+}
+
+impl ClusterTotals {
+    fn of(context: &ClusterContext<'_>, members: &[usize]) -> ClusterTotals {
+        let mut t = ClusterTotals {
+            cases: 0,
+            serious: 0,
+            categories: [0; 18],
+            villages: BTreeMap::new(),
+            lng: 0.0,
+            lat: 0.0,
+        };
+        for &i in members {
+            let cell = context.cells[i];
+            let centre = h3o::LatLng::from(cell);
+            t.lng += centre.lng();
+            t.lat += centre.lat();
+            let Some(f) = context.by_cell.get(&u64::from(cell)) else {
+                continue;
+            };
+            t.cases += f.count;
+            t.serious += f.serious;
+            for (c, n) in t.categories.iter_mut().zip(f.by_category) {
+                *c += u64::from(n);
+            }
+            for (v, n) in &f.villages {
+                *t.villages.entry(v.clone()).or_default() += u64::from(*n);
+            }
+        }
+        t
+    }
+}
+
+/// The units `codes` named with their cases, most first.
+fn places_by_cases(region: &Region, codes: &BTreeMap<String, u64>) -> Vec<Place> {
+    let mut places: Vec<Place> = codes
+        .iter()
+        .map(|(code, &cases)| Place {
+            code: code.clone(),
+            name: region.unit(code).map_or_else(String::new, |u| u.name.clone()),
+            cases: Some(cases),
+        })
+        .collect();
+    places.sort_by(|a, b| b.cases.cmp(&a.cases).then(a.code.cmp(&b.code)));
+    places
+}
+
+/// The cases of `codes` added up by their parent units.
+fn parent_counts(region: &Region, codes: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+    let mut up = BTreeMap::new();
+    for (code, n) in codes {
+        if let Some(parent) = region.unit(code).and_then(|u| u.parent.clone()) {
+            *up.entry(parent).or_default() += n;
+        }
+    }
+    up
 }
 
 /// Weeks covered by the filter's period, or by the data when the period is open.

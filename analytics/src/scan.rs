@@ -333,27 +333,7 @@ pub fn scan(windows: &Windows, data: ScanData<'_>, opts: &ScanOptions) -> ScanRe
         opts.dispersion,
     );
 
-    let null_max: Vec<f64> = {
-        let mut m: Vec<f64> = (0..opts.replications)
-            .into_par_iter()
-            .map(|r| {
-                let mut rng =
-                    ChaCha8Rng::seed_from_u64(opts.seed ^ (u64::from(r) + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-                let sample = null_sample(&expected, steps, durations, total, opts.dispersion, &mut rng);
-                best_llr(
-                    windows,
-                    &sample,
-                    &expected,
-                    steps,
-                    durations,
-                    total as f64,
-                    opts.dispersion,
-                )
-            })
-            .collect();
-        m.sort_by(f64::total_cmp);
-        m
-    };
+    let null_max = null_maxima(windows, &expected, steps, durations, total, opts);
     let p_of = |llr: f64| {
         let at_least = null_max.len() - null_max.partition_point(|&m| m < llr);
         (1 + at_least) as f64 / (1 + null_max.len()) as f64
@@ -363,29 +343,7 @@ pub fn scan(windows: &Windows, data: ScanData<'_>, opts: &ScanOptions) -> ScanRe
         .map(|s| (s, p_of(s.llr)))
         .take_while(|&(_, p)| p <= opts.max_p)
         .enumerate()
-        .map(|(rank, (s, p))| {
-            let n = total as f64;
-            let outside = if n - s.expected > 0.0 {
-                (n - s.observed) / (n - s.expected)
-            } else {
-                0.0
-            };
-            ScanCluster {
-                rank: rank + 1,
-                centre: s.centre,
-                locations: windows.members(s.centre, s.size).to_vec(),
-                steps: s.steps,
-                observed: s.observed.round() as u64,
-                expected: s.expected,
-                relative_risk: if outside > 0.0 {
-                    (s.observed / s.expected) / outside
-                } else {
-                    f64::INFINITY
-                },
-                llr: s.llr,
-                p,
-            }
-        })
+        .map(|(rank, (s, p))| cluster_of(windows, rank, &s, p, total as f64))
         .collect();
     let mut clusters = merge_touching(windows, clusters, total as f64);
     clusters.truncate(opts.max_clusters);
@@ -395,6 +353,60 @@ pub fn scan(windows: &Windows, data: ScanData<'_>, opts: &ScanOptions) -> ScanRe
         replications: opts.replications,
         null_max,
         clusters,
+    }
+}
+
+/// The largest log-likelihood ratio of each replication under the null, sorted: Monte Carlo
+/// replications in parallel, each from its own seeded stream.
+fn null_maxima(
+    windows: &Windows,
+    expected: &[f64],
+    steps: usize,
+    durations: usize,
+    total: u64,
+    opts: &ScanOptions,
+) -> Vec<f64> {
+    let mut m: Vec<f64> = (0..opts.replications)
+        .into_par_iter()
+        .map(|r| {
+            let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ (u64::from(r) + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let sample = null_sample(expected, steps, durations, total, opts.dispersion, &mut rng);
+            best_llr(
+                windows,
+                &sample,
+                expected,
+                steps,
+                durations,
+                total as f64,
+                opts.dispersion,
+            )
+        })
+        .collect();
+    m.sort_by(f64::total_cmp);
+    m
+}
+
+/// A significant window as a cluster, with its relative risk inside against outside.
+fn cluster_of(windows: &Windows, rank: usize, s: &Scored, p: f64, n: f64) -> ScanCluster {
+    let outside = if n - s.expected > 0.0 {
+        (n - s.observed) / (n - s.expected)
+    } else {
+        0.0
+    };
+    ScanCluster {
+        rank: rank + 1,
+        centre: s.centre,
+        locations: windows.members(s.centre, s.size).to_vec(),
+        steps: s.steps,
+        observed: s.observed.round() as u64,
+        expected: s.expected,
+        relative_risk: if outside > 0.0 {
+            (s.observed / s.expected) / outside
+        } else {
+            f64::INFINITY
+        },
+        llr: s.llr,
+        p,
     }
 }
 

@@ -286,18 +286,11 @@ fn secs(s: f64) -> TimeDelta {
 const HOUR: f64 = 3600.0;
 const DAY: f64 = 86_400.0;
 
-/// Draws how a case reported at `reported` has gone by `now`: the first reply, the closing (≈87 %
-/// within the deadline of its class and severity), the status, the call-back.
-pub fn life_cycle<R: Rng>(
-    rng: &mut R,
-    t: &Tables,
-    class: CaseClass,
-    severity: Severity,
-    reported: NaiveDateTime,
-    now: NaiveDateTime,
-) -> LifeCycle {
+/// Seconds from report to closing: mostly within the deadline of the class and severity (a Beta
+/// share of it), the rest late by up to three deadlines more.
+fn time_to_close<R: Rng>(rng: &mut R, class: CaseClass, severity: Severity) -> f64 {
     let deadline = f64::from(close_deadline_days(class, severity)) * DAY;
-    let duration = if rng.random_bool(targets::WITHIN_DEADLINE_SHARE) {
+    if rng.random_bool(targets::WITHIN_DEADLINE_SHARE) {
         // Consultations are mostly answered on the spot; other items take a good part of their time.
         let (a, b) = if class == CaseClass::Consultation {
             (0.7, 4.0)
@@ -309,11 +302,13 @@ pub fn life_cycle<R: Rng>(
     } else {
         let over: f64 = Exp::new(2.0).expect("valid rate").sample(rng);
         deadline * (1.0 + over.min(3.0)) + 60.0
-    };
-    let closed_at = reported + secs(duration);
+    }
+}
 
+/// Seconds from report to the first reply: fast (within a day), slow (4–48 h) or late (2–6 days).
+fn time_to_reply<R: Rng>(rng: &mut R) -> f64 {
     let u: f64 = rng.random();
-    let delay = if u < targets::REPLY_FAST_SHARE {
+    if u < targets::REPLY_FAST_SHARE {
         let e: f64 = Exp::new(1.0 / (targets::REPLY_FAST_MEAN_H * HOUR))
             .expect("valid rate")
             .sample(rng);
@@ -322,7 +317,23 @@ pub fn life_cycle<R: Rng>(
         rng.random_range(4.0 * HOUR..48.0 * HOUR)
     } else {
         rng.random_range(2.0 * DAY..6.0 * DAY)
-    };
+    }
+}
+
+/// Draws how a case reported at `reported` has gone by `now`: the first reply, the closing (≈87 %
+/// within the deadline of its class and severity), the status, the call-back.
+pub fn life_cycle<R: Rng>(
+    rng: &mut R,
+    t: &Tables,
+    class: CaseClass,
+    severity: Severity,
+    reported: NaiveDateTime,
+    now: NaiveDateTime,
+) -> LifeCycle {
+    let duration = time_to_close(rng, class, severity);
+    let closed_at = reported + secs(duration);
+
+    let delay = time_to_reply(rng);
     let replied_at = (reported + secs(delay)).min(closed_at);
     let replied = (replied_at <= now).then_some(replied_at);
 

@@ -209,11 +209,7 @@ pub fn generate_with_progress(
         message,
     })?;
     let period = Period::new(start, opts.end, opts.seed);
-    let population = region.units[0].population.map_or(places.total_population, |p| p as f64);
-    let nominal = targets::CASES_PER_MONTH * population / targets::REFERENCE_POPULATION * period.days.len() as f64
-        / targets::DAYS_PER_MONTH;
-    let total = opts.cases.unwrap_or(nominal.round() as u64);
-    let scale = if nominal > 0.0 { total as f64 / nominal } else { 0.0 };
+    let (total, scale) = volume(region, &places, &period, opts.cases);
     let plan = Plan::build(region, &places, &period, scale, total, opts.seed);
     let tables = build_tables(&period, &plan, total);
     let now = opts.end.and_hms_opt(23, 59, 59).expect("valid time");
@@ -258,12 +254,7 @@ pub fn generate_with_progress(
     let truth = build_truth(
         region, &places, &period, &plan, &tables, opts, written, scale, &chain_ids,
     );
-    let truth_file = truth_path(out);
-    let json = serde_json::to_vec_pretty(&truth).map_err(|source| GenerateError::Json {
-        path: truth_file.clone(),
-        source,
-    })?;
-    std::fs::write(&truth_file, json).map_err(io(&truth_file))?;
+    let truth_file = write_truth(&truth, out)?;
 
     Ok(GenerateSummary {
         cases: written,
@@ -281,6 +272,31 @@ pub fn generate_with_progress(
         repeat_chains: plan.chains.len(),
         elapsed: started.elapsed(),
     })
+}
+
+/// The number of cases to generate (`cases`, else the region's natural volume: the reference
+/// rate for its population over the period) and the planted rates' scale (1 at the natural volume).
+fn volume(region: &Region, places: &Places, period: &Period, cases: Option<u64>) -> (u64, f64) {
+    let population = region.units[0].population.map_or(places.total_population, |p| p as f64);
+    let nominal = targets::CASES_PER_MONTH * population / targets::REFERENCE_POPULATION * period.days.len() as f64
+        / targets::DAYS_PER_MONTH;
+    let total = cases.unwrap_or(nominal.round() as u64);
+    let scale = if nominal > 0.0 { total as f64 / nominal } else { 0.0 };
+    (total, scale)
+}
+
+/// Writes the ground truth beside `out`; its path.
+fn write_truth(truth: &truth::Truth, out: &Path) -> Result<PathBuf, GenerateError> {
+    let truth_file = truth_path(out);
+    let json = serde_json::to_vec_pretty(truth).map_err(|source| GenerateError::Json {
+        path: truth_file.clone(),
+        source,
+    })?;
+    std::fs::write(&truth_file, json).map_err(|source| GenerateError::Io {
+        path: truth_file.clone(),
+        source,
+    })?;
+    Ok(truth_file)
 }
 
 /// The first day of `opts`'s period, once its options are checked.

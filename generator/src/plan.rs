@@ -744,31 +744,7 @@ fn choose_chains(
     quiet_centres: &[(f64, f64)],
 ) -> Vec<ChainPlan> {
     let mut rng = rng_for(seed, Stream::Chains, 0);
-    let excluded: HashSet<UnitId> = plan
-        .hotspots
-        .iter()
-        .map(|h| h.village)
-        .chain(plan.spike.as_ref().map(|s| s.village))
-        .collect();
-    let hotspot_centres: Vec<(f64, f64)> = plan.hotspots.iter().map(|h| h.centre).collect();
-    let eligible: Vec<UnitId> = region
-        .level(AdminLevel::Village)
-        .map(|(id, _)| id)
-        .filter(|id| !excluded.contains(id))
-        .filter(|&id| {
-            let pts = places.of_village(id);
-            !pts.is_empty()
-                && pts.iter().all(|&i| {
-                    let pl = &places.places[i as usize];
-                    quiet_centres
-                        .iter()
-                        .all(|&(x, y)| distance_m(pl.lng, pl.lat, x, y) >= 2_000.0)
-                        && hotspot_centres
-                            .iter()
-                            .all(|&(x, y)| distance_m(pl.lng, pl.lat, x, y) >= 3_000.0)
-                })
-        })
-        .collect();
+    let eligible = chain_villages(region, places, plan, quiet_centres);
     if eligible.is_empty() {
         return Vec::new();
     }
@@ -789,23 +765,9 @@ fn choose_chains(
                 break party;
             }
         };
-        let mut len = p::CHAIN_LENGTH_WEIGHTS[draw_weighted(&length_weights, &mut rng)].0;
-        let gaps: Vec<i64> = (1..len)
-            .map(|_| rng.random_range(p::CHAIN_GAP_DAYS.0..=p::CHAIN_GAP_DAYS.1))
-            .collect();
-        let mut span: i64 = gaps.iter().sum();
-        while len > 2 && span >= n_days {
-            len -= 1;
-            span = gaps[..len - 1].iter().sum();
-        }
-        if span >= n_days {
+        let Some(days) = chain_days(&length_weights, n_days, &mut rng) else {
             continue;
-        }
-        let first = rng.random_range(0..n_days - span);
-        let mut days = vec![first as u32];
-        for g in &gaps[..len - 1] {
-            days.push(days.last().expect("non-empty") + *g as u32);
-        }
+        };
         chains.push(ChainPlan {
             village,
             place,
@@ -815,6 +777,59 @@ fn choose_chains(
         });
     }
     chains
+}
+
+/// Villages a repeat chain may be in: not a hot spot's or the spike's, with places of their own, all
+/// of them away from the quiet cells and the hot spots.
+fn chain_villages(region: &Region, places: &Places, plan: &Plan, quiet_centres: &[(f64, f64)]) -> Vec<UnitId> {
+    let excluded: HashSet<UnitId> = plan
+        .hotspots
+        .iter()
+        .map(|h| h.village)
+        .chain(plan.spike.as_ref().map(|s| s.village))
+        .collect();
+    let hotspot_centres: Vec<(f64, f64)> = plan.hotspots.iter().map(|h| h.centre).collect();
+    region
+        .level(AdminLevel::Village)
+        .map(|(id, _)| id)
+        .filter(|id| !excluded.contains(id))
+        .filter(|&id| {
+            let pts = places.of_village(id);
+            !pts.is_empty()
+                && pts.iter().all(|&i| {
+                    let pl = &places.places[i as usize];
+                    quiet_centres
+                        .iter()
+                        .all(|&(x, y)| distance_m(pl.lng, pl.lat, x, y) >= 2_000.0)
+                        && hotspot_centres
+                            .iter()
+                            .all(|&(x, y)| distance_m(pl.lng, pl.lat, x, y) >= 3_000.0)
+                })
+        })
+        .collect()
+}
+
+/// The days of one chain: a drawn length and gaps, shortened to fit the period (`None` when even
+/// two cases do not fit).
+fn chain_days(length_weights: &[f64], n_days: i64, rng: &mut ChaCha8Rng) -> Option<Vec<u32>> {
+    let mut len = p::CHAIN_LENGTH_WEIGHTS[draw_weighted(length_weights, rng)].0;
+    let gaps: Vec<i64> = (1..len)
+        .map(|_| rng.random_range(p::CHAIN_GAP_DAYS.0..=p::CHAIN_GAP_DAYS.1))
+        .collect();
+    let mut span: i64 = gaps.iter().sum();
+    while len > 2 && span >= n_days {
+        len -= 1;
+        span = gaps[..len - 1].iter().sum();
+    }
+    if span >= n_days {
+        return None;
+    }
+    let first = rng.random_range(0..n_days - span);
+    let mut days = vec![first as u32];
+    for g in &gaps[..len - 1] {
+        days.push(days.last().expect("non-empty") + *g as u32);
+    }
+    Some(days)
 }
 
 #[cfg(test)]

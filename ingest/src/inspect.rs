@@ -314,7 +314,8 @@ pub fn guess_column(header: &str) -> Option<(Column, f64)> {
         .map(|&(c, _, _, confidence)| (c, confidence))
 }
 
-/// Synonyms of the coded columns' values, as seen in exports of case systems.
+/// Synonyms of the coded columns' values, as seen in exports of case systems. Long on purpose: one
+/// table, a row per value, read (and extended) as data.
 fn synonyms(column: Column, code: &str) -> &'static [&'static str] {
     match (column, code) {
         (Column::Status, "received") => &["已受理", "受理", "待受理", "已登记", "登记", "新建", "待分派", "未处理"],
@@ -610,25 +611,7 @@ impl Inspection {
         out.push_str(
             "# crs = \"gcj02\"    # the coordinate system of the export's points (wgs84, gcj02, bd09)\n\n[columns]\n",
         );
-        let mut written = std::collections::HashSet::new();
-        for g in &self.headers {
-            if !written.insert(header_key(&g.header)) {
-                out.push_str(&format!(
-                    "# {} appears again: only its first column is read\n",
-                    quoted(&g.header)
-                ));
-                continue;
-            }
-            match g.column {
-                Some(c) => out.push_str(&format!(
-                    "{} = {}    # {:.2}\n",
-                    quoted(&g.header),
-                    quoted(c.name()),
-                    g.confidence
-                )),
-                None => out.push_str(&format!("{} = \"ignore\"    # {}\n", quoted(&g.header), g.note)),
-            }
-        }
+        self.write_columns(&mut out);
         out.push_str("\n[defaults]\n");
         for c in &self.missing {
             let example = vocabulary(*c)
@@ -650,6 +633,35 @@ impl Inspection {
                 .join(", "),
         );
         out.push_str("]\n");
+        self.write_values(&mut out);
+        out
+    }
+
+    /// `[columns]`: each header's column with its confidence, or `ignore` with why.
+    fn write_columns(&self, out: &mut String) {
+        let mut written = std::collections::HashSet::new();
+        for g in &self.headers {
+            if !written.insert(header_key(&g.header)) {
+                out.push_str(&format!(
+                    "# {} appears again: only its first column is read\n",
+                    quoted(&g.header)
+                ));
+                continue;
+            }
+            match g.column {
+                Some(c) => out.push_str(&format!(
+                    "{} = {}    # {:.2}\n",
+                    quoted(&g.header),
+                    quoted(c.name()),
+                    g.confidence
+                )),
+                None => out.push_str(&format!("{} = \"ignore\"    # {}\n", quoted(&g.header), g.note)),
+            }
+        }
+    }
+
+    /// `[values.COLUMN]`: each source word's value with its confidence, or a line to fill in.
+    fn write_values(&self, out: &mut String) {
         let mut current: Option<Column> = None;
         for v in &self.values {
             if current != Some(v.column) {
@@ -657,15 +669,12 @@ impl Inspection {
                 out.push_str(&format!("\n[values.{}]\n", v.column.name()));
             }
             match v.value {
-                Some(value) if v.confidence >= 1.0 => {
-                    out.push_str(&format!(
-                        "# {} is a {} already    ({} rows)\n",
-                        quoted(&v.word),
-                        v.column.name(),
-                        v.rows
-                    ));
-                    let _ = value;
-                }
+                Some(_) if v.confidence >= 1.0 => out.push_str(&format!(
+                    "# {} is a {} already    ({} rows)\n",
+                    quoted(&v.word),
+                    v.column.name(),
+                    v.rows
+                )),
                 Some(value) => out.push_str(&format!(
                     "{} = {}    # {:.2}, {} rows\n",
                     quoted(&v.word),
@@ -681,7 +690,6 @@ impl Inspection {
                 )),
             }
         }
-        out
     }
 
     /// Headers, words and columns the proposal could not map (what to look at first).

@@ -422,14 +422,7 @@ fn append_chunks(
     let encoding = ctx.encoding;
     let file_name = path.display().to_string();
     let schema = cases_arrow_schema();
-    // The kill -9 test's hook (tests/cli.rs): compiled into debug builds only.
-    let pause_after: Option<u64> = if cfg!(debug_assertions) {
-        std::env::var("FENGQIAO_FAULT_PAUSE_AFTER_BATCHES")
-            .ok()
-            .and_then(|v| v.parse().ok())
-    } else {
-        None
-    };
+    let pause_after = fault_pause_after();
     let mut rejected: Vec<RejectedRow> = Vec::new();
     let mut batches_appended = 0u64;
     let mut staged = 0u64;
@@ -492,6 +485,18 @@ fn append_chunks(
         Ok(())
     })?;
     Ok((rejected, staged))
+}
+
+/// The kill -9 test's hook (tests/cli.rs): after how many batches an ingest pauses, in debug builds
+/// only.
+fn fault_pause_after() -> Option<u64> {
+    if cfg!(debug_assertions) {
+        std::env::var("FENGQIAO_FAULT_PAUSE_AFTER_BATCHES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    } else {
+        None
+    }
 }
 
 type RawChunk = (Vec<RawRecord>, Vec<Unreadable>, u64);

@@ -539,30 +539,7 @@ fn by_name_or_address(
     let names_a_place = names
         .iter()
         .any(|(l, _, _)| matches!(l, AdminLevel::Village | AdminLevel::Grid));
-    let failed = |column: Column, e: NotFound| match e {
-        NotFound::Unknown(message) => reject(line, column, "unknown_place", format!("{}: {message}", f.label(column))),
-        NotFound::Ambiguous { what, candidates } => {
-            let mut listed: Vec<String> = candidates
-                .iter()
-                .take(MAX_CANDIDATES)
-                .map(|&u| Gazetteer::describe(region, u))
-                .collect();
-            if candidates.len() > MAX_CANDIDATES {
-                listed.push(format!("… {} more", candidates.len() - MAX_CANDIDATES));
-            }
-            reject(
-                line,
-                column,
-                "ambiguous_place",
-                format!(
-                    "{}: {what} fits {} units; candidates: {}",
-                    f.label(column),
-                    candidates.len(),
-                    listed.join("; ")
-                ),
-            )
-        }
-    };
+    let failed = |column: Column, e: NotFound| not_found(f, line, region, column, e);
     if let Some(gazetteer) = ctx.gazetteer.filter(|_| names_a_place || address.is_some()) {
         let pairs: Vec<(AdminLevel, &str)> = names.iter().map(|(l, _, n)| (*l, n.as_ref())).collect();
         if names_a_place {
@@ -591,34 +568,79 @@ fn by_name_or_address(
             .map_err(|e| failed(Column::Address, e));
     }
     if let Some((lng, lat, _)) = point {
-        let contained = region
-            .locate(AdminLevel::Grid, lng, lat)
-            .or_else(|| region.locate(AdminLevel::Village, lng, lat));
-        if let Some(unit) = contained.filter(|&u| {
-            within
+        return by_point(region, line, within, lng, lat);
+    }
+    Err(missing_place(line))
+}
+
+/// The rejection of a place not found: unknown, or ambiguous with its candidates listed.
+fn not_found(f: &Fields<'_>, line: u64, region: &Region, column: Column, e: NotFound) -> Rejection {
+    match e {
+        NotFound::Unknown(message) => reject(line, column, "unknown_place", format!("{}: {message}", f.label(column))),
+        NotFound::Ambiguous { what, candidates } => {
+            let mut listed: Vec<String> = candidates
                 .iter()
-                .all(|&w| region.ancestor(u, region.units[w as usize].level) == Some(w))
-        }) {
-            return Ok((unit, FoundBy::Point, PlaceMatch::Contained));
-        }
-        if region.has_polygons(AdminLevel::Village) {
-            return Err(reject(
+                .take(MAX_CANDIDATES)
+                .map(|&u| Gazetteer::describe(region, u))
+                .collect();
+            if candidates.len() > MAX_CANDIDATES {
+                listed.push(format!("… {} more", candidates.len() - MAX_CANDIDATES));
+            }
+            reject(
                 line,
-                Column::Lng,
-                "unknown_place",
+                column,
+                "ambiguous_place",
                 format!(
-                    "({lng:.6}, {lat:.6}) lies in no village polygon of {} (and the row names no village)",
-                    region.name
+                    "{}: {what} fits {} units; candidates: {}",
+                    f.label(column),
+                    candidates.len(),
+                    listed.join("; ")
                 ),
-            ));
+            )
         }
     }
-    Err(reject(
+}
+
+/// The grid or village polygon a record's own point lies in (within `within`); a rejection when
+/// the region has village polygons and none holds it, else the missing place.
+fn by_point(
+    region: &Region,
+    line: u64,
+    within: &[UnitId],
+    lng: f64,
+    lat: f64,
+) -> Result<(UnitId, FoundBy, PlaceMatch), Rejection> {
+    let contained = region
+        .locate(AdminLevel::Grid, lng, lat)
+        .or_else(|| region.locate(AdminLevel::Village, lng, lat));
+    if let Some(unit) = contained.filter(|&u| {
+        within
+            .iter()
+            .all(|&w| region.ancestor(u, region.units[w as usize].level) == Some(w))
+    }) {
+        return Ok((unit, FoundBy::Point, PlaceMatch::Contained));
+    }
+    if region.has_polygons(AdminLevel::Village) {
+        return Err(reject(
+            line,
+            Column::Lng,
+            "unknown_place",
+            format!(
+                "({lng:.6}, {lat:.6}) lies in no village polygon of {} (and the row names no village)",
+                region.name
+            ),
+        ));
+    }
+    Err(missing_place(line))
+}
+
+fn missing_place(line: u64) -> Rejection {
+    reject(
         line,
         Column::VillageCode,
         "missing_field",
         "a place is required: village_code, grid_code, village_name or address".into(),
-    ))
+    )
 }
 
 type Position = (Lineage, f64, f64, Option<Crs>, GeoSource, Precision);

@@ -514,28 +514,8 @@ pub async fn alerts(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Resp
     let as_of = params.time("as_of", false)?.map(|t| t.date());
     let k = state.config.suppress_below;
     let (filter, as_of, selection, block) = if display {
-        // The alert window is a block; no alert below k cases; computed over the region.
-        for key in ["from", "to", "category", "class", "channel", "status", "severity"] {
-            if params.get(key).is_some() {
-                return Err(ApiError::Forbidden(format!(
-                    "{key}=: alerts for a display token take as_of (a week's last day) and unit only"
-                )));
-            }
-        }
-        let projection = display::projection(&state).await?;
-        let last = projection.last_day_or_today();
-        let to = as_of.map(|d| (d + chrono::Duration::days(1)).and_hms_opt(0, 0, 0).expect("midnight"));
-        let Window::Blocks { newest, .. } = display::window(None, to, last)? else {
-            return Err(ApiError::BadRequest("as_of: a week's last day".into()));
-        };
-        let place = Filter {
-            unit: params.get("unit").map(str::to_string),
-            ..Filter::default()
-        };
-        let unit = crate::params::scoped(place, &state.region, &ask.who)?.unit_id(&state.region)?;
         min_cases = min_cases.max(k as u32);
-        let day = last - chrono::Duration::days(7 * i64::from(newest));
-        (Filter::default(), Some(day), unit, Some((newest, projection)))
+        display_alert_scope(&state, &ask, as_of).await?
     } else {
         (ask.filter(&state)?, as_of, ask.who.scope, None)
     };
@@ -587,6 +567,46 @@ pub async fn alerts(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Resp
     let rows = projected(&rows, &display::ALERT, k);
     display::respond(format, &Value::Array(rows.clone()), &rows)
 }
+
+/// A display token's alerts: the window is a block (a week ending on `as_of`), computed over the
+/// region and then kept within the token's unit; the filter, the window's last day, the unit, and
+/// the newest block with the projection.
+async fn display_alert_scope(
+    state: &Arc<AppState>,
+    ask: &Ask,
+    as_of: Option<chrono::NaiveDate>,
+) -> Result<AlertScope, ApiError> {
+    let params = &ask.params;
+    for key in ["from", "to", "category", "class", "channel", "status", "severity"] {
+        if params.get(key).is_some() {
+            return Err(ApiError::Forbidden(format!(
+                "{key}=: alerts for a display token take as_of (a week's last day) and unit only"
+            )));
+        }
+    }
+    let projection = display::projection(state).await?;
+    let last = projection.last_day_or_today();
+    let to = as_of.map(|d| (d + chrono::Duration::days(1)).and_hms_opt(0, 0, 0).expect("midnight"));
+    let Window::Blocks { newest, .. } = display::window(None, to, last)? else {
+        return Err(ApiError::BadRequest("as_of: a week's last day".into()));
+    };
+    let place = Filter {
+        unit: params.get("unit").map(str::to_string),
+        ..Filter::default()
+    };
+    let unit = crate::params::scoped(place, &state.region, &ask.who)?.unit_id(&state.region)?;
+    let day = last - chrono::Duration::days(7 * i64::from(newest));
+    Ok((Filter::default(), Some(day), unit, Some((newest, projection))))
+}
+
+/// What an alerts request covers: the filter, "now", the unit kept, and for a display the newest
+/// block with the projection.
+type AlertScope = (
+    Filter,
+    Option<chrono::NaiveDate>,
+    Option<UnitId>,
+    Option<(u8, Arc<Projection>)>,
+);
 
 /// Which alerts' observed counts a display may see: each is at least k, and what remains of its
 /// unit's count, of its county's and of the region's count of its category once the shown alerts
@@ -780,14 +800,7 @@ pub async fn unit(
     let unit = &region.units[id as usize];
     let children: Vec<u32> = region.children(id).to_vec();
     let child_level = children.first().map(|&c| region.units[c as usize].level);
-    let mut breadcrumbs = Vec::new();
-    let mut up = Some(id);
-    while let Some(u) = up {
-        let x = &region.units[u as usize];
-        breadcrumbs.push(serde_json::json!({ "code": x.code, "name": x.name, "level": x.level.code() }));
-        up = region.parent(u);
-    }
-    breadcrumbs.reverse();
+    let breadcrumbs = breadcrumbs(&region, id);
     let whole = |rows: &[Value]| {
         serde_json::json!({
             "code": unit.code, "name": unit.name, "level": unit.level.code(),
@@ -814,20 +827,7 @@ pub async fn unit(
         filter.unit = Some(code.clone());
     }
     let figures = match child_level {
-        Some(level) => {
-            state
-                .read(move |conn, state| {
-                    Ok(aggregate_units(
-                        conn,
-                        &state.region,
-                        level,
-                        &filter,
-                        &SeverityWeights::default(),
-                        fengqiao_ingest::time::now_china(),
-                    )?)
-                })
-                .await?
-        }
+        Some(level) => child_figures(&state, level, filter).await?,
         None => Vec::new(),
     };
     let child_codes: std::collections::HashSet<&str> = children
@@ -840,6 +840,39 @@ pub async fn unit(
             .filter(|f| child_codes.contains(f.code.as_str()) && within(&state, who.scope, &f.code)),
     )?;
     table::respond(format, &whole(&rows), &rows)
+}
+
+/// The units from the root down to `id`, as the explorer's breadcrumbs.
+fn breadcrumbs(region: &fengqiao_ingest::Region, id: UnitId) -> Vec<Value> {
+    let mut crumbs = Vec::new();
+    let mut up = Some(id);
+    while let Some(u) = up {
+        let x = &region.units[u as usize];
+        crumbs.push(serde_json::json!({ "code": x.code, "name": x.name, "level": x.level.code() }));
+        up = region.parent(u);
+    }
+    crumbs.reverse();
+    crumbs
+}
+
+/// The figures of the units of `level` under the filter (off the runtime).
+async fn child_figures(
+    state: &Arc<AppState>,
+    level: AdminLevel,
+    filter: Filter,
+) -> Result<Vec<fengqiao_analytics::aggregate::UnitFigures>, ApiError> {
+    state
+        .read(move |conn, state| {
+            Ok(aggregate_units(
+                conn,
+                &state.region,
+                level,
+                &filter,
+                &SeverityWeights::default(),
+                fengqiao_ingest::time::now_china(),
+            )?)
+        })
+        .await
 }
 
 /// `[west, south, east, north]` of a unit: its boundary's box, or (units known by a point) the box

@@ -309,6 +309,40 @@ impl Builder {
     }
 }
 
+impl Builder {
+    /// A case group's atoms of one unit: every unit counts all cases; the city and the counties
+    /// also by class, category, finished/on time, answered/satisfied, and the last block by day.
+    fn add_unit_atoms(&mut self, area: Area, level: AdminLevel, c: &CaseGroup, block: u8) {
+        self.add((area, slice::ALL, block), c.n);
+        if !matches!(level, AdminLevel::City | AdminLevel::County) {
+            return;
+        }
+        let class = slice::CLASS + c.class as u8;
+        self.add((area, class, block), c.n);
+        self.add((area, slice::CATEGORY + c.category as u8, block), c.n);
+        let finished = if c.finished { slice::FINISHED } else { slice::UNFINISHED };
+        self.add((area, finished, block), c.n);
+        if c.finished {
+            self.add((area, if c.on_time { slice::ON_TIME } else { slice::LATE }, block), c.n);
+        }
+        let answered = if c.answered { slice::ANSWERED } else { slice::UNANSWERED };
+        self.add((area, answered, block), c.n);
+        if c.answered {
+            let s = if c.satisfied {
+                slice::SATISFIED
+            } else {
+                slice::UNSATISFIED
+            };
+            self.add((area, s, block), c.n);
+        }
+        if block == 0 {
+            let part = if c.age == 0 { TODAY } else { REST };
+            self.add((area, slice::ALL, part), c.n);
+            self.add((area, class, part), c.n);
+        }
+    }
+}
+
 impl Projection {
     /// Computes the projection of the store as it is (`k` the small-count threshold).
     pub fn compute(conn: &Connection, region: &Region, k: u64) -> Result<Projection, ApiError> {
@@ -343,39 +377,7 @@ impl Projection {
             while let Some(u) = up {
                 let level = region.units[u as usize].level;
                 if level != AdminLevel::Grid {
-                    let area = Area::Unit(u);
-                    b.add((area, slice::ALL, block), c.n);
-                    if matches!(level, AdminLevel::City | AdminLevel::County) {
-                        let class = slice::CLASS + c.class as u8;
-                        b.add((area, class, block), c.n);
-                        b.add((area, slice::CATEGORY + c.category as u8, block), c.n);
-                        let finished = if c.finished { slice::FINISHED } else { slice::UNFINISHED };
-                        b.add((area, finished, block), c.n);
-                        if c.finished {
-                            b.add((area, if c.on_time { slice::ON_TIME } else { slice::LATE }, block), c.n);
-                        }
-                        b.add(
-                            (
-                                area,
-                                if c.answered { slice::ANSWERED } else { slice::UNANSWERED },
-                                block,
-                            ),
-                            c.n,
-                        );
-                        if c.answered {
-                            let s = if c.satisfied {
-                                slice::SATISFIED
-                            } else {
-                                slice::UNSATISFIED
-                            };
-                            b.add((area, s, block), c.n);
-                        }
-                        if block == 0 {
-                            let part = if c.age == 0 { TODAY } else { REST };
-                            b.add((area, slice::ALL, part), c.n);
-                            b.add((area, class, part), c.n);
-                        }
-                    }
+                    b.add_unit_atoms(Area::Unit(u), level, c, block);
                 }
                 up = region.parent(u);
             }

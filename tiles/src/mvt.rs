@@ -697,124 +697,165 @@ pub fn encode(tile: TileId, layers: &[Layer]) -> Vec<u8> {
     let geom = TileGeometry::buffered();
     let visible = proj.wgs84_box(geom.lo, geom.hi);
     let mut s = Scratch::default();
-    let mut out = pb::Tile::default();
-
-    for layer in layers {
-        let mut keys: Vec<String> = Vec::new();
-        let mut values: Vec<pb::Value> = Vec::new();
-        let mut key_index: FxMap<&str, u32> = FxMap::default();
-        let mut value_index: FxMap<ValueKey, u32> = FxMap::default();
-        // Heat-map layers have about one distinct value per feature and property.
-        let per_feature = layer.features.first().map_or(0, |f| f.properties.len());
-        value_index.reserve((layer.features.len() * per_feature).min(1 << 16));
-        let mut features = Vec::with_capacity(layer.features.len());
-
-        for feature in &layer.features {
-            let bbox = match &feature.geometry {
-                Geometry::Points(points) => wgs84_bbox(points),
-                Geometry::Lines(lines) => wgs84_bbox(lines.iter().flatten()),
-                // A polygon lies within its exterior ring.
-                Geometry::Polygons(polygons) => wgs84_bbox(polygons.iter().filter_map(|p| p.first()).flatten()),
-            };
-            if !bbox.is_some_and(|b| boxes_overlap(b, visible)) {
-                continue;
-            }
-
-            let points = match &feature.geometry {
-                Geometry::Points(points) => points.len(),
-                Geometry::Lines(lines) => lines.iter().map(|l| l.len() + 2).sum(),
-                Geometry::Polygons(polygons) => polygons.iter().flatten().map(|r| r.len() + 3).sum(),
-            };
-            let mut geometry = Vec::with_capacity(2 * points + 1);
-            let mut w = GeomWriter {
-                out: &mut geometry,
-                cursor: [0, 0],
-            };
-            let kind = match &feature.geometry {
-                Geometry::Points(points) => {
-                    project_into(&proj, points, &mut s.proj);
-                    let projected = std::mem::take(&mut s.proj);
-                    geom.points(&projected, &mut s, &mut w);
-                    s.proj = projected;
-                    pb::GeomType::Point
-                }
-                Geometry::Lines(lines) => {
-                    for line in lines {
-                        project_into(&proj, line, &mut s.proj);
-                        let projected = std::mem::take(&mut s.proj);
-                        geom.line(&projected, &mut s, &mut w);
-                        s.proj = projected;
-                    }
-                    pb::GeomType::Linestring
-                }
-                Geometry::Polygons(polygons) => {
-                    // All rings of one polygon projected into one buffer, delimited by `ends`.
-                    let mut projected = std::mem::take(&mut s.proj);
-                    let mut ends = std::mem::take(&mut s.ends);
-                    for polygon in polygons {
-                        projected.clear();
-                        ends.clear();
-                        for ring in polygon {
-                            projected.extend(
-                                ring.iter()
-                                    .filter(|p| p[0].is_finite() && p[1].is_finite())
-                                    .map(|p| proj.project(p[0], p[1])),
-                            );
-                            ends.push(projected.len());
-                        }
-                        let rings = ends.iter().scan(0, |start, &end| {
-                            let ring = &projected[*start..end];
-                            *start = end;
-                            Some(ring)
-                        });
-                        geom.polygon(rings, &mut s, &mut w);
-                    }
-                    s.proj = projected;
-                    s.ends = ends;
-                    pb::GeomType::Polygon
-                }
-            };
-            if geometry.is_empty() {
-                continue;
-            }
-
-            let mut tags = Vec::with_capacity(feature.properties.len() * 2);
-            for (key, value) in &feature.properties {
-                let k = *key_index.entry(key.as_str()).or_insert_with(|| {
-                    keys.push(key.clone());
-                    (keys.len() - 1) as u32
-                });
-                let v = *value_index.entry(ValueKey::of(value)).or_insert_with(|| {
-                    values.push(to_pb_value(value));
-                    (values.len() - 1) as u32
-                });
-                tags.push(k);
-                tags.push(v);
-            }
-            features.push(pb::Feature {
-                id: feature.id,
-                tags,
-                r#type: Some(kind as i32),
-                geometry,
-            });
-        }
-
-        if !features.is_empty() {
-            out.layers.push(pb::Layer {
-                version: 2,
-                name: layer.name.clone(),
-                features,
-                keys,
-                values,
-                extent: Some(EXTENT),
-            });
-        }
-    }
-
+    let out = pb::Tile {
+        layers: layers
+            .iter()
+            .filter_map(|layer| encode_layer(layer, &proj, &geom, visible, &mut s))
+            .collect(),
+    };
     if out.layers.is_empty() {
         return Vec::new();
     }
     out.encode_to_vec()
+}
+
+/// One layer's features in tile coordinates with their deduplicated keys and values; `None` when
+/// no feature is visible in the buffered tile.
+fn encode_layer(
+    layer: &Layer,
+    proj: &Projector,
+    geom: &TileGeometry,
+    visible: [f64; 4],
+    s: &mut Scratch,
+) -> Option<pb::Layer> {
+    let mut tags = Tags::with_capacity(layer);
+    let mut features = Vec::with_capacity(layer.features.len());
+    for feature in &layer.features {
+        let bbox = match &feature.geometry {
+            Geometry::Points(points) => wgs84_bbox(points),
+            Geometry::Lines(lines) => wgs84_bbox(lines.iter().flatten()),
+            // A polygon lies within its exterior ring.
+            Geometry::Polygons(polygons) => wgs84_bbox(polygons.iter().filter_map(|p| p.first()).flatten()),
+        };
+        if !bbox.is_some_and(|b| boxes_overlap(b, visible)) {
+            continue;
+        }
+        let (geometry, kind) = feature_geometry(&feature.geometry, proj, geom, s);
+        if geometry.is_empty() {
+            continue;
+        }
+        features.push(pb::Feature {
+            id: feature.id,
+            tags: tags.of(&feature.properties),
+            r#type: Some(kind as i32),
+            geometry,
+        });
+    }
+    (!features.is_empty()).then(|| pb::Layer {
+        version: 2,
+        name: layer.name.clone(),
+        features,
+        keys: tags.keys,
+        values: tags.values,
+        extent: Some(EXTENT),
+    })
+}
+
+/// A layer's keys and values, each once, and the index of each.
+struct Tags<'a> {
+    keys: Vec<String>,
+    values: Vec<pb::Value>,
+    key_index: FxMap<&'a str, u32>,
+    value_index: FxMap<ValueKey<'a>, u32>,
+}
+
+impl<'a> Tags<'a> {
+    fn with_capacity(layer: &Layer) -> Tags<'a> {
+        let mut value_index: FxMap<ValueKey, u32> = FxMap::default();
+        // Heat-map layers have about one distinct value per feature and property.
+        let per_feature = layer.features.first().map_or(0, |f| f.properties.len());
+        value_index.reserve((layer.features.len() * per_feature).min(1 << 16));
+        Tags {
+            keys: Vec::new(),
+            values: Vec::new(),
+            key_index: FxMap::default(),
+            value_index,
+        }
+    }
+
+    /// A feature's tags: pairs of key and value indexes.
+    fn of(&mut self, properties: &'a [(String, Value)]) -> Vec<u32> {
+        let mut tags = Vec::with_capacity(properties.len() * 2);
+        for (key, value) in properties {
+            let keys = &mut self.keys;
+            let k = *self.key_index.entry(key.as_str()).or_insert_with(|| {
+                keys.push(key.clone());
+                (keys.len() - 1) as u32
+            });
+            let values = &mut self.values;
+            let v = *self.value_index.entry(ValueKey::of(value)).or_insert_with(|| {
+                values.push(to_pb_value(value));
+                (values.len() - 1) as u32
+            });
+            tags.push(k);
+            tags.push(v);
+        }
+        tags
+    }
+}
+
+/// A feature's geometry as an MVT command stream in the tile's grid, clipped to the buffered tile.
+fn feature_geometry(
+    geometry: &Geometry,
+    proj: &Projector,
+    geom: &TileGeometry,
+    s: &mut Scratch,
+) -> (Vec<u32>, pb::GeomType) {
+    let points = match geometry {
+        Geometry::Points(points) => points.len(),
+        Geometry::Lines(lines) => lines.iter().map(|l| l.len() + 2).sum(),
+        Geometry::Polygons(polygons) => polygons.iter().flatten().map(|r| r.len() + 3).sum(),
+    };
+    let mut out = Vec::with_capacity(2 * points + 1);
+    let mut w = GeomWriter {
+        out: &mut out,
+        cursor: [0, 0],
+    };
+    let kind = match geometry {
+        Geometry::Points(points) => {
+            project_into(proj, points, &mut s.proj);
+            let projected = std::mem::take(&mut s.proj);
+            geom.points(&projected, s, &mut w);
+            s.proj = projected;
+            pb::GeomType::Point
+        }
+        Geometry::Lines(lines) => {
+            for line in lines {
+                project_into(proj, line, &mut s.proj);
+                let projected = std::mem::take(&mut s.proj);
+                geom.line(&projected, s, &mut w);
+                s.proj = projected;
+            }
+            pb::GeomType::Linestring
+        }
+        Geometry::Polygons(polygons) => {
+            // All rings of one polygon projected into one buffer, delimited by `ends`.
+            let mut projected = std::mem::take(&mut s.proj);
+            let mut ends = std::mem::take(&mut s.ends);
+            for polygon in polygons {
+                projected.clear();
+                ends.clear();
+                for ring in polygon {
+                    projected.extend(
+                        ring.iter()
+                            .filter(|p| p[0].is_finite() && p[1].is_finite())
+                            .map(|p| proj.project(p[0], p[1])),
+                    );
+                    ends.push(projected.len());
+                }
+                let rings = ends.iter().scan(0, |start, &end| {
+                    let ring = &projected[*start..end];
+                    *start = end;
+                    Some(ring)
+                });
+                geom.polygon(rings, s, &mut w);
+            }
+            s.proj = projected;
+            s.ends = ends;
+            pb::GeomType::Polygon
+        }
+    };
+    (out, kind)
 }
 
 /// Gzip (what the server sends with Content-Encoding: gzip).
@@ -849,6 +890,40 @@ fn from_pb_value(v: pb::Value, layer: &str, index: usize) -> Result<Value, MvtEr
 }
 
 /// Decodes a geometry command stream into parts, checking it against the spec.
+/// Whether a LineTo may come here: in a line or polygon, after a MoveTo, not after a ClosePath.
+fn check_line_to(kind: GeomKind, parts: &[Vec<[i32; 2]>], closed: bool) -> Result<(), String> {
+    if kind == GeomKind::Point {
+        return Err("LineTo in a point geometry".into());
+    }
+    if parts.is_empty() {
+        return Err("LineTo before any MoveTo".into());
+    }
+    if kind == GeomKind::Polygon && closed {
+        return Err("LineTo after ClosePath without MoveTo".into());
+    }
+    Ok(())
+}
+
+/// Whether a ClosePath may come here: once, in a polygon, after a ring of at least 3 points.
+fn check_close_path(kind: GeomKind, count: u32, parts: &[Vec<[i32; 2]>], closed: bool) -> Result<(), String> {
+    if kind != GeomKind::Polygon {
+        return Err("ClosePath outside a polygon".into());
+    }
+    if count != 1 {
+        return Err(format!("ClosePath with count {count}"));
+    }
+    match parts.last() {
+        None => Err("ClosePath before any MoveTo".into()),
+        Some(_) if closed => Err("ClosePath twice".into()),
+        Some(ring) if ring.len() < 3 => Err(format!(
+            "ring {} has {} points, fewer than 3",
+            parts.len() - 1,
+            ring.len()
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
 fn decode_geometry(geometry: &[u32], kind: GeomKind) -> Result<Vec<Vec<[i32; 2]>>, String> {
     let mut parts: Vec<Vec<[i32; 2]>> = Vec::new();
     let mut cursor = [0i32, 0i32];
@@ -887,15 +962,7 @@ fn decode_geometry(geometry: &[u32], kind: GeomKind) -> Result<Vec<Vec<[i32; 2]>
                     }
                     finish_part(&parts, closed)?;
                 } else {
-                    if kind == GeomKind::Point {
-                        return Err("LineTo in a point geometry".into());
-                    }
-                    if parts.is_empty() {
-                        return Err("LineTo before any MoveTo".into());
-                    }
-                    if kind == GeomKind::Polygon && closed {
-                        return Err("LineTo after ClosePath without MoveTo".into());
-                    }
+                    check_line_to(kind, &parts, closed)?;
                 }
                 for _ in 0..count {
                     let (dx, dy) = (unzigzag(geometry[i]), unzigzag(geometry[i + 1]));
@@ -915,24 +982,8 @@ fn decode_geometry(geometry: &[u32], kind: GeomKind) -> Result<Vec<Vec<[i32; 2]>
                 }
             }
             CLOSE_PATH => {
-                if kind != GeomKind::Polygon {
-                    return Err("ClosePath outside a polygon".into());
-                }
-                if count != 1 {
-                    return Err(format!("ClosePath with count {count}"));
-                }
-                match parts.last() {
-                    None => return Err("ClosePath before any MoveTo".into()),
-                    Some(_) if closed => return Err("ClosePath twice".into()),
-                    Some(ring) if ring.len() < 3 => {
-                        return Err(format!(
-                            "ring {} has {} points, fewer than 3",
-                            parts.len() - 1,
-                            ring.len()
-                        ))
-                    }
-                    Some(_) => closed = true,
-                }
+                check_close_path(kind, count, &parts, closed)?;
+                closed = true;
             }
             other => return Err(format!("unknown command {other} at {}", i - 1)),
         }

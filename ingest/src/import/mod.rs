@@ -1159,6 +1159,16 @@ impl Importer<'_> {
             toml::Value::String(self.recipe.attribution.clone()),
         );
         let mut texts: Vec<(String, String)> = vec![("region.toml".into(), toml)];
+        let mut ordered: Vec<(&String, &Draft)> = self.units.iter().filter(|(c, _)| *c != root).collect();
+        ordered.sort_by(|a, b| a.1.level.cmp(&b.1.level).then(a.0.cmp(b.0)));
+        texts.extend(self.polygon_files(&ordered));
+        texts.extend(self.unit_tables(&ordered));
+        RegionFiles::from_texts(&self.recipe.name_en, texts)
+    }
+
+    /// The GeoJSON files of the units with polygons, by level (`ordered`: the units below the root).
+    fn polygon_files(&self, ordered: &[(&String, &Draft)]) -> Vec<(String, String)> {
+        let root = &self.recipe.code;
         let polygon_file = |level: Option<AdminLevel>| match level {
             Some(AdminLevel::Township) => "townships.geojson",
             Some(AdminLevel::Village) => "villages.geojson",
@@ -1176,9 +1186,7 @@ impl Importer<'_> {
                 b,
             ));
         }
-        let mut ordered: Vec<(&String, &Draft)> = self.units.iter().filter(|(c, _)| *c != root).collect();
-        ordered.sort_by(|a, b| a.1.level.cmp(&b.1.level).then(a.0.cmp(b.0)));
-        for (code, u) in &ordered {
+        for (code, u) in ordered {
             if let (Some(b), Some(level)) = (&u.boundary, u.level) {
                 features
                     .entry(polygon_file(Some(level)))
@@ -1192,6 +1200,7 @@ impl Importer<'_> {
                     ));
             }
         }
+        let mut texts = Vec::new();
         for (file, list) in features {
             texts.push((
                 file.to_string(),
@@ -1201,6 +1210,12 @@ impl Importer<'_> {
                 ),
             ));
         }
+        texts
+    }
+
+    /// The unit tables (CSV) below the root's level.
+    fn unit_tables(&self, ordered: &[(&String, &Draft)]) -> Vec<(String, String)> {
+        let mut texts = Vec::new();
         for (level, file) in UNIT_TABLES.iter().filter(|(l, _)| *l > self.root_level) {
             let mut w = csv::WriterBuilder::new()
                 .terminator(csv::Terminator::Any(b'\n'))
@@ -1240,7 +1255,7 @@ impl Importer<'_> {
                 ));
             }
         }
-        RegionFiles::from_texts(&self.recipe.name_en, texts)
+        texts
     }
 }
 
@@ -1320,6 +1335,56 @@ pub fn load_recipe(path: &Path) -> Result<Recipe, ImportError> {
     })
 }
 
+/// The recipe's root level: a province, city (the default) or county.
+fn recipe_level(recipe: &Recipe, recipe_place: &Place) -> Result<AdminLevel, ImportError> {
+    match recipe
+        .level
+        .as_deref()
+        .map(|l| parse_level(l, recipe_place))
+        .transpose()
+    {
+        Ok(None) => Ok(AdminLevel::City),
+        Ok(Some(l @ (AdminLevel::Province | AdminLevel::City | AdminLevel::County))) => Ok(l),
+        Ok(Some(l)) => Err(ImportError::Recipe {
+            file: "recipe".into(),
+            message: format!("level must be province, city or county, not {}", l.code()),
+        }),
+        Err(issue) => Err(ImportError::Recipe {
+            file: "recipe".into(),
+            message: issue.message,
+        }),
+    }
+}
+
+impl Importer<'_> {
+    /// The root is the recipe's: its row (if a table has one) lends only its outline.
+    fn root_from_recipe(&mut self, recipe_place: &Place) {
+        let recipe = self.recipe;
+        if let Some(root) = self.units.get_mut(&recipe.code) {
+            root.level = None;
+            root.parent = None;
+        } else {
+            self.units.insert(
+                recipe.code.clone(),
+                Draft {
+                    level: None,
+                    name: Some(recipe.name.clone()),
+                    parent: None,
+                    population: None,
+                    point: None,
+                    boundary: None,
+                    aliases: Vec::new(),
+                    former_codes: Vec::new(),
+                    place: recipe_place.clone(),
+                    parent_place: None,
+                    point_place: None,
+                    population_place: None,
+                },
+            );
+        }
+    }
+}
+
 /// Builds a region from `recipe`, whose file paths are relative to `base`: the region's files and
 /// the report (which has no errors). With errors, [`ImportError::Invalid`] carries the report.
 pub fn import(recipe: &Recipe, base: &Path) -> Result<(RegionFiles, ImportReport), ImportError> {
@@ -1329,27 +1394,7 @@ pub fn import(recipe: &Recipe, base: &Path) -> Result<(RegionFiles, ImportReport
         row: None,
         column: None,
     };
-    let root_level = match recipe
-        .level
-        .as_deref()
-        .map(|l| parse_level(l, &recipe_place))
-        .transpose()
-    {
-        Ok(None) => AdminLevel::City,
-        Ok(Some(l @ (AdminLevel::Province | AdminLevel::City | AdminLevel::County))) => l,
-        Ok(Some(l)) => {
-            return Err(ImportError::Recipe {
-                file: "recipe".into(),
-                message: format!("level must be province, city or county, not {}", l.code()),
-            })
-        }
-        Err(issue) => {
-            return Err(ImportError::Recipe {
-                file: "recipe".into(),
-                message: issue.message,
-            })
-        }
-    };
+    let root_level = recipe_level(recipe, &recipe_place)?;
     let mut importer = Importer {
         recipe,
         base,
@@ -1363,29 +1408,7 @@ pub fn import(recipe: &Recipe, base: &Path) -> Result<(RegionFiles, ImportReport
     for source in &recipe.units {
         importer.read_table(source);
     }
-    // The root is the recipe's: its row (if a table has one) lends only its outline.
-    if let Some(root) = importer.units.get_mut(&recipe.code) {
-        root.level = None;
-        root.parent = None;
-    } else {
-        importer.units.insert(
-            recipe.code.clone(),
-            Draft {
-                level: None,
-                name: Some(recipe.name.clone()),
-                parent: None,
-                population: None,
-                point: None,
-                boundary: None,
-                aliases: Vec::new(),
-                former_codes: Vec::new(),
-                place: recipe_place.clone(),
-                parent_place: None,
-                point_place: None,
-                population_place: None,
-            },
-        );
-    }
+    importer.root_from_recipe(&recipe_place);
     importer.settle_levels();
     importer.parents_by_containment();
     importer.settle_levels();
