@@ -692,14 +692,7 @@ pub async fn kpis(State(state): State<Arc<AppState>>, ask: Ask) -> Result<Respon
     let (summary, units) = state
         .read(move |conn, state| {
             let summary = fengqiao_analytics::kpi::summary_of(conn, &state.region, &filter)?;
-            let units = aggregate_units(
-                conn,
-                &state.region,
-                level,
-                &filter,
-                &SeverityWeights::default(),
-                fengqiao_ingest::time::now_china(),
-            )?;
+            let units = units_now(conn, &state.region, level, &filter)?;
             Ok((summary, units))
         })
         .await?;
@@ -842,6 +835,23 @@ pub async fn unit(
     table::respond(format, &whole(&rows), &rows)
 }
 
+/// The figures of the units of `level` under the filter, open and overdue as of now.
+fn units_now(
+    conn: &duckdb::Connection,
+    region: &fengqiao_ingest::Region,
+    level: AdminLevel,
+    filter: &Filter,
+) -> Result<Vec<fengqiao_analytics::aggregate::UnitFigures>, fengqiao_analytics::AnalyticsError> {
+    aggregate_units(
+        conn,
+        region,
+        level,
+        filter,
+        &SeverityWeights::default(),
+        fengqiao_ingest::time::now_china(),
+    )
+}
+
 /// The units from the root down to `id`, as the explorer's breadcrumbs.
 fn breadcrumbs(region: &fengqiao_ingest::Region, id: UnitId) -> Vec<Value> {
     let mut crumbs = Vec::new();
@@ -862,16 +872,7 @@ async fn child_figures(
     filter: Filter,
 ) -> Result<Vec<fengqiao_analytics::aggregate::UnitFigures>, ApiError> {
     state
-        .read(move |conn, state| {
-            Ok(aggregate_units(
-                conn,
-                &state.region,
-                level,
-                &filter,
-                &SeverityWeights::default(),
-                fengqiao_ingest::time::now_china(),
-            )?)
-        })
+        .read(move |conn, state| Ok(units_now(conn, &state.region, level, &filter)?))
         .await
 }
 
