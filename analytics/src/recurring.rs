@@ -395,10 +395,12 @@ fn risk_problems(
                 .filter(|&(&n, &e)| n > 0 && f64::from(n) > e)
                 .count();
             let observed: u64 = o_w.iter().map(|&n| u64::from(n)).sum();
-            if active < opts.min_active || observed < opts.risk.min_cases {
+            let mean = e_w.iter().sum::<f64>().max(floor);
+            // A 类案 exceeds what its place explains in the window it is judged over; a past
+            // excess alone (below) ranks it, it does not make it one.
+            if active < opts.min_active || observed < opts.risk.min_cases || observed as f64 <= mean {
                 return None;
             }
-            let mean = e_w.iter().sum::<f64>().max(floor);
             let ln_p_window = risk::ln_upper_tail(observed, mean, alpha);
             // Persistence: the excess of the whole history counts as much as the window's, so a
             // problem that has come back for months outranks a chance burst of the last weeks

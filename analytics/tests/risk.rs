@@ -380,7 +380,18 @@ fn check_recurring(case: &Case) {
             .collect::<Vec<_>>()
     );
     for p in &report.problems {
-        assert!(p.expected_in_window.is_some() && p.ratio.is_some_and(|r| r > 1.0) && p.cases_in_window >= 3);
+        assert!(
+            p.expected_in_window.is_some() && p.ratio.is_some_and(|r| r > 1.0) && p.cases_in_window >= 3,
+            "{}: listed without an excess: {} {:?}, {} cases, expected {:?}, ratio {:?}, active {} of {}",
+            case.name,
+            p.place.unit_code,
+            p.place.category,
+            p.cases_in_window,
+            p.expected_in_window,
+            p.ratio,
+            p.active_steps,
+            p.window
+        );
     }
 }
 
