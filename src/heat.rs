@@ -9,13 +9,14 @@ use anyhow::{bail, Context, Result};
 use chrono::{Duration, NaiveDateTime};
 use clap::{Args, ValueEnum};
 use fengqiao_analytics::aggregate::SeverityWeights;
+use fengqiao_analytics::cache::{CaseColumns, Provenance};
 use fengqiao_analytics::filter::Filter;
-use fengqiao_analytics::hotspot::{heatmap, suppress_small_counts, HeatCell, Heatmap, HeatmapOptions};
+use fengqiao_analytics::hotspot::{heatmap_cached, suppress_small_counts, HeatCell, Heatmap, HeatmapOptions};
 use fengqiao_analytics::measure::{Baseline, Dispersion, Measure, Residual, RiskOptions};
 use fengqiao_analytics::response::Rules;
 use fengqiao_config::Config;
 use fengqiao_ingest::model::{CaseClass, Category, Channel, Severity, Status};
-use fengqiao_ingest::{Region, Store};
+use fengqiao_ingest::Region;
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -56,17 +57,31 @@ pub struct FilterArgs {
 }
 
 impl FilterArgs {
-    /// The region and the store (which must exist).
-    pub fn open(&self) -> Result<(Region, Store)> {
-        if !self.db.exists() {
-            bail!(
-                "{}: no such store (run `fengqiao ingest` or `fengqiao demo` first)",
-                self.db.display()
-            );
+    /// The region and a read-only connection to the store (which must exist; one made by an
+    /// earlier release is migrated first). Analyses never write the store.
+    pub fn open(&self) -> Result<(Region, duckdb::Connection)> {
+        let conn = crate::region::read_only(&self.db)?;
+        let region = crate::region::for_store(&conn, &self.db, self.region.as_deref())?;
+        Ok((region, conn))
+    }
+
+    /// The store's case columns: from the file beside the store (`STORE.columns`) when it was made
+    /// from the same cases and region, else read from the store and saved there for the next run.
+    pub fn columns(&self, conn: &duckdb::Connection, region: &Region) -> Result<CaseColumns> {
+        let path = PathBuf::from(format!("{}.columns", self.db.display()));
+        let (columns, provenance) = CaseColumns::cached(conn, region, &path)?;
+        match provenance {
+            Provenance::File => {}
+            Provenance::Rebuilt => eprintln!(
+                "{}: the case columns of {} cases, kept for the next analyses of these cases",
+                path.display(),
+                columns.len()
+            ),
+            Provenance::Unsaved(why) => {
+                eprintln!("warning: case columns not kept ({why}): the next run reads the store again")
+            }
         }
-        let store = crate::region::open_store(&self.db)?;
-        let region = crate::region::for_store(store.conn(), &self.db, self.region.as_deref())?;
-        Ok((region, store))
+        Ok(columns)
     }
 
     /// The filter the arguments describe.
@@ -177,13 +192,10 @@ impl HeatArgs {
 
     /// The heat map, and per cell the cases placed only at their village's point.
     fn compute_with_precision(&self, config: &Config) -> Result<(Heatmap, HashMap<u64, u64>)> {
-        let (region, store) = self.cases.open()?;
+        let (region, conn) = self.cases.open()?;
         let filter = self.cases.filter()?;
         let res = fengqiao_analytics::cells::resolution(self.res)?;
-        let precision = fengqiao_analytics::precision::cell_precision(store.conn(), &region, res, &filter)?
-            .into_iter()
-            .map(|(cell, p)| (cell, p.village))
-            .collect();
+        let columns = self.cases.columns(&conn, &region)?;
         let rules = match &self.rules {
             Some(path) => Rules::load(path)?,
             None => config.rules().clone(),
@@ -202,7 +214,13 @@ impl HeatArgs {
             measure: self.risk.measure,
             risk: self.risk.options(),
         };
-        let mut map = heatmap(store.conn(), &region, &opts)?;
+        // The precision counts on one core, the heat map on the other.
+        let (precision, map) = rayon::join(
+            || columns.cell_precision(&region, res, &opts.filter),
+            || heatmap_cached(&columns, &region, &opts),
+        );
+        let precision = precision?.into_iter().map(|(cell, p)| (cell, p.village)).collect();
+        let mut map = map?;
         if let Some(k) = self.suppress {
             suppress_small_counts(&mut map, k);
         }

@@ -137,7 +137,7 @@ pub struct TrendsArgs {
 }
 
 pub fn run_trends(args: &TrendsArgs) -> Result<()> {
-    let (region, store) = args.cases.open()?;
+    let (region, conn) = args.cases.open()?;
     let space = match &args.level {
         Some(level) => Space::Units(level_arg(level)?),
         None => Space::Cells(fengqiao_analytics::cells::resolution(args.res)?),
@@ -151,7 +151,7 @@ pub fn run_trends(args: &TrendsArgs) -> Result<()> {
         filter: args.cases.filter()?,
         measure: args.risk.measure,
     };
-    let cube = cube(store.conn(), &region, &opts)?;
+    let cube = cube(&conn, &region, &opts)?;
     let mut result = emerging_hot_spots(
         &region,
         &cube,
@@ -256,12 +256,12 @@ pub struct RecurringArgs {
 }
 
 pub fn run_recurring(args: &RecurringArgs, config: &Config) -> Result<()> {
-    let (region, store) = args.cases.open()?;
+    let (region, conn) = args.cases.open()?;
     if args.chains {
-        return write_chains(args, &region, &store);
+        return write_chains(args, &region, &conn);
     }
     let report = recurring(
-        store.conn(),
+        &conn,
         &region,
         &departments(&args.departments, config)?,
         &RecurringOptions {
@@ -325,9 +325,9 @@ pub fn run_recurring(args: &RecurringArgs, config: &Config) -> Result<()> {
 }
 
 /// `fengqiao recurring --chains`: the repeat chains.
-fn write_chains(args: &RecurringArgs, region: &fengqiao_ingest::Region, store: &fengqiao_ingest::Store) -> Result<()> {
+fn write_chains(args: &RecurringArgs, region: &fengqiao_ingest::Region, conn: &duckdb::Connection) -> Result<()> {
     let chains = repeat_chains(
-        store.conn(),
+        conn,
         region,
         &ChainOptions {
             link_days: args.link_days,
@@ -407,7 +407,7 @@ pub struct ScanArgs {
 
 pub fn run_scan(args: &ScanArgs) -> Result<()> {
     use fengqiao_analytics::scan::{scan_store, NamedCluster, ScanOptions, ScanRequest};
-    let (region, store) = args.cases.open()?;
+    let (region, conn) = args.cases.open()?;
     anyhow::ensure!(
         (1..=9_999).contains(&args.replications),
         "--replications {}: 1 to 9999",
@@ -438,7 +438,7 @@ pub fn run_scan(args: &ScanArgs) -> Result<()> {
         },
         risk: args.risk.options(),
     };
-    let report = scan_store(store.conn(), &region, &request)?;
+    let report = scan_store(&conn, &region, &request)?;
     eprintln!(
         "{} clusters with p ≤ {} ({} windows, {} replications, dispersion {:.4})",
         report.clusters.len(),
@@ -508,11 +508,11 @@ pub struct AlertsArgs {
 }
 
 pub fn run_alerts(args: &AlertsArgs, config: &Config) -> Result<()> {
-    let (region, store) = args.cases.open()?;
+    let (region, conn) = args.cases.open()?;
     let filter = args.cases.filter()?;
     let as_of = match &args.as_of {
         Some(v) => time_arg("as-of", v, false)?.date(),
-        None => last_case_day(store.conn(), &region, &filter)?
+        None => last_case_day(&conn, &region, &filter)?
             .context("the store holds no cases that pass the filter: give --as-of")?,
     };
     let mut opts = AlertOptions::new(as_of);
@@ -523,7 +523,7 @@ pub fn run_alerts(args: &AlertsArgs, config: &Config) -> Result<()> {
     opts.min_recurrence_years = args.min_recurrence_years;
     opts.limit = (args.limit > 0).then_some(args.limit);
     opts.filter = filter;
-    let list = alerts(store.conn(), &region, &departments(&args.departments, config)?, &opts)?;
+    let list = alerts(&conn, &region, &departments(&args.departments, config)?, &opts)?;
     eprintln!(
         "{} alerts for the 7 days ending {as_of} ({} new)",
         list.len(),

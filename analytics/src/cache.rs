@@ -8,7 +8,8 @@
 
 use chrono::NaiveDateTime;
 use duckdb::arrow::array::{Array, AsArray};
-use duckdb::arrow::datatypes::{Int64Type, UInt64Type};
+use duckdb::arrow::datatypes::{Int64Type, UInt32Type, UInt64Type, UInt8Type};
+use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::Connection;
 use fengqiao_ingest::model::{AdminLevel, CaseClass, Category, Channel, Severity, Status};
 use fengqiao_ingest::region::UnitId;
@@ -17,25 +18,33 @@ use h3o::Resolution;
 
 use crate::aggregate::{CellFigures, SeverityWeights};
 use crate::filter::Filter;
+use crate::precision::Precision;
 use crate::AnalyticsError;
+
+mod column;
+mod file;
+use column::Column;
+pub use file::{ColumnsKey, Provenance};
 
 const NO_GRID: UnitId = UnitId::MAX;
 
 /// The columns of `cases` the heat map reads, one entry per case, sorted by `h3`.
 #[derive(Debug, Clone, Default)]
 pub struct CaseColumns {
-    h3: Vec<u64>,
+    h3: Column<u64>,
     /// `reported_at` in microseconds since the epoch (China time, as stored).
-    reported: Vec<i64>,
+    reported: Column<i64>,
     /// Deadline (`reported_at` + days of "137+2030") in the same unit.
-    due: Vec<i64>,
-    class: Vec<u8>,
-    category: Vec<u8>,
-    severity: Vec<u8>,
-    channel: Vec<u8>,
-    status: Vec<u8>,
-    village: Vec<UnitId>,
-    grid: Vec<UnitId>,
+    due: Column<i64>,
+    class: Column<u8>,
+    category: Column<u8>,
+    severity: Column<u8>,
+    channel: Column<u8>,
+    status: Column<u8>,
+    /// How the case's position was known: 0 its own point, 1 its grid, 2 only its village.
+    precision: Column<u8>,
+    village: Column<UnitId>,
+    grid: Column<UnitId>,
 }
 
 fn index_of<T: Copy + PartialEq>(all: &[T], value: T) -> u8 {
@@ -49,70 +58,144 @@ fn mask<T: Copy + PartialEq>(all: &[T], chosen: &[T]) -> u32 {
     chosen.iter().fold(0, |m, &v| m | 1 << index_of(all, v))
 }
 
+/// A DuckDB `ENUM` type of `codes` (model codes and unit codes: digits, letters and `_`, quoted
+/// all the same): casting a column to it gives each value's index in `codes`.
+fn enum_type<'a>(codes: impl Iterator<Item = &'a str>) -> String {
+    let list: Vec<String> = codes.map(|c| format!("'{}'", c.replace('\'', "''"))).collect();
+    format!("ENUM({})", list.join(", "))
+}
+
 impl CaseColumns {
-    /// Reads the store's cases (one scan, ordered by cell).
+    /// Reads the store's cases: one streamed scan with every coded value turned into its index by
+    /// DuckDB (casts to `ENUM`s of the model's codes and the region's unit codes), then sorted by
+    /// cell and report time here. Nothing of DuckDB's grows with the store: no sort, no
+    /// materialised result (100 M cases: the columns' 3.8 GB, an index of 0.4 GB and one column
+    /// being reordered).
     pub fn load(conn: &Connection, region: &Region) -> Result<CaseColumns, AnalyticsError> {
         let err = |source| AnalyticsError::Query {
             what: "the in-memory case columns",
             source,
         };
-        let mut stmt = conn
-            .prepare(
-                "SELECT h3, epoch_us(reported_at), class, category, severity, channel, status, village_code, grid_code
-                 FROM cases ORDER BY h3",
-            )
+        let rows: i64 = conn
+            .query_row("SELECT count(*) FROM cases", [], |r| r.get(0))
             .map_err(err)?;
-        let mut c = CaseColumns::default();
-        for batch in stmt.query_arrow([]).map_err(err)? {
-            let text = |i: usize| batch.column(i).as_string::<i32>().clone();
-            let h3 = batch.column(0).as_primitive::<UInt64Type>();
-            let reported = batch.column(1).as_primitive::<Int64Type>();
-            let (class, category, severity) = (text(2), text(3), text(4));
-            let (channel, status, village, grid) = (text(5), text(6), text(7), text(8));
-            for row in 0..batch.num_rows() {
-                // Stored values were validated at ingest; a value the model does not know means the
-                // store was written by something else.
-                let parse = |what: &'static str, ok: bool| {
-                    if ok {
-                        Ok(())
-                    } else {
-                        Err(AnalyticsError::Store(format!("{what} (case {row} by cell)")))
-                    }
-                };
-                let class_v: Option<CaseClass> = class.value(row).parse().ok();
-                let category_v: Option<Category> = category.value(row).parse().ok();
-                let severity_v: Option<Severity> = severity.value(row).parse().ok();
-                let channel_v: Option<Channel> = channel.value(row).parse().ok();
-                let status_v: Option<Status> = status.value(row).parse().ok();
-                let village_v = region.id(village.value(row));
-                parse(
-                    "an unknown enum value or village",
-                    class_v.is_some()
-                        && category_v.is_some()
-                        && severity_v.is_some()
-                        && channel_v.is_some()
-                        && status_v.is_some()
-                        && village_v.is_some(),
-                )?;
-                let (class_v, severity_v) = (class_v.unwrap(), severity_v.unwrap());
-                let days = fengqiao_ingest::model::close_deadline_days(class_v, severity_v);
-                c.h3.push(h3.value(row));
-                c.reported.push(reported.value(row));
-                c.due.push(reported.value(row) + i64::from(days) * 86_400_000_000);
-                c.class.push(index_of(CaseClass::ALL, class_v));
-                c.category.push(index_of(Category::ALL, category_v.unwrap()));
-                c.severity.push(index_of(Severity::ALL, severity_v));
-                c.channel.push(index_of(Channel::ALL, channel_v.unwrap()));
-                c.status.push(index_of(Status::ALL, status_v.unwrap()));
-                c.village.push(village_v.unwrap());
-                c.grid.push(if grid.is_null(row) {
-                    NO_GRID
-                } else {
-                    region.id(grid.value(row)).unwrap_or(NO_GRID)
-                });
-            }
-        }
+        let codes = region.codes();
+        let unit_of: Vec<UnitId> = codes.iter().map(|&(_, id)| id).collect();
+        let units = enum_type(codes.iter().map(|&(code, _)| code));
+        let coded = |column: &str, all: &mut dyn Iterator<Item = &'static str>| {
+            format!("CAST(enum_code(TRY_CAST({column} AS {})) AS UTINYINT)", enum_type(all))
+        };
+        let sql = format!(
+            "SELECT h3, epoch_us(reported_at), {class}, {category}, {severity}, {channel}, {status},
+                    CAST(enum_code(TRY_CAST(village_code AS {units})) AS UINTEGER),
+                    CAST(enum_code(TRY_CAST(grid_code AS {units})) AS UINTEGER),
+                    CASE geo_precision WHEN 'point' THEN 0 WHEN 'grid' THEN 1 ELSE 2 END::UTINYINT
+             FROM cases",
+            class = coded("class", &mut CaseClass::ALL.iter().map(|v| v.code())),
+            category = coded("category", &mut Category::ALL.iter().map(|v| v.code())),
+            severity = coded("severity", &mut Severity::ALL.iter().map(|v| v.code())),
+            channel = coded("channel", &mut Channel::ALL.iter().map(|v| v.code())),
+            status = coded("status", &mut Status::ALL.iter().map(|v| v.code())),
+        );
+        let mut stmt = conn.prepare(&sql).map_err(err)?;
+        let mut c = CaseColumns::with_capacity(rows.max(0) as usize);
+        let batches = stmt.stream_arrow([]).map_err(err)?;
+        // The stream panics when a fetch fails part-way: that is an error of this load, not of the
+        // caller (a server's loading thread must live on to try again).
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            batches.into_iter().try_for_each(|batch| c.push_batch(&batch, &unit_of))
+        }))
+        .map_err(|_| AnalyticsError::Store("reading the case columns failed part-way".into()))??;
+        c.sort_by_cell();
         Ok(c)
+    }
+
+    fn with_capacity(n: usize) -> CaseColumns {
+        CaseColumns {
+            h3: Column::with_capacity(n),
+            reported: Column::with_capacity(n),
+            due: Column::with_capacity(n),
+            class: Column::with_capacity(n),
+            category: Column::with_capacity(n),
+            severity: Column::with_capacity(n),
+            channel: Column::with_capacity(n),
+            status: Column::with_capacity(n),
+            precision: Column::with_capacity(n),
+            village: Column::with_capacity(n),
+            grid: Column::with_capacity(n),
+        }
+    }
+
+    /// Appends one batch of [`CaseColumns::load`]'s query.
+    fn push_batch(&mut self, batch: &RecordBatch, unit_of: &[UnitId]) -> Result<(), AnalyticsError> {
+        let h3 = batch.column(0).as_primitive::<UInt64Type>();
+        let reported = batch.column(1).as_primitive::<Int64Type>();
+        let code = |i: usize| batch.column(i).as_primitive::<UInt8Type>();
+        let (class, category, severity, channel, status) = (code(2), code(3), code(4), code(5), code(6));
+        let village = batch.column(7).as_primitive::<UInt32Type>();
+        let grid = batch.column(8).as_primitive::<UInt32Type>();
+        let precision = code(9);
+        let first = self.len();
+        for row in 0..batch.num_rows() {
+            // Stored values were validated at ingest; a value the model or the region does not know
+            // means the store was written by something else (or for another region).
+            let known = [class, category, severity, channel, status, precision]
+                .iter()
+                .all(|a| a.is_valid(row))
+                && village.is_valid(row);
+            if !known || h3.is_null(row) || reported.is_null(row) {
+                return Err(AnalyticsError::Store(format!(
+                    "a coded value or village the model and the region do not know (case {} of the store's scan)",
+                    first + row + 1
+                )));
+            }
+            let (class_v, severity_v) = (
+                CaseClass::ALL[class.value(row) as usize],
+                Severity::ALL[severity.value(row) as usize],
+            );
+            let days = fengqiao_ingest::model::close_deadline_days(class_v, severity_v);
+            self.h3.vec().push(h3.value(row));
+            self.reported.vec().push(reported.value(row));
+            self.due
+                .vec()
+                .push(reported.value(row) + i64::from(days) * 86_400_000_000);
+            self.class.vec().push(class.value(row));
+            self.category.vec().push(category.value(row));
+            self.severity.vec().push(severity.value(row));
+            self.channel.vec().push(channel.value(row));
+            self.status.vec().push(status.value(row));
+            self.precision.vec().push(precision.value(row));
+            self.village.vec().push(unit_of[village.value(row) as usize]);
+            self.grid.vec().push(if grid.is_valid(row) {
+                unit_of[grid.value(row) as usize]
+            } else {
+                NO_GRID
+            });
+        }
+        Ok(())
+    }
+
+    /// Sorts the cases by cell, then report time (stable: the scan's order breaks ties), so that
+    /// the same store gives the same columns on every load.
+    fn sort_by_cell(&mut self) {
+        use rayon::slice::ParallelSliceMut;
+        let mut order: Vec<u32> = (0..self.len() as u32).collect();
+        let (h3, reported) = (&self.h3, &self.reported);
+        order.par_sort_by_key(|&i| (h3[i as usize], reported[i as usize]));
+        fn reorder<T: bytemuck::Pod>(column: &mut Column<T>, order: &[u32]) {
+            *column = Column::Owned(order.iter().map(|&i| column[i as usize]).collect());
+        }
+        reorder(&mut self.h3, &order);
+        reorder(&mut self.reported, &order);
+        reorder(&mut self.due, &order);
+        reorder(&mut self.class, &order);
+        reorder(&mut self.category, &order);
+        reorder(&mut self.severity, &order);
+        reorder(&mut self.channel, &order);
+        reorder(&mut self.status, &order);
+        reorder(&mut self.precision, &order);
+        reorder(&mut self.village, &order);
+        reorder(&mut self.grid, &order);
     }
 
     /// Number of cases held.
@@ -127,7 +210,7 @@ impl CaseColumns {
 
     /// Approximate bytes held.
     pub fn heap_bytes(&self) -> usize {
-        self.len() * (8 + 8 + 8 + 5 + 4 + 4)
+        self.len() * (8 + 8 + 8 + 6 + 4 + 4)
     }
 
     /// Which villages and grids pass the filter's unit (all when it has none).
@@ -228,6 +311,29 @@ impl CaseColumns {
             h = h.rotate_left(7) ^ self.h3[i] ^ (self.reported[i] as u64);
         }
         h
+    }
+
+    /// The filter's cases per cell at `res` by the precision of their position, as
+    /// [`crate::precision::cell_precision`] counts them (cells without cases are absent).
+    pub fn cell_precision(
+        &self,
+        region: &Region,
+        res: Resolution,
+        filter: &Filter,
+    ) -> Result<std::collections::HashMap<u64, Precision>, AnalyticsError> {
+        let res = crate::cells::resolution(u8::from(res))?;
+        let selection = Selection::new(region, filter)?;
+        let (keep, set) = crate::cells::parent_masks(res);
+        let mut out: std::collections::HashMap<u64, Precision> = std::collections::HashMap::new();
+        for i in (0..self.len()).filter(|&i| selection.matches(self, i)) {
+            let p = out.entry((self.h3[i] & keep) | set).or_default();
+            match self.precision[i] {
+                0 => p.point += 1,
+                1 => p.grid += 1,
+                _ => p.village += 1,
+            }
+        }
+        Ok(out)
     }
 
     /// Cases that pass the filter.

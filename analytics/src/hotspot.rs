@@ -176,9 +176,21 @@ pub fn heatmap_cached(
 
 /// Computes the heat map from either source.
 pub fn heatmap_from(source: CaseSource<'_>, region: &Region, opts: &HeatmapOptions) -> Result<Heatmap, AnalyticsError> {
-    let figures = source.cells(region, opts.res, &opts.filter, &opts.weights, opts.as_of)?;
+    // The study area is the region's alone: worked out on the other core while the in-memory
+    // columns are counted (a DuckDB connection stays on its own thread).
+    let (figures, area) = match source {
+        CaseSource::Cached(columns) => rayon::join(
+            || columns.aggregate_cells(region, opts.res, &opts.filter, &opts.weights, opts.as_of),
+            || study_area(region, opts.res),
+        ),
+        CaseSource::Store(_) => (
+            source.cells(region, opts.res, &opts.filter, &opts.weights, opts.as_of),
+            study_area(region, opts.res),
+        ),
+    };
+    let figures = figures?;
     let weeks = source.weeks(region, &opts.filter)?;
-    let cells = map_cells(region, opts.res, &figures);
+    let cells = map_cells(area, &figures);
     let risk = if opts.measure.is_risk() {
         let counts = counts_of(&cells, &figures);
         Some(RiskCells::compute(&source, region, opts, &cells, &counts)?)
@@ -188,9 +200,8 @@ pub fn heatmap_from(source: CaseSource<'_>, region: &Region, opts: &HeatmapOptio
     Ok(heatmap_of(region, opts, cells, figures, weeks, risk))
 }
 
-/// The study area at the map's resolution, plus every cell holding cases outside it, sorted.
-fn map_cells(region: &Region, res: Resolution, figures: &[CellFigures]) -> Vec<CellIndex> {
-    let mut cells = study_area(region, res);
+/// The study area (at the map's resolution), plus every cell holding cases outside it, sorted.
+fn map_cells(mut cells: Vec<CellIndex>, figures: &[CellFigures]) -> Vec<CellIndex> {
     let known: HashSet<CellIndex> = cells.iter().copied().collect();
     cells.extend(
         figures

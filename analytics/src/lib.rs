@@ -56,6 +56,12 @@ pub enum AnalyticsError {
     Store(String),
     #[error("{0}")]
     Period(String),
+    #[error("{}: {source}", path.display())]
+    ColumnsFile {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("population: {0}")]
     Population(String),
 }

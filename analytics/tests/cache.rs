@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 use fengqiao_analytics::aggregate::{aggregate_cells, SeverityWeights};
-use fengqiao_analytics::cache::CaseColumns;
+use fengqiao_analytics::cache::{CaseColumns, Provenance};
 use fengqiao_analytics::filter::Filter;
 use fengqiao_analytics::hotspot::{heatmap, heatmap_cached, HeatmapOptions};
 use fengqiao_analytics::response::Rules;
@@ -25,6 +25,14 @@ fn cached_aggregation_equals_the_store_aggregation() {
     let (store, _) = support::generated_store(&region, &opts, dir.path());
     let columns = CaseColumns::load(store.conn(), &region).unwrap();
     assert_eq!(columns.len(), 12_000);
+    // The columns kept beside the store are the same columns, and are used while the cases stay.
+    let path = dir.path().join("store.duckdb.columns");
+    let (built, how) = CaseColumns::cached(store.conn(), &region, &path).unwrap();
+    assert_eq!(how, Provenance::Rebuilt);
+    let (kept, how) = CaseColumns::cached(store.conn(), &region, &path).unwrap();
+    assert_eq!(how, Provenance::File);
+    assert_eq!(format!("{kept:?}"), format!("{columns:?}"));
+    assert_eq!(format!("{built:?}"), format!("{columns:?}"));
 
     let day = |m: u32, d: u32| {
         NaiveDate::from_ymd_opt(2026, m, d)
@@ -74,6 +82,11 @@ fn cached_aggregation_equals_the_store_aggregation() {
             let store_figures = aggregate_cells(store.conn(), &region, res, filter, &weights, as_of).unwrap();
             let cached = columns.aggregate_cells(&region, res, filter, &weights, as_of).unwrap();
             assert_eq!(cached, store_figures, "{filter:?} at {res}");
+            assert_eq!(
+                columns.cell_precision(&region, res, filter).unwrap(),
+                fengqiao_analytics::precision::cell_precision(store.conn(), &region, res, filter).unwrap(),
+                "precision of {filter:?} at {res}"
+            );
         }
     }
     // A grid as the unit, and an unknown unit.
@@ -112,4 +125,13 @@ fn cached_aggregation_equals_the_store_aggregation() {
         heatmap_cached(&columns, &region, &opts).unwrap(),
         heatmap(store.conn(), &region, &opts).unwrap()
     );
+
+    // New cases change the store's fingerprint: the kept columns are rebuilt, not reused.
+    store
+        .conn()
+        .execute_batch("INSERT INTO cases SELECT * REPLACE (case_id || '-copy' AS case_id) FROM cases LIMIT 1")
+        .unwrap();
+    let (again, how) = CaseColumns::cached(store.conn(), &region, &path).unwrap();
+    assert_eq!(how, Provenance::Rebuilt);
+    assert_eq!(again.len(), 12_001);
 }

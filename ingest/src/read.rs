@@ -643,12 +643,19 @@ impl RecordSource for NdjsonSource {
 }
 
 /// Parquet, read through DuckDB with every column cast to text (so one validator serves all formats).
+///
+/// A thread of its own owns the DuckDB connection and sends the result's Arrow batches (~2k rows
+/// each) through a bounded channel: a file of any size is read with at most [`PARQUET_BATCHES`]
+/// batches in memory (a 100-million-row file held whole would be ~35 GB of text).
 pub struct ParquetSource {
-    batches: std::vec::IntoIter<duckdb::arrow::record_batch::RecordBatch>,
+    batches: std::sync::mpsc::Receiver<Result<duckdb::arrow::record_batch::RecordBatch, String>>,
     columns: ColumnMap,
     rows: u64,
     row: u64,
 }
+
+/// Batches read ahead of the validator.
+const PARQUET_BATCHES: usize = 32;
 
 impl ParquetSource {
     pub fn new(path: &Path, mapping: Option<&Mapping>) -> Result<ParquetSource, FileProblem> {
@@ -662,22 +669,49 @@ impl ParquetSource {
             .and_then(|mut s| s.query_map([], |r| r.get::<_, String>(0))?.collect())
             .map_err(|e| problem(format!("not a readable Parquet file: {e}")))?;
         let columns = ColumnMap::from_headers_mapped(names.iter().map(String::as_str), mapping).map_err(problem)?;
+        let rows: i64 = conn
+            .query_row(&format!("SELECT count(*) FROM read_parquet('{file}')"), [], |r| {
+                r.get(0)
+            })
+            .map_err(|e| problem(format!("not a readable Parquet file: {e}")))?;
         let select = names
             .iter()
             .map(|n| format!("CAST(\"{}\" AS VARCHAR)", n.replace('"', "\"\"")))
             .collect::<Vec<_>>()
             .join(", ");
-        let mut stmt = conn
-            .prepare(&format!("SELECT {select} FROM read_parquet('{file}')"))
-            .map_err(|e| problem(e.to_string()))?;
-        // DuckDB hands back Arrow batches of ~2k rows; they are held until read. Parquet inputs are
-        // exports of at most a few million rows, and the columnar text is compact.
-        let batches: Vec<_> = stmt.query_arrow([]).map_err(|e| problem(e.to_string()))?.collect();
-        let rows = batches.iter().map(|b| b.num_rows() as u64).sum();
+        let sql = format!("SELECT {select} FROM read_parquet('{file}')");
+        // Fail here, with the file's name, if the query cannot run at all.
+        conn.prepare(&sql).map_err(|e| problem(e.to_string()))?;
+        let (send, batches) = std::sync::mpsc::sync_channel(PARQUET_BATCHES);
+        std::thread::spawn(move || {
+            let mut stmt = match conn.prepare(&sql) {
+                Ok(stmt) => stmt,
+                Err(e) => return send.send(Err(e.to_string())).unwrap_or(()),
+            };
+            // Batches are fetched as they are sent; the stream panics on a failed fetch, which
+            // must reach the reader as an error, not as the end of the file.
+            let streamed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                match stmt.stream_arrow([]) {
+                    // A closed channel means the reader stopped: stop reading too.
+                    Ok(result) => {
+                        for batch in result {
+                            if send.send(Ok(batch)).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(e) => send.send(Err(e.to_string())).unwrap_or(()),
+                }
+            }));
+            if streamed.is_err() {
+                send.send(Err("reading the Parquet file failed part-way".to_string()))
+                    .unwrap_or(());
+            }
+        });
         Ok(ParquetSource {
-            batches: batches.into_iter(),
+            batches,
             columns,
-            rows,
+            rows: rows as u64,
             row: 0,
         })
     }
@@ -701,8 +735,22 @@ impl RecordSource for ParquetSource {
         use duckdb::arrow::array::{Array, AsArray};
         out.clear();
         while out.len() < max {
-            let Some(batch) = self.batches.next() else {
-                return Ok(false);
+            let batch = match self.batches.recv() {
+                Ok(Ok(batch)) => batch,
+                Ok(Err(message)) => {
+                    return Err(FileProblem {
+                        line: self.row + 1,
+                        message,
+                    })
+                }
+                // The reading thread is done: every batch was read, or the file ended early.
+                Err(_) if self.row == self.rows => return Ok(false),
+                Err(_) => {
+                    return Err(FileProblem {
+                        line: self.row + 1,
+                        message: format!("the file ended after row {} of {}", self.row, self.rows),
+                    })
+                }
             };
             let arrays: Vec<_> = batch.columns().iter().map(|c| c.as_string::<i32>().clone()).collect();
             for i in 0..batch.num_rows() {

@@ -557,6 +557,18 @@ impl Region {
         self.by_code.get(code).or_else(|| self.former.get(code)).copied()
     }
 
+    /// Every code [`Region::id`] knows, current and former, with the unit it names, sorted by code.
+    pub fn codes(&self) -> Vec<(&str, UnitId)> {
+        let mut codes: Vec<(&str, UnitId)> = self
+            .by_code
+            .iter()
+            .chain(self.former.iter().filter(|(code, _)| !self.by_code.contains_key(*code)))
+            .map(|(code, &id)| (code.as_str(), id))
+            .collect();
+        codes.sort_unstable();
+        codes
+    }
+
     /// Whether `code` is a former code (of the unit it now names).
     pub fn is_former_code(&self, code: &str) -> bool {
         !self.by_code.contains_key(code) && self.former.contains_key(code)

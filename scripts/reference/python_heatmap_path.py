@@ -19,6 +19,7 @@ agree within 1e-6, else it exits 1; likewise the z-scores on the 50,000-cell inp
 Usage (run by scripts/bench-heatmap.sh, venv ~/.cache/fengqiao/pyref with esda libpysal h3 numpy
 scipy pandas pyarrow):
   python_heatmap_path.py CASES.parquet RUST-RES8-YEAR.json RUST-KERNEL50K.json [RUNS [POPULATION.csv]]
+RUST-KERNEL50K.json "-" skips the kernel part (the command-line bar, scripts/bench-cli-heatmap.sh).
 With POPULATION.csv (h3,population per res-8 cell, as `fengqiao heatmap --measure rate` writes it)
 also the analyst's risk path: PySAL empirical-Bayes rates and G_Local on them.
 Output: `name<TAB>median_ms<TAB>min_ms<TAB>runs` lines, `peak_rss_mib<TAB>…` and `info<TAB>…` lines.
@@ -160,6 +161,13 @@ def main(parquet, rust_year_path, rust_kernel_path, runs, population_csv=None):
     if not z_diff < TOLERANCE:
         failed.append(f"z differs from Rust's by {z_diff:.3e} on the res-8 year")
     del df
+
+    if rust_kernel_path == "-":
+        # The command-line bar (scripts/bench-cli-heatmap.sh): the end-to-end path and its check only.
+        print(f"peak_rss_mib\t{peak_rss_mib():.0f}", flush=True)
+        for message in failed:
+            print(f"python_heatmap_path: {message}", file=sys.stderr)
+        return 1 if failed else 0
 
     # The kernel alone: esda G_Local on the Rust bench's 50,000-cell res-9 input.
     with open(rust_kernel_path) as f:

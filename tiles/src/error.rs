@@ -91,7 +91,9 @@ impl From<AnalyticsError> for ApiError {
             | AnalyticsError::Level(_)
             | AnalyticsError::Period(_)
             | AnalyticsError::Population(_) => ApiError::BadRequest(e.to_string()),
-            AnalyticsError::Query { .. } | AnalyticsError::Store(_) => ApiError::Internal(e.to_string()),
+            AnalyticsError::Query { .. } | AnalyticsError::Store(_) | AnalyticsError::ColumnsFile { .. } => {
+                ApiError::Internal(e.to_string())
+            }
         }
     }
 }

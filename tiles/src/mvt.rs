@@ -2,8 +2,8 @@
 //!
 //! # The format
 //!
-//! A vector tile is a protobuf message (`vector_tile.proto`, proto2), written here by hand with
-//! `prost` derives (no build script, no `protoc`):
+//! A vector tile is a protobuf message (`vector_tile.proto`, proto2); its types, the geometry
+//! command writer and the key/value tables are geozero's (`geozero::mvt`, what martin encodes with):
 //!
 //! ```text
 //! Tile    { repeated Layer layers = 3; }
@@ -37,13 +37,17 @@
 //! [`encode`] projects WGS84 through Web Mercator into a tile's grid, drops features outside the tile
 //! plus [`BUFFER`], clips lines (segment by segment, Liang–Barsky) and polygon rings
 //! (Sutherland–Hodgman) to the buffered tile, rounds, removes repeated points and collapsed rings, and
-//! orients rings as the spec requires. [`decode`] reads any MVT back into tile coordinates with strict
-//! checks of the command stream — for tests and tools. [`gzip`] is what the server sends.
+//! orients rings as the spec requires — the tile's own geometry work, kept here because a hexagon
+//! against a square needs neither a general polygon clipper nor its cost. The integer parts are
+//! then written by geozero's `MvtWriter` (through [`geozero::ToMvt`]), the properties through its
+//! `TagsBuilder`, and the tile by its prost types. [`decode`] reads any MVT back into tile
+//! coordinates with its own strict checks of the command stream — an independent reader for tests
+//! and tools. [`gzip`] is what the server sends.
 
-use std::collections::HashMap;
 use std::io::Write;
 
-use prost::Message;
+use geozero::mvt::{tile, Message, TagsBuilder, Tile, TileValue};
+use geozero::{GeomProcessor, GeozeroGeometry, ToMvt};
 
 use crate::TileId;
 
@@ -56,97 +60,6 @@ pub const BUFFER: u32 = 64;
 const MOVE_TO: u32 = 1;
 const LINE_TO: u32 = 2;
 const CLOSE_PATH: u32 = 7;
-
-/// The MVT 2.1 wire messages (`vector_tile.proto`), by hand.
-mod pb {
-    /// `Tile`: the layers (tag 3); extensions are not used.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Tile {
-        /// The layers, each with a unique name.
-        #[prost(message, repeated, tag = "3")]
-        pub layers: Vec<Layer>,
-    }
-
-    /// `Tile.Layer`.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Layer {
-        /// The spec's major version: 2.
-        #[prost(uint32, required, tag = "15")]
-        pub version: u32,
-        /// The layer's name.
-        #[prost(string, required, tag = "1")]
-        pub name: String,
-        /// The features.
-        #[prost(message, repeated, tag = "2")]
-        pub features: Vec<Feature>,
-        /// The property keys the features' tags index.
-        #[prost(string, repeated, tag = "3")]
-        pub keys: Vec<String>,
-        /// The property values the features' tags index.
-        #[prost(message, repeated, tag = "4")]
-        pub values: Vec<Value>,
-        /// The tile grid's size (default 4096).
-        #[prost(uint32, optional, tag = "5")]
-        pub extent: Option<u32>,
-    }
-
-    /// `Tile.Feature`.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Feature {
-        /// The feature's id, if it has one.
-        #[prost(uint64, optional, tag = "1")]
-        pub id: Option<u64>,
-        /// Key and value indexes, in pairs.
-        #[prost(uint32, repeated, packed = "true", tag = "2")]
-        pub tags: Vec<u32>,
-        /// The geometry type.
-        #[prost(enumeration = "GeomType", optional, tag = "3")]
-        pub r#type: Option<i32>,
-        /// Command integers and zigzag-encoded parameters.
-        #[prost(uint32, repeated, packed = "true", tag = "4")]
-        pub geometry: Vec<u32>,
-    }
-
-    /// `Tile.GeomType`.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
-    #[repr(i32)]
-    pub enum GeomType {
-        /// Unknown: not produced here, rejected by the decoder.
-        Unknown = 0,
-        /// Points.
-        Point = 1,
-        /// Line strings.
-        Linestring = 2,
-        /// Polygons.
-        Polygon = 3,
-    }
-
-    /// `Tile.Value`: exactly one field set.
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct Value {
-        /// A string.
-        #[prost(string, optional, tag = "1")]
-        pub string_value: Option<String>,
-        /// A 32-bit float.
-        #[prost(float, optional, tag = "2")]
-        pub float_value: Option<f32>,
-        /// A 64-bit float.
-        #[prost(double, optional, tag = "3")]
-        pub double_value: Option<f64>,
-        /// A signed integer, varint-encoded as is.
-        #[prost(int64, optional, tag = "4")]
-        pub int_value: Option<i64>,
-        /// An unsigned integer.
-        #[prost(uint64, optional, tag = "5")]
-        pub uint_value: Option<u64>,
-        /// A signed integer, zigzag-encoded.
-        #[prost(sint64, optional, tag = "6")]
-        pub sint_value: Option<i64>,
-        /// A boolean.
-        #[prost(bool, optional, tag = "7")]
-        pub bool_value: Option<bool>,
-    }
-}
 
 /// A property value.
 #[derive(Debug, Clone, PartialEq)]
@@ -416,50 +329,102 @@ pub(crate) fn ring_area2(ring: &[[i32; 2]]) -> i64 {
 }
 
 #[inline]
-const fn command(id: u32, count: u32) -> u32 {
-    (id & 0x7) | (count << 3)
-}
-
-#[inline]
-const fn zigzag(v: i32) -> u32 {
-    ((v << 1) ^ (v >> 31)) as u32
-}
-
-#[inline]
 const fn unzigzag(v: u32) -> i32 {
     ((v >> 1) as i32) ^ -((v & 1) as i32)
 }
 
-/// Writes geometry commands, tracking the cursor across parts.
-struct GeomWriter<'a> {
-    out: &'a mut Vec<u32>,
-    cursor: [i32; 2],
+/// A feature's geometry in the tile's grid, clipped and rounded: its parts (a run of points, a line
+/// or a ring, the ring's first point not repeated) and, for polygons, how many rings each has.
+#[derive(Debug, Default)]
+struct Parts {
+    kind: Option<GeomKind>,
+    coords: Vec<[i32; 2]>,
+    /// Where each part ends in `coords`.
+    ends: Vec<usize>,
+    /// Rings of each polygon, exterior first.
+    rings: Vec<usize>,
 }
 
-impl GeomWriter<'_> {
-    #[inline]
-    fn params(&mut self, points: &[[i32; 2]]) {
-        for &p in points {
-            self.out.push(zigzag(p[0].wrapping_sub(self.cursor[0])));
-            self.out.push(zigzag(p[1].wrapping_sub(self.cursor[1])));
-            self.cursor = p;
+impl Parts {
+    fn clear(&mut self, kind: GeomKind) {
+        self.kind = Some(kind);
+        self.coords.clear();
+        self.ends.clear();
+        self.rings.clear();
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// A run of points (one `MoveTo(n)`).
+    fn points(&mut self, points: &[[i32; 2]]) {
+        self.path(points);
+    }
+
+    /// A line, or a ring of the current polygon.
+    fn path(&mut self, points: &[[i32; 2]]) {
+        self.coords.extend_from_slice(points);
+        self.ends.push(self.coords.len());
+    }
+
+    /// A polygon's exterior ring (`exterior`) or one of its holes.
+    fn ring(&mut self, points: &[[i32; 2]], exterior: bool) {
+        self.path(points);
+        match self.rings.last_mut() {
+            Some(n) if !exterior => *n += 1,
+            _ => self.rings.push(1),
         }
     }
 
-    /// `MoveTo(n)` with all the points (a multi-point).
-    fn points(&mut self, points: &[[i32; 2]]) {
-        self.out.push(command(MOVE_TO, points.len() as u32));
-        self.params(points);
+    fn part(&self, i: usize) -> &[[i32; 2]] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.coords[start..self.ends[i]]
     }
 
-    /// `MoveTo(1)`, `LineTo(n - 1)`, and for rings `ClosePath`.
-    fn path(&mut self, points: &[[i32; 2]], close: bool) {
-        self.out.push(command(MOVE_TO, 1));
-        self.params(&points[..1]);
-        self.out.push(command(LINE_TO, (points.len() - 1) as u32));
-        self.params(&points[1..]);
-        if close {
-            self.out.push(command(CLOSE_PATH, 1));
+    fn line<P: GeomProcessor>(&self, part: usize, closed: bool, idx: usize, p: &mut P) -> geozero::error::Result<()> {
+        let points = self.part(part);
+        // A ring is given closed (its first point again), as geozero's writer expects.
+        let closing = closed.then(|| points[0]);
+        p.linestring_begin(false, points.len() + usize::from(closed), idx)?;
+        for (i, q) in points.iter().chain(closing.as_ref()).enumerate() {
+            p.xy(f64::from(q[0]), f64::from(q[1]), i)?;
+        }
+        p.linestring_end(false, idx)
+    }
+}
+
+impl GeozeroGeometry for Parts {
+    fn process_geom<P: GeomProcessor>(&self, p: &mut P) -> geozero::error::Result<()> {
+        match self.kind {
+            Some(GeomKind::Point) => {
+                p.multipoint_begin(self.coords.len(), 0)?;
+                for (i, q) in self.coords.iter().enumerate() {
+                    p.xy(f64::from(q[0]), f64::from(q[1]), i)?;
+                }
+                p.multipoint_end(0)
+            }
+            Some(GeomKind::LineString) => {
+                p.multilinestring_begin(self.ends.len(), 0)?;
+                for i in 0..self.ends.len() {
+                    self.line(i, false, i, p)?;
+                }
+                p.multilinestring_end(0)
+            }
+            Some(GeomKind::Polygon) => {
+                p.multipolygon_begin(self.rings.len(), 0)?;
+                let mut part = 0;
+                for (i, &rings) in self.rings.iter().enumerate() {
+                    p.polygon_begin(false, rings, i)?;
+                    for r in 0..rings {
+                        self.line(part, true, r, p)?;
+                        part += 1;
+                    }
+                    p.polygon_end(false, i)?;
+                }
+                p.multipolygon_end(0)
+            }
+            None => Ok(()),
         }
     }
 }
@@ -491,7 +456,7 @@ impl TileGeometry {
     }
 
     /// Points inside the square, as one `MoveTo(n)`.
-    fn points(&self, points: &[[f64; 2]], s: &mut Scratch, w: &mut GeomWriter) {
+    fn points(&self, points: &[[f64; 2]], s: &mut Scratch, w: &mut Parts) {
         s.ints.clear();
         for &p in points {
             if p[0] >= self.lo && p[0] <= self.hi && p[1] >= self.lo && p[1] <= self.hi {
@@ -504,10 +469,10 @@ impl TileGeometry {
     }
 
     /// A line clipped segment by segment: each run of segments inside the square becomes one line.
-    fn line(&self, line: &[[f64; 2]], s: &mut Scratch, w: &mut GeomWriter) {
-        fn flush(ints: &mut Vec<[i32; 2]>, w: &mut GeomWriter) {
+    fn line(&self, line: &[[f64; 2]], s: &mut Scratch, w: &mut Parts) {
+        fn flush(ints: &mut Vec<[i32; 2]>, w: &mut Parts) {
             if ints.len() >= 2 {
-                w.path(ints, false);
+                w.path(ints);
             }
             ints.clear();
         }
@@ -559,12 +524,7 @@ impl TileGeometry {
 
     /// A polygon's rings (already projected into `rings`), exterior first: a collapsed exterior drops
     /// the polygon, a collapsed hole is dropped alone. Returns whether anything was written.
-    fn polygon<'r>(
-        &self,
-        mut rings: impl Iterator<Item = &'r [[f64; 2]]>,
-        s: &mut Scratch,
-        w: &mut GeomWriter,
-    ) -> bool {
+    fn polygon<'r>(&self, mut rings: impl Iterator<Item = &'r [[f64; 2]]>, s: &mut Scratch, w: &mut Parts) -> bool {
         let Some(exterior) = rings.next() else {
             return false;
         };
@@ -575,7 +535,7 @@ impl TileGeometry {
         if area < 0 {
             s.ints.reverse();
         }
-        w.path(&s.ints, true);
+        w.ring(&s.ints, true);
         for hole in rings {
             let area = self.prepare_ring(hole, s);
             if area == 0 {
@@ -584,7 +544,7 @@ impl TileGeometry {
             if area > 0 {
                 s.ints.reverse();
             }
-            w.path(&s.ints, true);
+            w.ring(&s.ints, false);
         }
         true
     }
@@ -602,88 +562,14 @@ fn project_into(proj: &Projector, points: &[[f64; 2]], out: &mut Vec<[f64; 2]>) 
     );
 }
 
-/// FxHash (rustc's hasher): the encoder's key and value tables hash short strings and numbers, which
-/// SipHash makes a noticeable part of a tile's cost; HashDoS is no concern for tile properties.
-#[derive(Default, Clone, Copy)]
-struct FxHasher(u64);
-
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl std::hash::Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(word));
-        }
-    }
-
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        self.add(i);
-    }
-
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
-
-/// A property value as a hash key: doubles by their bits.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-enum ValueKey<'a> {
-    String(&'a str),
-    Int(i64),
-    Double(u64),
-    Bool(bool),
-}
-
-impl<'a> ValueKey<'a> {
-    fn of(v: &'a Value) -> ValueKey<'a> {
-        match v {
-            Value::String(s) => ValueKey::String(s),
-            Value::Int(i) => ValueKey::Int(*i),
-            Value::Double(d) => ValueKey::Double(d.to_bits()),
-            Value::Bool(b) => ValueKey::Bool(*b),
-        }
-    }
-}
-
-fn to_pb_value(v: &Value) -> pb::Value {
-    let mut out = pb::Value::default();
+fn tile_value(v: &Value) -> TileValue {
     match v {
-        Value::String(s) => out.string_value = Some(s.clone()),
-        Value::Int(i) if *i >= 0 => out.uint_value = Some(*i as u64),
-        Value::Int(i) => out.sint_value = Some(*i),
-        Value::Double(d) => out.double_value = Some(*d),
-        Value::Bool(b) => out.bool_value = Some(*b),
+        Value::String(s) => TileValue::Str(s.clone()),
+        Value::Int(i) if *i >= 0 => TileValue::Uint(*i as u64),
+        Value::Int(i) => TileValue::Sint(*i),
+        Value::Double(d) => TileValue::Double(*d),
+        Value::Bool(b) => TileValue::Bool(*b),
     }
-    out
 }
 
 /// Encodes the layers of tile `tile` (WGS84 → Web Mercator → tile coordinates 0..EXTENT, rounded to
@@ -697,7 +583,7 @@ pub fn encode(tile: TileId, layers: &[Layer]) -> Vec<u8> {
     let geom = TileGeometry::buffered();
     let visible = proj.wgs84_box(geom.lo, geom.hi);
     let mut s = Scratch::default();
-    let out = pb::Tile {
+    let out = Tile {
         layers: layers
             .iter()
             .filter_map(|layer| encode_layer(layer, &proj, &geom, visible, &mut s))
@@ -717,9 +603,10 @@ fn encode_layer(
     geom: &TileGeometry,
     visible: [f64; 4],
     s: &mut Scratch,
-) -> Option<pb::Layer> {
-    let mut tags = Tags::with_capacity(layer);
+) -> Option<tile::Layer> {
+    let mut tags = TagsBuilder::new();
     let mut features = Vec::with_capacity(layer.features.len());
+    let mut parts = Parts::default();
     for feature in &layer.features {
         let bbox = match &feature.geometry {
             Geometry::Points(points) => wgs84_bbox(points),
@@ -730,105 +617,58 @@ fn encode_layer(
         if !bbox.is_some_and(|b| boxes_overlap(b, visible)) {
             continue;
         }
-        let (geometry, kind) = feature_geometry(&feature.geometry, proj, geom, s);
-        if geometry.is_empty() {
+        feature_parts(&feature.geometry, proj, geom, s, &mut parts);
+        if parts.is_empty() {
             continue;
         }
-        features.push(pb::Feature {
-            id: feature.id,
-            tags: tags.of(&feature.properties),
-            r#type: Some(kind as i32),
-            geometry,
-        });
+        // The parts are well formed (lines of 2 points or more, rings of 3 or more): the writer
+        // has nothing to refuse.
+        let Ok(mut encoded) = parts.to_mvt_unscaled() else {
+            continue;
+        };
+        encoded.id = feature.id;
+        encoded.tags = Vec::with_capacity(2 * feature.properties.len());
+        for (key, value) in &feature.properties {
+            let (k, v) = tags.insert_ref(key, tile_value(value));
+            encoded.tags.extend([k, v]);
+        }
+        features.push(encoded);
     }
-    (!features.is_empty()).then(|| pb::Layer {
+    if features.is_empty() {
+        return None;
+    }
+    let (keys, values) = tags.into_tags();
+    Some(tile::Layer {
         version: 2,
         name: layer.name.clone(),
         features,
-        keys: tags.keys,
-        values: tags.values,
+        keys,
+        values: values.into_iter().map(tile::Value::from).collect(),
         extent: Some(EXTENT),
     })
 }
 
-/// A layer's keys and values, each once, and the index of each.
-struct Tags<'a> {
-    keys: Vec<String>,
-    values: Vec<pb::Value>,
-    key_index: FxMap<&'a str, u32>,
-    value_index: FxMap<ValueKey<'a>, u32>,
-}
-
-impl<'a> Tags<'a> {
-    fn with_capacity(layer: &Layer) -> Tags<'a> {
-        let mut value_index: FxMap<ValueKey, u32> = FxMap::default();
-        // Heat-map layers have about one distinct value per feature and property.
-        let per_feature = layer.features.first().map_or(0, |f| f.properties.len());
-        value_index.reserve((layer.features.len() * per_feature).min(1 << 16));
-        Tags {
-            keys: Vec::new(),
-            values: Vec::new(),
-            key_index: FxMap::default(),
-            value_index,
-        }
-    }
-
-    /// A feature's tags: pairs of key and value indexes.
-    fn of(&mut self, properties: &'a [(String, Value)]) -> Vec<u32> {
-        let mut tags = Vec::with_capacity(properties.len() * 2);
-        for (key, value) in properties {
-            let keys = &mut self.keys;
-            let k = *self.key_index.entry(key.as_str()).or_insert_with(|| {
-                keys.push(key.clone());
-                (keys.len() - 1) as u32
-            });
-            let values = &mut self.values;
-            let v = *self.value_index.entry(ValueKey::of(value)).or_insert_with(|| {
-                values.push(to_pb_value(value));
-                (values.len() - 1) as u32
-            });
-            tags.push(k);
-            tags.push(v);
-        }
-        tags
-    }
-}
-
-/// A feature's geometry as an MVT command stream in the tile's grid, clipped to the buffered tile.
-fn feature_geometry(
-    geometry: &Geometry,
-    proj: &Projector,
-    geom: &TileGeometry,
-    s: &mut Scratch,
-) -> (Vec<u32>, pb::GeomType) {
-    let points = match geometry {
-        Geometry::Points(points) => points.len(),
-        Geometry::Lines(lines) => lines.iter().map(|l| l.len() + 2).sum(),
-        Geometry::Polygons(polygons) => polygons.iter().flatten().map(|r| r.len() + 3).sum(),
-    };
-    let mut out = Vec::with_capacity(2 * points + 1);
-    let mut w = GeomWriter {
-        out: &mut out,
-        cursor: [0, 0],
-    };
-    let kind = match geometry {
+/// A feature's geometry as integer parts in the tile's grid, clipped to the buffered tile.
+fn feature_parts(geometry: &Geometry, proj: &Projector, geom: &TileGeometry, s: &mut Scratch, w: &mut Parts) {
+    match geometry {
         Geometry::Points(points) => {
+            w.clear(GeomKind::Point);
             project_into(proj, points, &mut s.proj);
             let projected = std::mem::take(&mut s.proj);
-            geom.points(&projected, s, &mut w);
+            geom.points(&projected, s, w);
             s.proj = projected;
-            pb::GeomType::Point
         }
         Geometry::Lines(lines) => {
+            w.clear(GeomKind::LineString);
             for line in lines {
                 project_into(proj, line, &mut s.proj);
                 let projected = std::mem::take(&mut s.proj);
-                geom.line(&projected, s, &mut w);
+                geom.line(&projected, s, w);
                 s.proj = projected;
             }
-            pb::GeomType::Linestring
         }
         Geometry::Polygons(polygons) => {
+            w.clear(GeomKind::Polygon);
             // All rings of one polygon projected into one buffer, delimited by `ends`.
             let mut projected = std::mem::take(&mut s.proj);
             let mut ends = std::mem::take(&mut s.ends);
@@ -848,14 +688,12 @@ fn feature_geometry(
                     *start = end;
                     Some(ring)
                 });
-                geom.polygon(rings, s, &mut w);
+                geom.polygon(rings, s, w);
             }
             s.proj = projected;
             s.ends = ends;
-            pb::GeomType::Polygon
         }
-    };
-    (out, kind)
+    }
 }
 
 /// Gzip (what the server sends with Content-Encoding: gzip).
@@ -867,7 +705,7 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     encoder.finish().expect("writing into a Vec cannot fail")
 }
 
-fn from_pb_value(v: pb::Value, layer: &str, index: usize) -> Result<Value, MvtError> {
+fn from_tile_value(v: tile::Value, layer: &str, index: usize) -> Result<Value, MvtError> {
     if let Some(s) = v.string_value {
         Ok(Value::String(s))
     } else if let Some(f) = v.float_value {
@@ -995,7 +833,7 @@ fn decode_geometry(geometry: &[u32], kind: GeomKind) -> Result<Vec<Vec<[i32; 2]>
 /// Decoding, for tests and tools: layers with features' geometries in TILE coordinates (i32 pairs) and
 /// their properties.
 pub fn decode(bytes: &[u8]) -> Result<Vec<DecodedLayer>, MvtError> {
-    let tile = pb::Tile::decode(bytes).map_err(|e| MvtError::Protobuf(e.to_string()))?;
+    let tile = Tile::decode(bytes).map_err(|e| MvtError::Protobuf(e.to_string()))?;
     let mut out = Vec::with_capacity(tile.layers.len());
     for layer in tile.layers {
         let name = layer.name;
@@ -1003,7 +841,7 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<DecodedLayer>, MvtError> {
             .values
             .into_iter()
             .enumerate()
-            .map(|(i, v)| from_pb_value(v, &name, i))
+            .map(|(i, v)| from_tile_value(v, &name, i))
             .collect::<Result<Vec<_>, _>>()?;
         let mut features = Vec::with_capacity(layer.features.len());
         for (index, feature) in layer.features.into_iter().enumerate() {
@@ -1012,10 +850,10 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<DecodedLayer>, MvtError> {
                 feature: index,
                 message,
             };
-            let kind = match feature.r#type.map(pb::GeomType::try_from) {
-                Some(Ok(pb::GeomType::Point)) => GeomKind::Point,
-                Some(Ok(pb::GeomType::Linestring)) => GeomKind::LineString,
-                Some(Ok(pb::GeomType::Polygon)) => GeomKind::Polygon,
+            let kind = match feature.r#type.map(tile::GeomType::try_from) {
+                Some(Ok(tile::GeomType::Point)) => GeomKind::Point,
+                Some(Ok(tile::GeomType::Linestring)) => GeomKind::LineString,
+                Some(Ok(tile::GeomType::Polygon)) => GeomKind::Polygon,
                 other => return Err(bad(format!("unsupported geometry type {other:?}"))),
             };
             if feature.tags.len() % 2 != 0 {
@@ -1112,10 +950,8 @@ mod tests {
     }
 
     #[test]
-    fn command_and_zigzag_encoding_match_the_spec_examples() {
-        assert_eq!(command(MOVE_TO, 1), 9);
-        assert_eq!(command(LINE_TO, 3), 26);
-        assert_eq!(command(CLOSE_PATH, 1), 15);
+    fn geometry_encoding_matches_the_spec_examples() {
+        // The decoder's zigzag against the spec's table.
         for (v, z) in [
             (0, 0),
             (-1, 1),
@@ -1125,45 +961,43 @@ mod tests {
             (i32::MAX, u32::MAX - 1),
             (i32::MIN, u32::MAX),
         ] {
-            assert_eq!(zigzag(v), z, "{v}");
             assert_eq!(unzigzag(z), v, "{z}");
         }
         let geom = TileGeometry::buffered();
         let mut s = Scratch::default();
+        let mut parts = Parts::default();
+        let commands = |parts: &Parts| parts.to_mvt_unscaled().unwrap().geometry;
         // Spec 4.3.5.1: a point at (25, 17).
-        let mut out = Vec::new();
-        geom.points(
-            &[[25.2, 16.8]],
-            &mut s,
-            &mut GeomWriter {
-                out: &mut out,
-                cursor: [0, 0],
-            },
-        );
-        assert_eq!(out, [9, 50, 34]);
+        parts.clear(GeomKind::Point);
+        geom.points(&[[25.2, 16.8]], &mut s, &mut parts);
+        assert_eq!(commands(&parts), [9, 50, 34]);
         // Spec 4.3.5.2: a line (2,2) (2,10) (10,10).
-        out.clear();
-        geom.line(
-            &[[2.0, 2.0], [2.0, 10.0], [10.0, 10.0]],
-            &mut s,
-            &mut GeomWriter {
-                out: &mut out,
-                cursor: [0, 0],
-            },
-        );
-        assert_eq!(out, [9, 4, 4, 18, 0, 16, 16, 0]);
+        parts.clear(GeomKind::LineString);
+        geom.line(&[[2.0, 2.0], [2.0, 10.0], [10.0, 10.0]], &mut s, &mut parts);
+        assert_eq!(commands(&parts), [9, 4, 4, 18, 0, 16, 16, 0]);
         // Spec 4.3.5.3: the polygon (3 6, 8 12, 20 34, 3 6), already clockwise.
-        out.clear();
+        parts.clear(GeomKind::Polygon);
         let ring: &[[f64; 2]] = &[[3.0, 6.0], [8.0, 12.0], [20.0, 34.0], [3.0, 6.0]];
-        assert!(geom.polygon(
-            std::iter::once(ring),
-            &mut s,
-            &mut GeomWriter {
-                out: &mut out,
-                cursor: [0, 0]
-            }
-        ));
-        assert_eq!(out, [9, 6, 12, 18, 10, 12, 24, 44, 15]);
+        assert!(geom.polygon(std::iter::once(ring), &mut s, &mut parts));
+        assert_eq!(commands(&parts), [9, 6, 12, 18, 10, 12, 24, 44, 15]);
+        // Spec 4.3.5.4: multi-point (5,7) (3,2) — one MoveTo(2), the cursor running on.
+        parts.clear(GeomKind::Point);
+        geom.points(&[[5.0, 7.0], [3.0, 2.0]], &mut s, &mut parts);
+        assert_eq!(commands(&parts), [17, 10, 14, 3, 9]);
+        // Spec 4.3.5.7: a polygon with a hole after another polygon, the cursor across all parts.
+        parts.clear(GeomKind::Polygon);
+        let first: &[[f64; 2]] = &[[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]];
+        let second: &[[f64; 2]] = &[[11.0, 11.0], [20.0, 11.0], [20.0, 20.0], [11.0, 20.0]];
+        let hole: &[[f64; 2]] = &[[13.0, 13.0], [13.0, 17.0], [17.0, 17.0], [17.0, 13.0]];
+        assert!(geom.polygon(std::iter::once(first), &mut s, &mut parts));
+        assert!(geom.polygon([second, hole].into_iter(), &mut s, &mut parts));
+        assert_eq!(
+            commands(&parts),
+            [
+                9, 0, 0, 26, 20, 0, 0, 20, 19, 0, 15, 9, 22, 2, 26, 18, 0, 0, 18, 17, 0, 15, 9, 4, 13, 26, 0, 8, 8, 0,
+                0, 7, 15
+            ]
+        );
     }
 
     #[test]
@@ -1336,7 +1170,7 @@ mod tests {
             layer("a", vec![f(1, 0.5), f(2, 0.5), f(3, -0.0), f(4, 0.0)]),
             layer("b", vec![f(5, 0.5)]),
         ];
-        let tile = pb::Tile::decode(encode(t, &layers).as_slice()).unwrap();
+        let tile = Tile::decode(encode(t, &layers).as_slice()).unwrap();
         let a = &tile.layers[0];
         assert_eq!(a.keys, ["kind", "count", "z", "hot"]);
         // "hex", 1, 0.5, false, 0, -0.0, 0.0 (the two zeros are distinct doubles).
@@ -1483,19 +1317,19 @@ mod tests {
         assert_eq!(back, bytes);
     }
 
-    fn raw_tile(kind: pb::GeomType, geometry: Vec<u32>, tags: Vec<u32>) -> Vec<u8> {
-        pb::Tile {
-            layers: vec![pb::Layer {
+    fn raw_tile(kind: tile::GeomType, geometry: Vec<u32>, tags: Vec<u32>) -> Vec<u8> {
+        Tile {
+            layers: vec![tile::Layer {
                 version: 2,
                 name: "x".into(),
-                features: vec![pb::Feature {
+                features: vec![tile::Feature {
                     id: None,
                     tags,
                     r#type: Some(kind as i32),
                     geometry,
                 }],
                 keys: vec!["k".into()],
-                values: vec![pb::Value {
+                values: vec![tile::Value {
                     int_value: Some(-5),
                     ..Default::default()
                 }],
@@ -1507,7 +1341,7 @@ mod tests {
 
     #[test]
     fn the_decoder_rejects_broken_tiles() {
-        use pb::GeomType::*;
+        use tile::GeomType::*;
         assert!(matches!(decode(b"\x1a\xff\xff"), Err(MvtError::Protobuf(_))));
         let ok = decode(&raw_tile(Polygon, vec![9, 6, 12, 18, 10, 12, 24, 44, 15], vec![0, 0])).unwrap();
         assert_eq!(ok[0].extent, 4096, "the default extent");

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Instant;
 
 use duckdb::Connection;
-use fengqiao_analytics::cache::CaseColumns;
+use fengqiao_analytics::cache::{CaseColumns, Provenance};
 use fengqiao_ingest::region::UnitId;
 use fengqiao_ingest::{Region, Store};
 use tokio::sync::{broadcast, Semaphore};
@@ -52,6 +52,9 @@ pub struct AppState {
     readers: r2d2::Pool<Readers>,
     version: AtomicU64,
     columns: RwLock<Option<(u64, Arc<CaseColumns>)>>,
+    /// Where the case columns are kept between runs (`STORE.columns`, shared with the CLI's heat
+    /// maps); none for an in-memory store.
+    columns_file: Option<std::path::PathBuf>,
     loading_columns: AtomicBool,
     pub(crate) layers: Mutex<ByteCache<String, LayerSlot>>,
     pub(crate) tiles: Mutex<ByteCache<String, bytes::Bytes>>,
@@ -119,6 +122,9 @@ impl AppState {
         let (events, _) = broadcast::channel(64);
         let limits = &config.limits;
         let area = AreaCells::new(&region);
+        let columns_file = store
+            .path()
+            .map(|p| std::path::PathBuf::from(format!("{}.columns", p.display())));
         Ok(Arc::new(AppState {
             region: Arc::new(region),
             tokens,
@@ -126,6 +132,7 @@ impl AppState {
             readers,
             version: AtomicU64::new(version as u64),
             columns: RwLock::new(None),
+            columns_file,
             loading_columns: AtomicBool::new(false),
             layers: Mutex::new(ByteCache::new(limits.layer_cache_bytes)),
             tiles: Mutex::new(ByteCache::new(limits.tile_cache_bytes)),
@@ -282,9 +289,7 @@ impl AppState {
         std::thread::spawn(move || {
             loop {
                 let version = state.version();
-                let loaded = state
-                    .take_reader()
-                    .and_then(|conn| CaseColumns::load(&conn, &state.region).map_err(ApiError::from));
+                let loaded = state.take_reader().and_then(|conn| state.read_columns(&conn));
                 match loaded {
                     Ok(columns) => {
                         *state.columns.write().expect("columns") = Some((version, Arc::new(columns)));
@@ -305,6 +310,21 @@ impl AppState {
 }
 
 impl AppState {
+    /// The case columns of the store on `conn`: from the kept file when it was made from the same
+    /// cases and region, else from the store (then kept for the next start).
+    fn read_columns(&self, conn: &duckdb::Connection) -> Result<CaseColumns, ApiError> {
+        let Some(path) = &self.columns_file else {
+            return Ok(CaseColumns::load(conn, &self.region)?);
+        };
+        let (columns, provenance) = CaseColumns::cached(conn, &self.region, path)?;
+        match provenance {
+            Provenance::File => tracing::info!(file = %path.display(), "case columns read from the kept file"),
+            Provenance::Rebuilt => tracing::info!(file = %path.display(), "case columns kept for the next start"),
+            Provenance::Unsaved(why) => tracing::warn!(file = %path.display(), %why, "case columns not kept"),
+        }
+        Ok(columns)
+    }
+
     /// A display answer from the cache, or made by `make` once for everyone asking the same
     /// meanwhile; an answer that is not a marked 200 is passed on and not kept.
     pub(crate) async fn answer(

@@ -865,11 +865,12 @@ async fn risk_is_the_default_measure_and_workload_is_one_parameter_away() {
     assert_eq!(risk_cells.len(), volume_cells.len(), "the same study area");
     let leveled = |cells: &[serde_json::Value]| cells.iter().filter(|c| !c["level"].is_null()).count();
     assert!(leveled(&risk_cells) > 0 && leveled(&volume_cells) > 0);
+    let volume_counts: std::collections::HashMap<&str, &serde_json::Value> = volume_cells
+        .iter()
+        .map(|v| (v["h3"].as_str().unwrap(), &v["count"]))
+        .collect();
     for c in &risk_cells {
-        assert_eq!(
-            c["count"],
-            volume_cells.iter().find(|v| v["h3"] == c["h3"]).unwrap()["count"]
-        );
+        assert_eq!(&c["count"], volume_counts[c["h3"].as_str().unwrap()]);
         if !c["level"].is_null() {
             // Sparse-data safety and the meaning of a level: cases of its own, more than expected.
             assert!(c["count"].as_u64().unwrap() >= 3, "{c}");
