@@ -232,58 +232,38 @@ impl CaseColumns {
         weights: &SeverityWeights,
         as_of: NaiveDateTime,
     ) -> Result<Vec<CellFigures>, AnalyticsError> {
+        use rayon::prelude::*;
         let res = crate::cells::resolution(u8::from(res))?;
-        let selection = Selection::new(region, filter)?;
-        let now = as_of.and_utc().timestamp_micros();
-        let final_status = Status::ALL.iter().map(|s| s.is_final()).collect::<Vec<bool>>();
         let (keep, set) = crate::cells::parent_masks(res);
-
-        let mut out: Vec<CellFigures> = Vec::new();
-        let mut by_severity = [0u64; 4];
-        let mut villages: Vec<(UnitId, u32)> = Vec::new();
-        let finish = |cell: &mut CellFigures, by_severity: &mut [u64; 4], villages: &mut Vec<(UnitId, u32)>| {
-            cell.score = weights.score(by_severity);
-            cell.serious = by_severity[2] + by_severity[3];
-            *by_severity = [0; 4];
-            cell.villages = villages
-                .drain(..)
-                .map(|(v, n)| (region.units[v as usize].code.clone(), n))
-                .collect();
-            cell.sort_villages();
+        let counting = Counting {
+            selection: Selection::new(region, filter)?,
+            region,
+            weights,
+            now: as_of.and_utc().timestamp_micros(),
+            final_status: Status::ALL.iter().map(|s| s.is_final()).collect(),
+            keep,
+            set,
         };
-        let mut current: Option<CellFigures> = None;
-        for i in 0..self.len() {
-            if !selection.matches(self, i) {
-                continue;
+        // Runs of rows cut between parent cells, counted on every core and joined in order.
+        let parts = self.parts(keep, 4 * rayon::current_num_threads());
+        let figures: Vec<Vec<CellFigures>> = parts.into_par_iter().map(|rows| counting.count(self, rows)).collect();
+        Ok(figures.concat())
+    }
+
+    /// About `n` runs of rows covering them all, each cut where the parent cell (the bits of
+    /// `keep`) changes, so that no cell spans two runs.
+    fn parts(&self, keep: u64, n: usize) -> Vec<std::ops::Range<usize>> {
+        let len = self.len();
+        let mut cuts = vec![0];
+        for k in 1..n {
+            let mut at = (len * k / n).max(cuts[cuts.len() - 1]);
+            while at > 0 && at < len && self.h3[at] & keep == self.h3[at - 1] & keep {
+                at += 1;
             }
-            let h3 = (self.h3[i] & keep) | set;
-            if current.as_ref().is_none_or(|c| c.h3 != h3) {
-                if let Some(mut done) = current.take() {
-                    finish(&mut done, &mut by_severity, &mut villages);
-                    out.push(done);
-                }
-                current = Some(CellFigures::empty(h3));
-            }
-            let cell = current.as_mut().expect("set above");
-            cell.count += 1;
-            if !final_status[self.status[i] as usize] {
-                cell.open += 1;
-                if now > self.due[i] {
-                    cell.overdue += 1;
-                }
-            }
-            cell.by_category[self.category[i] as usize] += 1;
-            by_severity[self.severity[i] as usize] += 1;
-            match villages.iter_mut().find(|(v, _)| *v == self.village[i]) {
-                Some((_, n)) => *n += 1,
-                None => villages.push((self.village[i], 1)),
-            }
+            cuts.push(at);
         }
-        if let Some(mut done) = current {
-            finish(&mut done, &mut by_severity, &mut villages);
-            out.push(done);
-        }
-        Ok(out)
+        cuts.push(len);
+        cuts.windows(2).filter(|w| w[0] < w[1]).map(|w| w[0]..w[1]).collect()
     }
 
     /// Up to `max` cases at even strides, as (their grid, else their village; their res-10 cell).
@@ -359,6 +339,77 @@ impl CaseColumns {
     }
 }
 
+/// What [`CaseColumns::aggregate_cells`] counts with, shared by the runs it splits the rows into.
+struct Counting<'a> {
+    selection: Selection,
+    region: &'a Region,
+    weights: &'a SeverityWeights,
+    /// `as_of` in microseconds: open cases due before it are overdue.
+    now: i64,
+    final_status: Vec<bool>,
+    /// The parent cell of a row is `(h3 & keep) | set`.
+    keep: u64,
+    set: u64,
+}
+
+impl Counting<'_> {
+    /// The figures of the cells of `rows` (whole cells: see [`CaseColumns::parts`]).
+    fn count(&self, c: &CaseColumns, rows: std::ops::Range<usize>) -> Vec<CellFigures> {
+        let mut out: Vec<CellFigures> = Vec::new();
+        let mut by_severity = [0u64; 4];
+        let mut villages: Vec<(UnitId, u32)> = Vec::new();
+        let mut current: Option<CellFigures> = None;
+        for i in rows {
+            if !self.selection.matches(c, i) {
+                continue;
+            }
+            let h3 = (c.h3[i] & self.keep) | self.set;
+            if current.as_ref().is_none_or(|cell| cell.h3 != h3) {
+                if let Some(done) = current.take() {
+                    out.push(self.finish(done, &mut by_severity, &mut villages));
+                }
+                current = Some(CellFigures::empty(h3));
+            }
+            let cell = current.as_mut().expect("set above");
+            cell.count += 1;
+            if !self.final_status[c.status[i] as usize] {
+                cell.open += 1;
+                if self.now > c.due[i] {
+                    cell.overdue += 1;
+                }
+            }
+            cell.by_category[c.category[i] as usize] += 1;
+            by_severity[c.severity[i] as usize] += 1;
+            match villages.iter_mut().find(|(v, _)| *v == c.village[i]) {
+                Some((_, n)) => *n += 1,
+                None => villages.push((c.village[i], 1)),
+            }
+        }
+        if let Some(done) = current {
+            out.push(self.finish(done, &mut by_severity, &mut villages));
+        }
+        out
+    }
+
+    /// A cell's score, serious count and villages from what was counted for it.
+    fn finish(
+        &self,
+        mut cell: CellFigures,
+        by_severity: &mut [u64; 4],
+        villages: &mut Vec<(UnitId, u32)>,
+    ) -> CellFigures {
+        cell.score = self.weights.score(by_severity);
+        cell.serious = by_severity[2] + by_severity[3];
+        *by_severity = [0; 4];
+        cell.villages = villages
+            .drain(..)
+            .map(|(v, n)| (self.region.units[v as usize].code.clone(), n))
+            .collect();
+        cell.sort_villages();
+        cell
+    }
+}
+
 /// A filter, compiled for the columns.
 struct Selection {
     from: i64,
@@ -423,6 +474,38 @@ impl Selection {
                 };
                 at != NO_GRID && inside[at as usize]
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs cover every row once, in order, and never cut a parent cell in two.
+    #[test]
+    fn parts_cut_only_between_parent_cells() {
+        // 1,000 rows in 7 res-10 cells of very different sizes, sorted as loaded.
+        let cell = |k: u64| 0x8a2a_1072_0000_0000u64 + (k << 12);
+        let sizes = [1usize, 600, 3, 250, 1, 140, 5];
+        let h3: Vec<u64> = sizes
+            .iter()
+            .enumerate()
+            .flat_map(|(k, &n)| std::iter::repeat_n(cell(k as u64), n))
+            .collect();
+        let columns = CaseColumns {
+            h3: Column::Owned(h3.clone()),
+            ..CaseColumns::default()
+        };
+        for n in [1, 2, 8, 64] {
+            let parts = columns.parts(u64::MAX, n);
+            assert_eq!(parts.first().unwrap().start, 0);
+            assert_eq!(parts.last().unwrap().end, h3.len());
+            for pair in parts.windows(2) {
+                assert_eq!(pair[0].end, pair[1].start, "{n} parts");
+                assert_ne!(h3[pair[0].end - 1], h3[pair[1].start], "a cell cut in two ({n} parts)");
+            }
+            assert!(parts.len() <= n && parts.len() <= sizes.len());
         }
     }
 }
