@@ -40,7 +40,10 @@ for filter in "" "category=labour"; do
   for _ in $(seq 1 300); do grep -q "case columns loaded" "$work/serve.log" && break; sleep 0.2; done
   for z in 8 10 12; do
     urls="$work/urls-$z.txt"
-    python3 scripts/bench/tile_urls.py "$base/tiles/hex" "$z" 400 "$filter" >"$urls"
+    # Without tokens in a configuration the server makes an admin token for the run, beside the
+    # store; tiles take it in the URL as the wall does.
+    token=$(cat "${db%.duckdb}.admin-token")
+    python3 scripts/bench/tile_urls.py "$base/tiles/hex" "$z" 400 "${filter:+$filter&}access_token=$token" >"$urls"
     # Cold: the first tile computes the layer; then every tile once.
     first=$(curl -s -o /dev/null -w '%{time_total}' "$(head -1 "$urls")")
     printf '%s\t%s\tfirst_tile\t1\t\t%.1f\t\t\t0\n' "$z" "${filter:-none}" "$(echo "$first * 1000" | bc -l)"
