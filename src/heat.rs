@@ -68,7 +68,7 @@ impl FilterArgs {
     /// The store's case columns: from the file beside the store (`STORE.columns`) when it was made
     /// from the same cases and region, else read from the store and saved there for the next run.
     pub fn columns(&self, conn: &duckdb::Connection, region: &Region) -> Result<CaseColumns> {
-        let path = PathBuf::from(format!("{}.columns", self.db.display()));
+        let path = CaseColumns::file_beside(&self.db);
         let (columns, provenance) = CaseColumns::cached(conn, region, &path)?;
         match provenance {
             Provenance::File => {}

@@ -122,9 +122,7 @@ impl AppState {
         let (events, _) = broadcast::channel(64);
         let limits = &config.limits;
         let area = AreaCells::new(&region);
-        let columns_file = store
-            .path()
-            .map(|p| std::path::PathBuf::from(format!("{}.columns", p.display())));
+        let columns_file = store.path().map(CaseColumns::file_beside);
         Ok(Arc::new(AppState {
             region: Arc::new(region),
             tokens,

@@ -7,7 +7,8 @@
 //! each starting at a multiple of 8 bytes. A matching file is mapped into memory, its columns used
 //! where they lie (the file is only ever replaced by renaming, never written in place). A file
 //! whose header does not match the store and region it is opened for is not read: it is rebuilt
-//! from the store (one `ORDER BY h3` scan) and replaced atomically (written beside, then renamed).
+//! from the store ([`CaseColumns::load`]: one streamed scan, sorted here) and replaced atomically
+//! (written beside, then renamed).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -59,6 +60,12 @@ pub enum Provenance {
 }
 
 impl CaseColumns {
+    /// Where the columns of the store at `store` are kept: `STORE.columns`, beside it (the CLI and
+    /// the server share it).
+    pub fn file_beside(store: &Path) -> PathBuf {
+        PathBuf::from(format!("{}.columns", store.display()))
+    }
+
     /// The columns of the store on `conn` placed in `region`: from `path` when it was made from the
     /// same cases and region, else from the store, then saved to `path` (best effort).
     pub fn cached(
