@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The analyst's command-line heat map against the Python path (issue 17's bar), on N cases
 # (default 2 M): a one-year res-8 count heat map as each produces it, as whole processes.
-#   1. `fengqiao heatmap --res 8 --measure count` (release, CSV out): once without the case columns
-#      kept beside the store (it reads the store and keeps them), then RUNS times with them; then
-#      the default risk map (`--measure excess`) RUNS times.
+#   1. `fengqiao heatmap --res 8 --measure count` (release, CSV out): once without the files kept
+#      beside the store (case columns, stamp, study area: it reads the store and keeps them), then
+#      RUNS times with them; then the default risk map (`--measure excess`) RUNS times.
 #   2. scripts/reference/python_heatmap_path.py on the same cases exported to Parquet by DuckDB
 #      (pandas + h3 + groupby + libpysal W + esda G_Local), its end-to-end total; it exits non-zero
 #      when its per-cell counts or z-scores (1e-6) differ from the command's own output.
@@ -36,7 +36,7 @@ cli() {
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-rm -f "$db.columns"
+rm -f "$db.columns" "$db.stamp" "$db".area-r*
 first=$(cli --measure count --out "$work/year.csv")
 count=$(for _ in $(seq "$runs"); do cli --measure count --out "$work/year.csv"; done | median)
 risk=$(for _ in $(seq "$runs"); do cli --out "$work/year-risk.csv"; done | median)

@@ -9,9 +9,12 @@ use anyhow::{bail, Context, Result};
 use chrono::{Duration, NaiveDateTime};
 use clap::{Args, ValueEnum};
 use fengqiao_analytics::aggregate::SeverityWeights;
-use fengqiao_analytics::cache::{CaseColumns, Provenance};
+use fengqiao_analytics::area::StudyArea;
+use fengqiao_analytics::cache::{CaseColumns, Provenance, StoreStamp};
 use fengqiao_analytics::filter::Filter;
-use fengqiao_analytics::hotspot::{heatmap_cached, suppress_small_counts, HeatCell, Heatmap, HeatmapOptions};
+use fengqiao_analytics::hotspot::{
+    heatmap_counted, suppress_small_counts, CaseSource, Counted, HeatCell, Heatmap, HeatmapOptions,
+};
 use fengqiao_analytics::measure::{Baseline, Dispersion, Measure, Residual, RiskOptions};
 use fengqiao_analytics::response::Rules;
 use fengqiao_config::Config;
@@ -65,11 +68,21 @@ impl FilterArgs {
         Ok((region, conn))
     }
 
-    /// The store's case columns: from the file beside the store (`STORE.columns`) when it was made
-    /// from the same cases and region, else read from the store and saved there for the next run.
-    pub fn columns(&self, conn: &duckdb::Connection, region: &Region) -> Result<CaseColumns> {
+    /// The region and the store's case columns: from the files beside the store when it has not
+    /// changed since they were written (`STORE.stamp`: DuckDB is not opened), else from the store,
+    /// the columns file (`STORE.columns`) used when it was made from the same cases and region or
+    /// written for the next run.
+    pub fn region_and_columns(&self) -> Result<(Region, CaseColumns)> {
+        if self.region.is_none() {
+            if let Some(found) = CaseColumns::unchanged(&self.db)? {
+                return Ok(found);
+            }
+        }
+        let before = StoreStamp::of(&self.db);
+        let (region, conn) = self.open()?;
         let path = CaseColumns::file_beside(&self.db);
-        let (columns, provenance) = CaseColumns::cached(conn, region, &path)?;
+        let (columns, provenance, key) = CaseColumns::cached(&conn, &region, &path)?;
+        drop(conn);
         match provenance {
             Provenance::File => {}
             Provenance::Rebuilt => eprintln!(
@@ -78,10 +91,16 @@ impl FilterArgs {
                 columns.len()
             ),
             Provenance::Unsaved(why) => {
-                eprintln!("warning: case columns not kept ({why}): the next run reads the store again")
+                eprintln!("warning: case columns not kept ({why}): the next run reads the store again");
+                return Ok((region, columns));
             }
         }
-        Ok(columns)
+        if let Some(before) = before {
+            if let Err(e) = CaseColumns::write_stamp(&self.db, before, &region, &key) {
+                eprintln!("warning: {e}: the next run opens the store again");
+            }
+        }
+        Ok((region, columns))
     }
 
     /// The filter the arguments describe.
@@ -192,16 +211,15 @@ impl HeatArgs {
 
     /// The heat map, and per cell the cases placed only at their village's point.
     fn compute_with_precision(&self, config: &Config) -> Result<(Heatmap, HashMap<u64, u64>)> {
-        let (region, conn) = self.cases.open()?;
+        let (region, columns) = self.cases.region_and_columns()?;
         let filter = self.cases.filter()?;
         let res = fengqiao_analytics::cells::resolution(self.res)?;
-        let columns = self.cases.columns(&conn, &region)?;
         let rules = match &self.rules {
             Some(path) => Rules::load(path)?,
             None => config.rules().clone(),
         };
         let opts = HeatmapOptions {
-            res: fengqiao_analytics::cells::resolution(self.res)?,
+            res,
             k: self.k_ring,
             kernel: self.kernel,
             filter,
@@ -214,13 +232,25 @@ impl HeatArgs {
             measure: self.risk.measure,
             risk: self.risk.options(),
         };
-        // The precision counts on one core, the heat map on the other.
-        let (precision, map) = rayon::join(
-            || columns.cell_precision(&region, res, &opts.filter),
-            || heatmap_cached(&columns, &region, &opts),
+        // The cases counted (on both cores) while the study area is read or made.
+        let area_file = StudyArea::file_beside(&self.cases.db, res);
+        let (tally, area) = rayon::join(
+            || columns.tally(&region, res, &opts.filter, &opts.weights, opts.as_of),
+            || StudyArea::cached(&region, res, &area_file),
         );
-        let precision = precision?.into_iter().map(|(cell, p)| (cell, p.village)).collect();
-        let mut map = map?;
+        let tally = tally?;
+        let (area, provenance) = area?;
+        if let Provenance::Unsaved(why) = provenance {
+            eprintln!("warning: {}: study area not kept ({why})", area_file.display());
+        }
+        let precision = tally
+            .figures
+            .iter()
+            .zip(&tally.precision)
+            .map(|(f, p)| (f.h3, p.village))
+            .collect();
+        let counted = Counted::of_tally(tally, &opts.filter);
+        let mut map = heatmap_counted(&CaseSource::Cached(&columns), &region, &opts, &area, counted)?;
         if let Some(k) = self.suppress {
             suppress_small_counts(&mut map, k);
         }

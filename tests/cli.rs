@@ -305,6 +305,69 @@ fn heatmap_and_hotspots_from_the_cli_in_every_format() {
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--replications"));
 }
 
+/// The cases of a heat map's CSV (`--nonzero`), added up.
+fn heat_total(csv: &str) -> u64 {
+    csv.lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse::<u64>().unwrap())
+        .sum()
+}
+
+#[test]
+fn a_heat_map_of_an_unchanged_store_reads_only_the_kept_files_and_changed_cases_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.duckdb");
+    run(fengqiao()
+        .args(["ingest", "--db"])
+        .arg(&db)
+        .arg(generate(dir.path(), "a.csv", 4_000, 3)));
+    let heat = || -> String {
+        run(fengqiao()
+            .args([
+                "heatmap",
+                "--res",
+                "7",
+                "--measure",
+                "count",
+                "--nonzero",
+                "--as-of",
+                "2026-11-01",
+                "--db",
+            ])
+            .arg(&db))
+    };
+    let first = heat();
+    assert_eq!(heat_total(&first), 4_000);
+    for kept in ["columns", "stamp", "area-r7"] {
+        assert!(dir.path().join(format!("store.duckdb.{kept}")).exists(), "{kept}");
+    }
+    // While another process holds the store for writing (as `serve` does), DuckDB refuses to open
+    // it: the second run answers from the kept files alone, the same map.
+    let writer = duckdb::Connection::open(&db).unwrap();
+    assert_eq!(heat(), first);
+    drop(writer);
+    // Changed cases (another export with the same case ids: 523 updated) change the store: the
+    // stamp no longer matches, the store is read again, and the map is the one made from nothing.
+    run(fengqiao()
+        .args(["ingest", "--db"])
+        .arg(&db)
+        .arg(generate(dir.path(), "b.csv", 1_000, 4)));
+    let changed = heat();
+    assert_ne!(changed, first);
+    let remove_kept = || {
+        for kept in ["columns", "stamp", "area-r7"] {
+            std::fs::remove_file(dir.path().join(format!("store.duckdb.{kept}"))).unwrap();
+        }
+    };
+    remove_kept();
+    assert_eq!(heat(), changed);
+    // A stamp or an area file that is not one is not trusted: the store is read again.
+    std::fs::write(dir.path().join("store.duckdb.stamp"), "{").unwrap();
+    std::fs::write(dir.path().join("store.duckdb.area-r7"), "FQAREA").unwrap();
+    assert_eq!(heat(), changed);
+    remove_kept();
+}
+
 #[test]
 fn trends_recurring_and_alerts_from_the_cli() {
     let dir = tempfile::tempdir().unwrap();

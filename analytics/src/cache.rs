@@ -23,8 +23,10 @@ use crate::AnalyticsError;
 
 mod column;
 mod file;
+mod stamp;
 use column::Column;
 pub use file::{ColumnsKey, Provenance};
+pub use stamp::StoreStamp;
 
 const NO_GRID: UnitId = UnitId::MAX;
 
@@ -232,6 +234,19 @@ impl CaseColumns {
         weights: &SeverityWeights,
         as_of: NaiveDateTime,
     ) -> Result<Vec<CellFigures>, AnalyticsError> {
+        Ok(self.tally(region, res, filter, weights, as_of)?.figures)
+    }
+
+    /// One pass over the filter's cases: the cells' figures (as [`Self::aggregate_cells`]), the
+    /// precision of their positions (as [`Self::cell_precision`]) and their first and last report.
+    pub fn tally(
+        &self,
+        region: &Region,
+        res: Resolution,
+        filter: &Filter,
+        weights: &SeverityWeights,
+        as_of: NaiveDateTime,
+    ) -> Result<CellTally, AnalyticsError> {
         use rayon::prelude::*;
         let res = crate::cells::resolution(u8::from(res))?;
         let (keep, set) = crate::cells::parent_masks(res);
@@ -246,8 +261,8 @@ impl CaseColumns {
         };
         // Runs of rows cut between parent cells, counted on every core and joined in order.
         let parts = self.parts(keep, 4 * rayon::current_num_threads());
-        let figures: Vec<Vec<CellFigures>> = parts.into_par_iter().map(|rows| counting.count(self, rows)).collect();
-        Ok(figures.concat())
+        let tallies: Vec<CellTally> = parts.into_par_iter().map(|rows| counting.count(self, rows)).collect();
+        Ok(CellTally::concat(tallies))
     }
 
     /// About `n` runs of rows covering them all, each cut where the parent cell (the bits of
@@ -301,19 +316,10 @@ impl CaseColumns {
         res: Resolution,
         filter: &Filter,
     ) -> Result<std::collections::HashMap<u64, Precision>, AnalyticsError> {
-        let res = crate::cells::resolution(u8::from(res))?;
-        let selection = Selection::new(region, filter)?;
-        let (keep, set) = crate::cells::parent_masks(res);
-        let mut out: std::collections::HashMap<u64, Precision> = std::collections::HashMap::new();
-        for i in (0..self.len()).filter(|&i| selection.matches(self, i)) {
-            let p = out.entry((self.h3[i] & keep) | set).or_default();
-            match self.precision[i] {
-                0 => p.point += 1,
-                1 => p.grid += 1,
-                _ => p.village += 1,
-            }
-        }
-        Ok(out)
+        let now = NaiveDateTime::default();
+        Ok(self
+            .tally(region, res, filter, &SeverityWeights::default(), now)?
+            .precision_by_cell())
     }
 
     /// Cases that pass the filter.
@@ -321,21 +327,59 @@ impl CaseColumns {
         let selection = Selection::new(region, filter)?;
         Ok((0..self.len()).filter(|&i| selection.matches(self, i)).count() as u64)
     }
+}
 
-    /// First and last report time of the filter's cases (for the heat map's weeks).
-    pub fn period(
-        &self,
-        region: &Region,
-        filter: &Filter,
-    ) -> Result<Option<(NaiveDateTime, NaiveDateTime)>, AnalyticsError> {
-        let selection = Selection::new(region, filter)?;
-        let (min, max) = (0..self.len())
-            .filter(|&i| selection.matches(self, i))
-            .fold((i64::MAX, i64::MIN), |(a, b), i| {
-                (a.min(self.reported[i]), b.max(self.reported[i]))
-            });
-        let at = |t: i64| chrono::DateTime::from_timestamp_micros(t).map(|d| d.naive_utc());
-        Ok((min <= max).then(|| Some((at(min)?, at(max)?))).flatten())
+/// `(first, last)` as times, `None` when no case was seen (`first > last`).
+fn period_of(first: i64, last: i64) -> Option<(NaiveDateTime, NaiveDateTime)> {
+    let at = |t: i64| chrono::DateTime::from_timestamp_micros(t).map(|d| d.naive_utc());
+    (first <= last).then(|| Some((at(first)?, at(last)?))).flatten()
+}
+
+/// What one pass over the filter's cases counts ([`CaseColumns::tally`]).
+#[derive(Debug, Clone, Default)]
+pub struct CellTally {
+    /// The cells' figures, sorted by cell.
+    pub figures: Vec<CellFigures>,
+    /// The precision of each cell's positions, in the order of `figures`.
+    pub precision: Vec<Precision>,
+    /// Report time of the first and the last case, in microseconds (`first > last`: none).
+    first: i64,
+    last: i64,
+}
+
+impl CellTally {
+    fn empty() -> CellTally {
+        CellTally {
+            first: i64::MAX,
+            last: i64::MIN,
+            ..CellTally::default()
+        }
+    }
+
+    /// The tallies of consecutive runs of rows, as one.
+    fn concat(parts: Vec<CellTally>) -> CellTally {
+        let mut all = CellTally::empty();
+        for part in parts {
+            all.figures.extend(part.figures);
+            all.precision.extend(part.precision);
+            all.first = all.first.min(part.first);
+            all.last = all.last.max(part.last);
+        }
+        all
+    }
+
+    /// Report time of the first and the last case counted.
+    pub fn period(&self) -> Option<(NaiveDateTime, NaiveDateTime)> {
+        period_of(self.first, self.last)
+    }
+
+    /// The precision by cell.
+    pub fn precision_by_cell(&self) -> std::collections::HashMap<u64, Precision> {
+        self.figures
+            .iter()
+            .map(|f| f.h3)
+            .zip(self.precision.iter().copied())
+            .collect()
     }
 }
 
@@ -353,24 +397,25 @@ struct Counting<'a> {
 }
 
 impl Counting<'_> {
-    /// The figures of the cells of `rows` (whole cells: see [`CaseColumns::parts`]).
-    fn count(&self, c: &CaseColumns, rows: std::ops::Range<usize>) -> Vec<CellFigures> {
-        let mut out: Vec<CellFigures> = Vec::new();
+    /// The tally of the cells of `rows` (whole cells: see [`CaseColumns::parts`]).
+    fn count(&self, c: &CaseColumns, rows: std::ops::Range<usize>) -> CellTally {
+        let mut out = CellTally::empty();
         let mut by_severity = [0u64; 4];
         let mut villages: Vec<(UnitId, u32)> = Vec::new();
-        let mut current: Option<CellFigures> = None;
+        let mut current: Option<(CellFigures, Precision)> = None;
         for i in rows {
             if !self.selection.matches(c, i) {
                 continue;
             }
             let h3 = (c.h3[i] & self.keep) | self.set;
-            if current.as_ref().is_none_or(|cell| cell.h3 != h3) {
-                if let Some(done) = current.take() {
-                    out.push(self.finish(done, &mut by_severity, &mut villages));
+            if current.as_ref().is_none_or(|(cell, _)| cell.h3 != h3) {
+                if let Some((done, precision)) = current.take() {
+                    out.figures.push(self.finish(done, &mut by_severity, &mut villages));
+                    out.precision.push(precision);
                 }
-                current = Some(CellFigures::empty(h3));
+                current = Some((CellFigures::empty(h3), Precision::default()));
             }
-            let cell = current.as_mut().expect("set above");
+            let (cell, precision) = current.as_mut().expect("set above");
             cell.count += 1;
             if !self.final_status[c.status[i] as usize] {
                 cell.open += 1;
@@ -384,9 +429,17 @@ impl Counting<'_> {
                 Some((_, n)) => *n += 1,
                 None => villages.push((c.village[i], 1)),
             }
+            match c.precision[i] {
+                0 => precision.point += 1,
+                1 => precision.grid += 1,
+                _ => precision.village += 1,
+            }
+            out.first = out.first.min(c.reported[i]);
+            out.last = out.last.max(c.reported[i]);
         }
-        if let Some(done) = current {
-            out.push(self.finish(done, &mut by_severity, &mut villages));
+        if let Some((done, precision)) = current {
+            out.figures.push(self.finish(done, &mut by_severity, &mut villages));
+            out.precision.push(precision);
         }
         out
     }
@@ -460,9 +513,11 @@ impl Selection {
         if t < self.from || t >= self.to {
             return false;
         }
-        let values = [c.class[i], c.category[i], c.severity[i], c.channel[i], c.status[i]];
-        if self.masks.iter().zip(values).any(|(m, v)| m & (1 << v) == 0) {
-            return false;
+        if self.masks != [u32::MAX; 5] {
+            let values = [c.class[i], c.category[i], c.severity[i], c.channel[i], c.status[i]];
+            if self.masks.iter().zip(values).any(|(m, v)| m & (1 << v) == 0) {
+                return false;
+            }
         }
         match &self.unit {
             None => true,

@@ -61,6 +61,21 @@ impl Weights {
         }
     }
 
+    /// Binary weights from their parts as [`Weights::binary_parts`] gives them.
+    pub fn from_binary_parts(offsets: Vec<usize>, neighbours: Vec<u32>) -> Weights {
+        Weights {
+            offsets,
+            neighbours,
+            values: None,
+        }
+    }
+
+    /// The offsets of each location's neighbours and the neighbours, of binary weights (`None` for
+    /// kernel weights).
+    pub fn binary_parts(&self) -> Option<(&[usize], &[u32])> {
+        self.values.is_none().then_some((&self.offsets, &self.neighbours))
+    }
+
     /// Number of locations.
     pub fn len(&self) -> usize {
         self.offsets.len() - 1

@@ -11,7 +11,8 @@
 //! [`RiskOptions::min_cases`] cases of its own and in its neighbourhood — Gi* alone marks the ring
 //! around a hot spot too, and a single case where almost nobody lives.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDateTime;
 use duckdb::Connection;
@@ -21,12 +22,12 @@ use h3o::{CellIndex, Resolution};
 use serde::Serialize;
 
 use crate::aggregate::{CellFigures, SeverityWeights};
-use crate::cache::CaseColumns;
-use crate::cells::{k_ring_weights, kernel_weights, study_area};
+use crate::area::StudyArea;
+use crate::cache::{CaseColumns, CellTally};
+use crate::cells::{k_ring_weights, kernel_weights};
 use crate::filter::Filter;
 use crate::gistar::{benjamini_hochberg, confidence_bins, gi_star, GiStar, Weights};
 use crate::measure::{Baseline, Dispersion, Measure, Residual, RiskOptions};
-use crate::places::cell_places;
 use crate::population::PopulationSurface;
 use crate::response::{ClusterFacts, Level, Rules};
 use crate::risk;
@@ -178,40 +179,66 @@ pub fn heatmap_cached(
 pub fn heatmap_from(source: CaseSource<'_>, region: &Region, opts: &HeatmapOptions) -> Result<Heatmap, AnalyticsError> {
     // The study area is the region's alone: worked out on the other core while the in-memory
     // columns are counted (a DuckDB connection stays on its own thread).
-    let (figures, area) = match source {
+    let (counted, area) = match source {
         CaseSource::Cached(columns) => rayon::join(
-            || columns.aggregate_cells(region, opts.res, &opts.filter, &opts.weights, opts.as_of),
-            || study_area(region, opts.res),
+            || {
+                let tally = columns.tally(region, opts.res, &opts.filter, &opts.weights, opts.as_of)?;
+                Ok(Counted::of_tally(tally, &opts.filter))
+            },
+            || StudyArea::of(region, opts.res),
         ),
-        CaseSource::Store(_) => (
-            source.cells(region, opts.res, &opts.filter, &opts.weights, opts.as_of),
-            study_area(region, opts.res),
+        CaseSource::Store(conn) => (
+            source
+                .cells(region, opts.res, &opts.filter, &opts.weights, opts.as_of)
+                .and_then(|figures| {
+                    Ok(Counted {
+                        figures,
+                        weeks: period_weeks(conn, region, &opts.filter)?,
+                    })
+                }),
+            StudyArea::of(region, opts.res),
         ),
     };
-    let figures = figures?;
-    let weeks = source.weeks(region, &opts.filter)?;
-    let cells = map_cells(area, &figures);
+    heatmap_counted(&source, region, opts, &area, counted?)
+}
+
+/// The filter's cases counted per cell, and the weeks of their period.
+#[derive(Debug, Clone)]
+pub struct Counted {
+    pub figures: Vec<CellFigures>,
+    pub weeks: f64,
+}
+
+impl Counted {
+    /// The figures of a tally, over the filter's period (the cases' own where it is open).
+    pub fn of_tally(tally: CellTally, filter: &Filter) -> Counted {
+        let period = tally.period();
+        Counted {
+            weeks: weeks_between(filter.from.or(period.map(|p| p.0)), filter.to.or(period.map(|p| p.1))),
+            figures: tally.figures,
+        }
+    }
+}
+
+/// The heat map of cases already counted over a study area made earlier (of `opts.res`; cells
+/// holding cases outside it are added). `source` gives what a risk measure needs besides.
+pub fn heatmap_counted(
+    source: &CaseSource<'_>,
+    region: &Region,
+    opts: &HeatmapOptions,
+    area: &StudyArea,
+    counted: Counted,
+) -> Result<Heatmap, AnalyticsError> {
+    let Counted { figures, weeks } = counted;
+    let with_cases: Vec<CellIndex> = figures.iter().filter_map(|f| CellIndex::try_from(f.h3).ok()).collect();
+    let area = area.with_cells(region, &with_cases);
     let risk = if opts.measure.is_risk() {
-        let counts = counts_of(&cells, &figures);
-        Some(RiskCells::compute(&source, region, opts, &cells, &counts)?)
+        let counts = counts_of(&area.cells, &figures);
+        Some(RiskCells::compute(source, region, opts, &area.cells, &counts)?)
     } else {
         None
     };
-    Ok(heatmap_of(region, opts, cells, figures, weeks, risk))
-}
-
-/// The study area (at the map's resolution), plus every cell holding cases outside it, sorted.
-fn map_cells(mut cells: Vec<CellIndex>, figures: &[CellFigures]) -> Vec<CellIndex> {
-    let known: HashSet<CellIndex> = cells.iter().copied().collect();
-    cells.extend(
-        figures
-            .iter()
-            .filter_map(|f| CellIndex::try_from(f.h3).ok())
-            .filter(|c| !known.contains(c)),
-    );
-    cells.sort_unstable();
-    cells.dedup();
-    cells
+    Ok(heatmap_of(region, opts, &area, figures, weeks, risk))
 }
 
 /// The count of each of `cells` (0 where none).
@@ -408,17 +435,18 @@ fn bins_of(gi: &[GiStar], weights: &Weights, counts: &[u64], risk: Option<&RiskC
 fn heatmap_of(
     region: &Region,
     opts: &HeatmapOptions,
-    cells: Vec<CellIndex>,
+    area: &StudyArea,
     figures: Vec<CellFigures>,
     weeks: f64,
     risk: Option<RiskCells>,
 ) -> Heatmap {
+    let cells = &area.cells;
     let by_cell: HashMap<u64, &CellFigures> = figures.iter().map(|f| (f.h3, f)).collect();
-    let counts = counts_of(&cells, &figures);
-    let weights = if opts.kernel {
-        kernel_weights(&cells, opts.k)
-    } else {
-        k_ring_weights(&cells, opts.k)
+    let counts = counts_of(cells, &figures);
+    let weights = match (opts.kernel, opts.k) {
+        (true, k) => Cow::Owned(kernel_weights(cells, k)),
+        (false, 1) => Cow::Borrowed(&area.rings),
+        (false, k) => Cow::Owned(k_ring_weights(cells, k)),
     };
     let values: Vec<f64> = match &risk {
         Some(r) => r.values.clone(),
@@ -427,15 +455,7 @@ fn heatmap_of(
     let mut risk = risk;
     if let Some(r) = risk.as_mut() {
         let observed: Vec<f64> = counts.iter().map(|&n| n as f64).collect();
-        let rings = if opts.k == 1 && !opts.kernel {
-            None
-        } else {
-            Some(k_ring_weights(&cells, 1))
-        };
-        r.summary.moran_i = risk::morans_i(
-            &risk::assuncao_reis(&observed, &r.people),
-            rings.as_ref().unwrap_or(&weights),
-        );
+        r.summary.moran_i = risk::morans_i(&risk::assuncao_reis(&observed, &r.people), &area.rings);
     }
     let gi = neighbourhood_statistic(opts, risk.as_ref(), &values, &counts, &weights);
     let bins = bins_of(&gi, &weights, &counts, risk.as_ref(), opts.risk.min_cases);
@@ -447,10 +467,10 @@ fn heatmap_of(
         bins: &bins,
         significant: &significant,
     };
-    let mut rows = heat_rows(region, &cells, &by_cell, &stats, risk.as_ref());
+    let mut rows = heat_rows(region, area, &by_cell, &stats, risk.as_ref());
     let context = ClusterContext {
         region,
-        cells: &cells,
+        area,
         by_cell: &by_cell,
         bins: &bins,
         weeks,
@@ -506,12 +526,12 @@ struct CellStats<'a> {
 /// The map's rows, one per cell (without their clusters yet).
 fn heat_rows(
     region: &Region,
-    cells: &[CellIndex],
+    area: &StudyArea,
     by_cell: &HashMap<u64, &CellFigures>,
     stats: &CellStats<'_>,
     risk: Option<&RiskCells>,
 ) -> Vec<HeatCell> {
-    let places = cell_places(region, cells);
+    let places = &area.places;
     let code = |id: u32| region.units[id as usize].code.clone();
     let CellStats {
         counts,
@@ -520,7 +540,7 @@ fn heat_rows(
         bins,
         significant,
     } = stats;
-    cells
+    area.cells
         .iter()
         .enumerate()
         .map(|(i, cell)| {
@@ -569,9 +589,8 @@ fn heat_rows(
 
 /// The clusters of hot cells, highest level first, each with its level; `rows` get their cluster.
 fn clusters_of(context: &ClusterContext<'_>, risk: Option<&RiskCells>, rows: &mut [HeatCell]) -> Vec<Cluster> {
-    let cells = context.cells;
-    let index: HashMap<CellIndex, usize> = cells.iter().enumerate().map(|(i, &c)| (c, i)).collect();
-    let mut clusters: Vec<Cluster> = hot_components(cells, &index, context.bins)
+    let area = context.area;
+    let mut clusters: Vec<Cluster> = hot_components(&area.rings, context.bins)
         .into_iter()
         .map(|members| {
             let expected = risk.map(|r| members.iter().map(|&i| r.expected[i]).sum::<f64>());
@@ -587,7 +606,9 @@ fn clusters_of(context: &ClusterContext<'_>, risk: Option<&RiskCells>, rows: &mu
     for (id, cluster) in clusters.iter_mut().enumerate() {
         cluster.id = id;
         for h3 in &cluster.cells {
-            let i = index[&h3.parse::<CellIndex>().expect("our own cell")];
+            let i = area
+                .position(h3.parse::<CellIndex>().expect("our own cell"))
+                .expect("a cell of the map");
             rows[i].cluster = Some(id);
             rows[i].level = Some(cluster.level);
             rows[i].level_reason = cluster.reason.clone();
@@ -596,11 +617,11 @@ fn clusters_of(context: &ClusterContext<'_>, risk: Option<&RiskCells>, rows: &mu
     clusters
 }
 
-/// Connected components of hot cells (bin > 0) under grid adjacency, each sorted.
-fn hot_components(cells: &[CellIndex], index: &HashMap<CellIndex, usize>, bins: &[i8]) -> Vec<Vec<usize>> {
+/// Connected components of hot cells (bin > 0) under grid adjacency (`rings`), each sorted.
+fn hot_components(rings: &Weights, bins: &[i8]) -> Vec<Vec<usize>> {
     let mut clusters = Vec::new();
-    let mut seen = vec![false; cells.len()];
-    for start in 0..cells.len() {
+    let mut seen = vec![false; rings.len()];
+    for start in 0..rings.len() {
         if seen[start] || bins[start] <= 0 {
             continue;
         }
@@ -610,12 +631,11 @@ fn hot_components(cells: &[CellIndex], index: &HashMap<CellIndex, usize>, bins: 
         while next < members.len() {
             let i = members[next];
             next += 1;
-            for neighbour in cells[i].grid_disk::<Vec<_>>(1) {
-                if let Some(&j) = index.get(&neighbour) {
-                    if !seen[j] && bins[j] > 0 {
-                        seen[j] = true;
-                        members.push(j);
-                    }
+            for &j in rings.neighbours(i) {
+                let j = j as usize;
+                if !seen[j] && bins[j] > 0 {
+                    seen[j] = true;
+                    members.push(j);
                 }
             }
         }
@@ -628,7 +648,7 @@ fn hot_components(cells: &[CellIndex], index: &HashMap<CellIndex, usize>, bins: 
 /// What describing a cluster needs from its map.
 struct ClusterContext<'a> {
     region: &'a Region,
-    cells: &'a [CellIndex],
+    area: &'a StudyArea,
     by_cell: &'a HashMap<u64, &'a CellFigures>,
     bins: &'a [i8],
     weeks: f64,
@@ -638,7 +658,7 @@ struct ClusterContext<'a> {
 fn describe_cluster(context: &ClusterContext<'_>, members: &[usize], expected: Option<f64>) -> Cluster {
     let ClusterContext {
         region,
-        cells,
+        area,
         bins,
         weeks,
         rules,
@@ -680,7 +700,7 @@ fn describe_cluster(context: &ClusterContext<'_>, members: &[usize], expected: O
         level,
         reason,
         confidence,
-        cells: members.iter().map(|&i| cells[i].to_string()).collect(),
+        cells: members.iter().map(|&i| area.cells[i].to_string()).collect(),
         cases: Some(cases),
         cases_per_week: Some(cases_per_week),
         expected,
@@ -716,7 +736,7 @@ impl ClusterTotals {
             lat: 0.0,
         };
         for &i in members {
-            let cell = context.cells[i];
+            let cell = context.area.cells[i];
             let centre = h3o::LatLng::from(cell);
             t.lng += centre.lng();
             t.lat += centre.lat();

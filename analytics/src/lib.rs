@@ -12,6 +12,7 @@
 //! monthly briefings, from the functions above).
 
 pub mod aggregate;
+pub mod area;
 pub mod briefing;
 pub mod cache;
 pub mod cells;
@@ -56,8 +57,9 @@ pub enum AnalyticsError {
     Store(String),
     #[error("{0}")]
     Period(String),
+    /// A file kept beside the store (the case columns, a study area) that could not be used.
     #[error("{}: {source}", path.display())]
-    ColumnsFile {
+    CacheFile {
         path: std::path::PathBuf,
         #[source]
         source: std::io::Error,

@@ -61,20 +61,6 @@ impl CaseSource<'_> {
         }
     }
 
-    /// Weeks covered by the filter's period, or by the data when the period is open.
-    pub fn weeks(&self, region: &Region, filter: &Filter) -> Result<f64, AnalyticsError> {
-        match self {
-            CaseSource::Store(conn) => crate::hotspot::period_weeks(conn, region, filter),
-            CaseSource::Cached(columns) => {
-                let period = columns.period(region, filter)?;
-                Ok(crate::hotspot::weeks_between(
-                    filter.from.or(period.map(|p| p.0)),
-                    filter.to.or(period.map(|p| p.1)),
-                ))
-            }
-        }
-    }
-
     /// Up to `max` cases spread over the store, as (the unit they name — their grid, else their
     /// village — and their res-10 cell): how this store's cases lie around their units' points.
     pub fn placement_sample(&self, region: &Region, max: usize) -> Result<Vec<(UnitId, u64)>, AnalyticsError> {

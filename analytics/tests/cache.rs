@@ -27,9 +27,9 @@ fn cached_aggregation_equals_the_store_aggregation() {
     assert_eq!(columns.len(), 12_000);
     // The columns kept beside the store are the same columns, and are used while the cases stay.
     let path = dir.path().join("store.duckdb.columns");
-    let (built, how) = CaseColumns::cached(store.conn(), &region, &path).unwrap();
+    let (built, how, _) = CaseColumns::cached(store.conn(), &region, &path).unwrap();
     assert_eq!(how, Provenance::Rebuilt);
-    let (kept, how) = CaseColumns::cached(store.conn(), &region, &path).unwrap();
+    let (kept, how, _) = CaseColumns::cached(store.conn(), &region, &path).unwrap();
     assert_eq!(how, Provenance::File);
     assert_eq!(format!("{kept:?}"), format!("{columns:?}"));
     assert_eq!(format!("{built:?}"), format!("{columns:?}"));
@@ -131,7 +131,7 @@ fn cached_aggregation_equals_the_store_aggregation() {
         .conn()
         .execute_batch("INSERT INTO cases SELECT * REPLACE (case_id || '-copy' AS case_id) FROM cases LIMIT 1")
         .unwrap();
-    let (again, how) = CaseColumns::cached(store.conn(), &region, &path).unwrap();
+    let (again, how, _) = CaseColumns::cached(store.conn(), &region, &path).unwrap();
     assert_eq!(how, Provenance::Rebuilt);
     assert_eq!(again.len(), 12_001);
 }

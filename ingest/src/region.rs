@@ -11,10 +11,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use geo::{Coord, Intersects, LineString, MultiPolygon, Point, Polygon};
-use h3o::geom::{ContainmentMode, TilerBuilder};
+use h3o::geom::{ContainmentMode, Tiler, TilerBuilder};
 use h3o::{CellIndex, LatLng, Resolution};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::RTree;
@@ -116,7 +116,8 @@ pub struct Region {
     by_code: HashMap<String, UnitId>,
     former: HashMap<String, UnitId>,
     children: Vec<Vec<UnitId>>,
-    coverage: HashSet<CellIndex>,
+    /// The padded res-7 cover, tiled on first use (a heat map from kept columns never asks).
+    coverage: OnceLock<HashSet<CellIndex>>,
     polygons: PolygonIndex,
     files: Arc<RegionFiles>,
 }
@@ -501,7 +502,7 @@ impl Region {
         units[0].lng = centre.0;
         units[0].lat = centre.1;
         units[0].population = population.filter(|&p| p > 0);
-        let coverage = coverage_cells(&root_boundary).map_err(|m| format("boundary.geojson", m))?;
+        coverage_tiler(&root_boundary).map_err(|m| format("boundary.geojson", m))?;
         let polygons = PolygonIndex::new(&units);
         Ok(Region {
             name: meta.name,
@@ -515,7 +516,7 @@ impl Region {
             by_code,
             former,
             children,
-            coverage,
+            coverage: OnceLock::new(),
             polygons,
             files: Arc::new(files.clone()),
         })
@@ -631,18 +632,25 @@ impl Region {
 
     /// Whether a WGS84 point lies in the region, with the tolerance of [`COVERAGE_RESOLUTION`].
     pub fn contains(&self, lng: f64, lat: f64) -> bool {
-        LatLng::new(lat, lng).is_ok_and(|ll| self.coverage.contains(&ll.to_cell(COVERAGE_RESOLUTION)))
+        LatLng::new(lat, lng).is_ok_and(|ll| self.coverage().contains(&ll.to_cell(COVERAGE_RESOLUTION)))
     }
 
     /// Whether a cell (of resolution ≥ 7) lies in the region's padded coverage.
     pub fn contains_cell(&self, cell: CellIndex) -> bool {
         cell.parent(COVERAGE_RESOLUTION)
-            .is_some_and(|p| self.coverage.contains(&p))
+            .is_some_and(|p| self.coverage().contains(&p))
     }
 
     /// The padded res-7 cover of the region.
     pub fn coverage(&self) -> &HashSet<CellIndex> {
-        &self.coverage
+        self.coverage.get_or_init(|| {
+            let boundary = self.units[0].boundary.as_ref().expect("a region has a boundary");
+            let tiler = coverage_tiler(boundary).expect("the boundary was checked when the region was parsed");
+            let mut cells: HashSet<CellIndex> = tiler.into_coverage().collect();
+            let padding: Vec<CellIndex> = cells.iter().flat_map(|c| c.grid_disk::<Vec<_>>(1)).collect();
+            cells.extend(padding);
+            cells
+        })
     }
 
     /// Whether the region has polygons of `level` (then [`Region::locate`] answers for it).
@@ -719,7 +727,9 @@ impl PolygonIndex {
     }
 }
 
-fn coverage_cells(boundary: &MultiPolygon<f64>) -> Result<HashSet<CellIndex>, String> {
+/// The tiler of the region's cover, with its boundary added (which checks its coordinates: the
+/// cheap part, done when the region is parsed; the tiling is done on first use).
+fn coverage_tiler(boundary: &MultiPolygon<f64>) -> Result<Tiler, String> {
     let mut tiler = TilerBuilder::new(COVERAGE_RESOLUTION)
         .containment_mode(ContainmentMode::ContainsCentroid)
         .build();
@@ -728,10 +738,7 @@ fn coverage_cells(boundary: &MultiPolygon<f64>) -> Result<HashSet<CellIndex>, St
             .add(polygon.clone())
             .map_err(|e| format!("invalid boundary polygon: {e}"))?;
     }
-    let mut cells: HashSet<CellIndex> = tiler.into_coverage().collect();
-    let padding: Vec<CellIndex> = cells.iter().flat_map(|c| c.grid_disk::<Vec<_>>(1)).collect();
-    cells.extend(padding);
-    Ok(cells)
+    Ok(tiler)
 }
 
 /// A polygon set as GeoJSON coordinates: polygons, each its rings (outer first), each its `[x, y]`.

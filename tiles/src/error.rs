@@ -91,7 +91,7 @@ impl From<AnalyticsError> for ApiError {
             | AnalyticsError::Level(_)
             | AnalyticsError::Period(_)
             | AnalyticsError::Population(_) => ApiError::BadRequest(e.to_string()),
-            AnalyticsError::Query { .. } | AnalyticsError::Store(_) | AnalyticsError::ColumnsFile { .. } => {
+            AnalyticsError::Query { .. } | AnalyticsError::Store(_) | AnalyticsError::CacheFile { .. } => {
                 ApiError::Internal(e.to_string())
             }
         }

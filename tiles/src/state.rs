@@ -314,7 +314,7 @@ impl AppState {
         let Some(path) = &self.columns_file else {
             return Ok(CaseColumns::load(conn, &self.region)?);
         };
-        let (columns, provenance) = CaseColumns::cached(conn, &self.region, path)?;
+        let (columns, provenance, _) = CaseColumns::cached(conn, &self.region, path)?;
         match provenance {
             Provenance::File => tracing::info!(file = %path.display(), "case columns read from the kept file"),
             Provenance::Rebuilt => tracing::info!(file = %path.display(), "case columns kept for the next start"),

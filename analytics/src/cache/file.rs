@@ -67,22 +67,23 @@ impl CaseColumns {
     }
 
     /// The columns of the store on `conn` placed in `region`: from `path` when it was made from the
-    /// same cases and region, else from the store, then saved to `path` (best effort).
+    /// same cases and region, else from the store, then saved to `path` (best effort); with the key
+    /// they were checked against.
     pub fn cached(
         conn: &Connection,
         region: &Region,
         path: &Path,
-    ) -> Result<(CaseColumns, Provenance), AnalyticsError> {
+    ) -> Result<(CaseColumns, Provenance, ColumnsKey), AnalyticsError> {
         let key = ColumnsKey::of(conn, region)?;
         if let Some(columns) = CaseColumns::read_file(path, &key)? {
-            return Ok((columns, Provenance::File));
+            return Ok((columns, Provenance::File, key));
         }
         let columns = CaseColumns::load(conn, region)?;
         let provenance = match columns.write_file(path, &key) {
             Ok(()) => Provenance::Rebuilt,
             Err(e) => Provenance::Unsaved(e.to_string()),
         };
-        Ok((columns, provenance))
+        Ok((columns, provenance, key))
     }
 
     /// Writes the columns to `path` (through a temporary file beside it, renamed at the end).
@@ -248,7 +249,7 @@ fn columns_of(map: Arc<memmap2::Mmap>, key: &ColumnsKey) -> std::io::Result<Opti
 }
 
 fn file_error(path: &Path, source: std::io::Error) -> AnalyticsError {
-    AnalyticsError::ColumnsFile {
+    AnalyticsError::CacheFile {
         path: PathBuf::from(path),
         source,
     }
