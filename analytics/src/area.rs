@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use fengqiao_ingest::Region;
 use h3o::{CellIndex, Resolution};
 
+use crate::cache::file::{file_error, replace_file};
 use crate::cache::Provenance;
 use crate::cells::{k_ring_weights, study_area};
 use crate::gistar::Weights;
@@ -135,14 +136,7 @@ impl StudyArea {
 
     /// Writes the area to `path` (through a temporary file beside it, renamed at the end).
     pub fn write_file(&self, path: &Path, region_hash: &str) -> Result<(), AnalyticsError> {
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        let result = self
-            .write_to(&tmp, region_hash)
-            .and_then(|()| std::fs::rename(&tmp, path));
-        if result.is_err() {
-            std::fs::remove_file(&tmp).ok();
-        }
-        result.map_err(|source| file_error(path, source))
+        replace_file(path, |tmp| self.write_to(tmp, region_hash))
     }
 
     fn write_to(&self, path: &Path, region_hash: &str) -> std::io::Result<()> {
@@ -268,13 +262,6 @@ fn rings_are_sound(offsets: &[usize], neighbours: &[u32], n: usize) -> bool {
 
 fn cut() -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the file ends inside its contents")
-}
-
-fn file_error(path: &Path, source: std::io::Error) -> AnalyticsError {
-    AnalyticsError::CacheFile {
-        path: PathBuf::from(path),
-        source,
-    }
 }
 
 #[cfg(test)]

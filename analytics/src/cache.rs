@@ -22,7 +22,7 @@ use crate::precision::Precision;
 use crate::AnalyticsError;
 
 mod column;
-mod file;
+pub(crate) mod file;
 mod stamp;
 use column::Column;
 pub use file::{ColumnsKey, Provenance};

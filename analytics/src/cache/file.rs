@@ -88,12 +88,7 @@ impl CaseColumns {
 
     /// Writes the columns to `path` (through a temporary file beside it, renamed at the end).
     pub fn write_file(&self, path: &Path, key: &ColumnsKey) -> Result<(), AnalyticsError> {
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        let result = self.write_to(&tmp, key).and_then(|()| std::fs::rename(&tmp, path));
-        if result.is_err() {
-            std::fs::remove_file(&tmp).ok();
-        }
-        result.map_err(|source| file_error(path, source))
+        replace_file(path, |tmp| self.write_to(tmp, key))
     }
 
     fn write_to(&self, path: &Path, key: &ColumnsKey) -> std::io::Result<()> {
@@ -248,7 +243,22 @@ fn columns_of(map: Arc<memmap2::Mmap>, key: &ColumnsKey) -> std::io::Result<Opti
     Ok(Some(columns))
 }
 
-fn file_error(path: &Path, source: std::io::Error) -> AnalyticsError {
+/// Replaces the file at `path` with what `write` writes to a temporary file beside it (renamed
+/// over it at the end, removed on failure): a reader sees the old file or the new, never half.
+pub(crate) fn replace_file(
+    path: &Path,
+    write: impl FnOnce(&Path) -> std::io::Result<()>,
+) -> Result<(), AnalyticsError> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let result = write(&tmp).and_then(|()| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        std::fs::remove_file(&tmp).ok();
+    }
+    result.map_err(|source| file_error(path, source))
+}
+
+/// The error of a file kept beside the store.
+pub(crate) fn file_error(path: &Path, source: std::io::Error) -> AnalyticsError {
     AnalyticsError::CacheFile {
         path: PathBuf::from(path),
         source,

@@ -18,6 +18,7 @@ use fengqiao_ingest::region::RegionFiles;
 use fengqiao_ingest::Region;
 use serde::{Deserialize, Serialize};
 
+use super::file::replace_file;
 use super::{CaseColumns, ColumnsKey};
 use crate::AnalyticsError;
 
@@ -119,13 +120,7 @@ impl CaseColumns {
                 .map(|(name, text)| (name.to_string(), text.to_string()))
                 .collect(),
         };
-        let path = CaseColumns::stamp_beside(store);
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
         let json = serde_json::to_vec(&stamp).expect("a stamp serialises");
-        let result = std::fs::write(&tmp, json).and_then(|()| std::fs::rename(&tmp, &path));
-        if result.is_err() {
-            std::fs::remove_file(&tmp).ok();
-        }
-        result.map_err(|source| AnalyticsError::CacheFile { path, source })
+        replace_file(&CaseColumns::stamp_beside(store), |tmp| std::fs::write(tmp, json))
     }
 }
