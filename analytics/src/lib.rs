@@ -3,7 +3,8 @@
 //! Inputs: a DuckDB connection holding the store's `cases` table (see `fengqiao_ingest::schema`).
 //! Outputs: plain Rust values (serde-serialisable) for the CLI, the server and the briefings.
 //! The modules, in the order data flows through them: [`filter`] (which cases) → [`aggregate`] /
-//! [`cache`] (counts per H3 cell or admin unit) → [`gistar`] + [`cells`] → [`hotspot`] (the heat map
+//! [`cache`] (counts per H3 cell or admin unit) → [`gistar`] + [`cells`] + [`area`] (the study area,
+//! its cells' places and rings, kept beside the store) → [`hotspot`] (the heat map
 //! and its clusters, with [`response`] levels and [`places`] names); [`cube`] (counts per location ×
 //! time step) → [`emerging`] (space-time Gi*, with [`trend`] Mann–Kendall and the [`pattern`]
 //! classes); [`recurring`] (类案 and repeat chains) and [`warning`] (early-warning alerts), both
