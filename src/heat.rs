@@ -244,10 +244,9 @@ impl HeatArgs {
             eprintln!("warning: {}: study area not kept ({why})", area_file.display());
         }
         let precision = tally
-            .figures
-            .iter()
-            .zip(&tally.precision)
-            .map(|(f, p)| (f.h3, p.village))
+            .precision_by_cell()
+            .into_iter()
+            .map(|(cell, p)| (cell, p.village))
             .collect();
         let counted = Counted::of_tally(tally, &opts.filter);
         let mut map = heatmap_counted(&CaseSource::Cached(&columns), &region, &opts, &area, counted)?;

@@ -11,13 +11,13 @@
 //! a multiple of 8 bytes. It is replaced by renaming, never written in place.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use fengqiao_ingest::Region;
 use h3o::{CellIndex, Resolution};
 
-use crate::cache::file::{file_error, replace_file};
+use crate::cache::file::{cut, file_error, replace_file, Padded};
 use crate::cache::Provenance;
 use crate::cells::{k_ring_weights, study_area};
 use crate::gistar::Weights;
@@ -140,38 +140,31 @@ impl StudyArea {
     }
 
     fn write_to(&self, path: &Path, region_hash: &str) -> std::io::Result<()> {
-        let mut out = BufWriter::new(File::create(path)?);
-        let mut put = |bytes: &[u8], at: &mut usize| -> std::io::Result<()> {
-            *at += bytes.len();
-            out.write_all(bytes)?;
-            let pad = at.next_multiple_of(8) - *at;
-            *at += pad;
-            out.write_all(&[0u8; 8][..pad])
+        let mut w = Padded {
+            out: BufWriter::new(File::create(path)?),
+            at: 0,
         };
-        let at = &mut 0;
         let (offsets, neighbours) = self.rings.binary_parts().expect("rings are binary weights");
         let cells: Vec<u64> = self.cells.iter().map(|&c| u64::from(c)).collect();
         let unit = |f: fn(&CellPlace) -> u32| self.places.iter().map(f).collect::<Vec<u32>>();
         let offsets: Vec<u64> = offsets.iter().map(|&o| o as u64).collect();
-        put(MAGIC, at)?;
-        put(
-            bytemuck::cast_slice(&[
-                LAYOUT,
-                BYTE_ORDER,
-                u32::from(u8::from(self.res)),
-                region_hash.len() as u32,
-            ]),
-            at,
-        )?;
-        put(region_hash.as_bytes(), at)?;
-        put(bytemuck::cast_slice(&[cells.len() as u64, neighbours.len() as u64]), at)?;
-        put(bytemuck::cast_slice(&cells), at)?;
-        put(bytemuck::cast_slice(&unit(|p| p.county)), at)?;
-        put(bytemuck::cast_slice(&unit(|p| p.township)), at)?;
-        put(bytemuck::cast_slice(&unit(|p| p.village)), at)?;
-        put(bytemuck::cast_slice(&offsets), at)?;
-        put(bytemuck::cast_slice(neighbours), at)?;
-        out.into_inner().map_err(|e| e.into_error())?.sync_all()
+        let head = [
+            LAYOUT,
+            BYTE_ORDER,
+            u32::from(u8::from(self.res)),
+            region_hash.len() as u32,
+        ];
+        w.put_padded(MAGIC)?;
+        w.put_padded(bytemuck::cast_slice(&head))?;
+        w.put_padded(region_hash.as_bytes())?;
+        w.put_padded(bytemuck::cast_slice(&[cells.len() as u64, neighbours.len() as u64]))?;
+        w.put_padded(bytemuck::cast_slice(&cells))?;
+        w.put_padded(bytemuck::cast_slice(&unit(|p| p.county)))?;
+        w.put_padded(bytemuck::cast_slice(&unit(|p| p.township)))?;
+        w.put_padded(bytemuck::cast_slice(&unit(|p| p.village)))?;
+        w.put_padded(bytemuck::cast_slice(&offsets))?;
+        w.put_padded(bytemuck::cast_slice(neighbours))?;
+        w.out.into_inner().map_err(|e| e.into_error())?.sync_all()
     }
 
     /// The area in `path` if it exists and was made for this region and resolution; `None` when
@@ -258,10 +251,6 @@ fn rings_are_sound(offsets: &[usize], neighbours: &[u32], n: usize) -> bool {
         && offsets.windows(2).all(|w| w[0] <= w[1])
         && offsets.last() == Some(&neighbours.len())
         && neighbours.iter().all(|&j| (j as usize) < n)
-}
-
-fn cut() -> std::io::Error {
-    std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the file ends inside its contents")
 }
 
 #[cfg(test)]

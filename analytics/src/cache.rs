@@ -329,12 +329,6 @@ impl CaseColumns {
     }
 }
 
-/// `(first, last)` as times, `None` when no case was seen (`first > last`).
-fn period_of(first: i64, last: i64) -> Option<(NaiveDateTime, NaiveDateTime)> {
-    let at = |t: i64| chrono::DateTime::from_timestamp_micros(t).map(|d| d.naive_utc());
-    (first <= last).then(|| Some((at(first)?, at(last)?))).flatten()
-}
-
 /// What one pass over the filter's cases counts ([`CaseColumns::tally`]).
 #[derive(Debug, Clone, Default)]
 pub struct CellTally {
@@ -370,7 +364,10 @@ impl CellTally {
 
     /// Report time of the first and the last case counted.
     pub fn period(&self) -> Option<(NaiveDateTime, NaiveDateTime)> {
-        period_of(self.first, self.last)
+        let at = |t: i64| chrono::DateTime::from_timestamp_micros(t).map(|d| d.naive_utc());
+        (self.first <= self.last)
+            .then(|| Some((at(self.first)?, at(self.last)?)))
+            .flatten()
     }
 
     /// The precision by cell.

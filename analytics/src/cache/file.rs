@@ -140,19 +140,26 @@ impl CaseColumns {
     }
 }
 
-/// A writer that keeps count, to start each column at a multiple of 8 bytes.
-struct Padded<W: Write> {
-    out: W,
-    at: usize,
+/// A writer that keeps count, to start each column at a multiple of 8 bytes (the columns and
+/// the study-area files).
+pub(crate) struct Padded<W: Write> {
+    pub(crate) out: W,
+    pub(crate) at: usize,
 }
 
 impl<W: Write> Padded<W> {
-    fn put(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+    pub(crate) fn put(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.at += bytes.len();
         self.out.write_all(bytes)
     }
 
-    fn pad(&mut self) -> std::io::Result<()> {
+    /// Writes `bytes`, then pads to the next multiple of 8.
+    pub(crate) fn put_padded(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.put(bytes)?;
+        self.pad()
+    }
+
+    pub(crate) fn pad(&mut self) -> std::io::Result<()> {
         let n = self.at.next_multiple_of(8) - self.at;
         self.put(&[0u8; 8][..n])
     }
@@ -201,8 +208,9 @@ impl Cursor {
     }
 }
 
-fn cut() -> std::io::Error {
-    std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the file ends inside its columns")
+/// The error of a file that ends before its contents do.
+pub(crate) fn cut() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the file ends inside its contents")
 }
 
 fn columns_of(map: Arc<memmap2::Mmap>, key: &ColumnsKey) -> std::io::Result<Option<CaseColumns>> {
